@@ -1,0 +1,64 @@
+"""Shared test fixtures: the shared data folder and a tiny, deterministic ONNX stand-in for the model.
+
+The stand-in has the shipped model's exact interface (input ``image`` (1,3,H,W) 0..1; outputs ``ink``
+(1,1,H,W) and ``clean`` (1,3,H,W)) and a behaviour tests can reason about: ``ink`` is high where a pixel
+is dark (luminance well under 0.3), ``clean`` is a 15x15 box blur of the input. Built with onnx.helper,
+so tests need no torch and no trained weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def build_tiny_onnx(path: Path) -> Path:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = numpy_helper.from_array(np.array([0.299, 0.587, 0.114], np.float32).reshape(1, 3, 1, 1), "w")
+    gain = numpy_helper.from_array(np.array([-40.0], np.float32), "gain")
+    bias = numpy_helper.from_array(np.array([0.3], np.float32), "bias")
+    nodes = [
+        helper.make_node("Conv", ["image", "w"], ["lum"]),
+        helper.make_node("Sub", ["lum", "bias"], ["centred"]),
+        helper.make_node("Mul", ["centred", "gain"], ["logit"]),
+        helper.make_node("Sigmoid", ["logit"], ["ink"]),
+        helper.make_node(
+            "AveragePool", ["image"], ["clean"], kernel_shape=[15, 15], pads=[7, 7, 7, 7], count_include_pad=0
+        ),
+    ]
+    dims = [1, 3, "H", "W"]
+    graph = helper.make_graph(
+        nodes,
+        "tiny_skindeep",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, dims)],
+        [
+            helper.make_tensor_value_info("ink", TensorProto.FLOAT, [1, 1, "H", "W"]),
+            helper.make_tensor_value_info("clean", TensorProto.FLOAT, dims),
+        ],
+        initializer=[weights, gain, bias],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path to the tiny ONNX stand-in model (dark pixels = ink; clean = box blur)."""
+    return build_tiny_onnx(tmp_path_factory.mktemp("model") / "tiny.onnx")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared data folder (../shared/data); skips the test where it is absent."""
+    if not (SHARED_DATA / "people").is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
