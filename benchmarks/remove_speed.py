@@ -1,0 +1,101 @@
+"""Speed and peak memory of photo removal at 1, 4 and 12 MP with a small and a large tattoo.
+
+    python benchmarks/remove_speed.py [--model PATH] [--threads N]
+
+Each case runs in a fresh process under ``/usr/bin/time -v`` (peak RSS = "Maximum resident set size"):
+the process loads the Remover, removes once cold (session creation, first-run allocations) and once
+warm; we report both and the warm time's split (detect / mask / restore). The photos are synthetic
+samples (a CC BY ``frll_`` face with a design from the validation half) upscaled to the target size, so
+the tattoo covers the same share of the photo at every size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+SIZES = {"1 MP": (1152, 864), "4 MP": (2304, 1728), "12 MP": (4000, 3000)}
+# (seed, photo) picked by looking: a small icon on the neck, a large piece over the chest and neck.
+CASES = {"small": 8, "large": 9}
+
+
+def make_photos(out: Path) -> list[tuple[str, str, Path, float]]:
+    from PIL import Image
+
+    from skindeep.synth import SynthConfig, Synthesizer, split_designs
+
+    people, designs = SHARED / "people", SHARED / "designs"
+    photos = [people / f"frll_{i:04d}.jpg" for i in (3, 7, 12, 21)]
+    cfg = SynthConfig(size=640, p_clean=0.0, p_hard_negative=0.0, p_jpeg=0.0, zoom=(1.0, 1.0), max_tattoos=2,
+                      noise_sigma=(0.0, 0.5))
+    synth = Synthesizer(people, designs, cfg, photos=photos, designs=split_designs(designs)[1])
+    made = []
+    for case, seed in CASES.items():
+        sample = synth.sample(seed)
+        coverage = float((sample.ink > 20).mean())
+        for label, (w, h) in SIZES.items():
+            # 4:3 photo: the square sample, padded with its own edge, then upscaled.
+            side = sample.tattooed.shape[0]
+            pad = (side * w // h - side) // 2
+            wide = np.pad(sample.tattooed, ((0, 0), (pad, pad), (0, 0)), mode="edge")
+            path = out / f"{case}_{label.replace(' ', '')}.png"
+            Image.fromarray(wide).resize((w, h), Image.BICUBIC).save(path, compress_level=1)
+            made.append((label, case, path, coverage * side / wide.shape[1]))
+    return made
+
+
+def run_one(photo: Path, model: str | None, threads: int | None) -> None:
+    """Child process: cold + warm removal of one photo, JSON on stdout."""
+    from skindeep.io import read_image
+    from skindeep.remove import Remover
+
+    rgb = read_image(photo).rgb
+    t = time.perf_counter()
+    remover = Remover(model, threads=threads)
+    load = time.perf_counter() - t
+    cold = remover.remove(rgb)
+    warm = remover.remove(rgb)
+    print(json.dumps({"load": load, "cold": cold.seconds, "warm": warm.seconds, "timings": warm.timings,
+                      "changed": float((warm.ink_mask > 0).mean())}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        run_one(args.one, args.model, args.threads)
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, case, photo, coverage in make_photos(Path(tmp)):
+            cmd = ["/usr/bin/time", "-v", sys.executable, __file__, "--one", str(photo)]
+            cmd += ["--model", args.model] if args.model else []
+            cmd += ["--threads", str(args.threads)] if args.threads else []
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            data = json.loads(proc.stdout.strip().splitlines()[-1])
+            rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
+            t = data["timings"]
+            rows.append(f"| {label} | {case} ({coverage:.1%} ink, {data['changed']:.1%} changed) | "
+                        f"{data['warm']:.2f} | {data['cold']:.2f} | {t['detect']:.2f} / {t['mask']:.2f} / "
+                        f"{t['restore']:.2f} | {rss_kb / 1024:.0f} |")
+            print(rows[-1], flush=True)
+    print("\n| photo | tattoo | warm s | cold s | detect / mask / restore s | peak RSS MB |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""`skindeep remove`: remove tattoos from photos and folders of photos."""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import click
+
+_worker_remover = None
+
+
+def _init_worker(remover_kwargs: dict) -> None:
+    global _worker_remover
+    from skindeep.remove import Remover
+
+    _worker_remover = Remover(**remover_kwargs)
+
+
+def _run_in_worker(job, options):
+    from skindeep.remove.batch import run_job
+
+    return run_job(_worker_remover, job, options)
+
+
+def _run_local(jobs, options, remover_kwargs: dict, workers: int, progress):
+    """Yield JobResults in completion order, in this process or in ``workers`` processes."""
+    from skindeep.remove import Remover
+    from skindeep.remove.batch import run_job
+
+    if workers <= 1 or len(jobs) <= 1:
+        remover = Remover(**remover_kwargs)
+        for job in jobs:
+            yield run_job(remover, job, options)
+            progress.update(1)
+        return
+    # Split the cores between the workers so they do not fight over them.
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    kwargs = {**remover_kwargs, "threads": remover_kwargs.get("threads") or threads}
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(kwargs,)) as pool:
+        futures = [pool.submit(_run_in_worker, job, options) for job in jobs]
+        for future in futures:
+            yield future.result()
+            progress.update(1)
+
+
+@click.command("remove")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path),
+              help="Output folder (or output file for a single input). Default: NAME.skindeep.EXT next to each input.")
+@click.option("-r", "--recursive", is_flag=True, help="Look for photos in sub-folders too.")
+@click.option("--overwrite", is_flag=True, help="Allow writing over input files (without -o: replace each input).")
+@click.option("--format", "fmt", type=click.Choice(["jpg", "png", "webp", "tif", "bmp"], case_sensitive=False),
+              help="Output format (default: the input's).")
+@click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality (default: the input's own).")
+@click.option("--mask", type=click.Path(path_type=Path), help="Mask image: remove ink only where it is white.")
+@click.option("--keep", type=click.Path(path_type=Path), help="Mask image: never change pixels where it is white.")
+@click.option("--threshold", type=click.FloatRange(0, 1), help="Ink probability threshold (default: the model's).")
+@click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="How much of the tattoo to remove (partial fade below 1).")
+@click.option("--protect-face/--no-protect-face", default=True, show_default=True,
+              help="Never change eyes, eyebrows, lips and nostrils.")
+@click.option("--save-mask", is_flag=True, help="Also write the ink mask as DST.mask.png.")
+@click.option("--save-layers", is_flag=True,
+              help="Also write the ink layer as DST.layer.png (original pixels, alpha = mask).")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), help="ONNX weights (default: shipped).")
+@click.option("--detect-size", type=click.IntRange(64, 8192), help="Long side for detection (default: model's).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Photos processed in parallel (processes).")
+@click.option("--threads", type=click.IntRange(1, 256), help="onnxruntime threads per worker.")
+@click.option("--cluster", metavar="ADDRESS", help="Run on a Dask cluster (needs the [scale] extra).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def command(inputs, out, recursive, overwrite, fmt, quality, mask, keep, threshold, strength, protect_face,
+            save_mask, save_layers, model_path, detect_size, workers, threads, cluster, quiet):
+    """Remove tattoos from photos (files and folders) at full resolution.
+
+    \b
+    Examples:
+      skindeep remove photo.jpg                  # writes photo.skindeep.jpg
+      skindeep remove shoot/ -r -o clean/ --workers 2
+      skindeep remove arm.png --mask arm-tattoo.png --save-layers
+    """
+    from tqdm import tqdm
+
+    from skindeep.errors import SkinDeepError
+    from skindeep.remove import Remover
+    from skindeep.remove.batch import RemoveOptions, plan_jobs
+
+    remover_kwargs = {"model_path": model_path, "threshold": threshold, "protect_face": protect_face,
+                      "threads": threads}
+    if detect_size:
+        remover_kwargs["detect_size"] = detect_size
+    try:
+        Remover(**remover_kwargs)  # fail fast (missing weights) before planning work
+        jobs = plan_jobs(inputs, out_dir=out, recursive=recursive, overwrite=overwrite, format=fmt)
+    except SkinDeepError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not jobs:
+        raise click.ClickException("no photos found in " + ", ".join(map(str, inputs)))
+    options = RemoveOptions(threshold=threshold, strength=strength, protect_face=protect_face, mask=mask,
+                            keep=keep, save_mask=save_mask, save_layers=save_layers, format=fmt, quality=quality)
+
+    if cluster:
+        try:
+            from skindeep.scale import run_on_cluster
+        except ImportError as exc:
+            raise click.ClickException(
+                f"--cluster needs skindeep.scale and Dask ({exc}); install pip install 'skindeep[scale]'."
+            ) from exc
+        results = run_on_cluster(jobs, options, remover_kwargs, cluster)
+    else:
+        with tqdm(total=len(jobs), unit="photo", disable=quiet or len(jobs) < 2, file=sys.stderr) as bar:
+            results = list(_run_local(jobs, options, remover_kwargs, workers, bar))
+
+    failed = [r for r in results if not r.ok]
+    done = [r for r in results if r.ok]
+    if not quiet:
+        for r in done if len(done) <= 20 else []:
+            click.echo(f"{r.src} -> {r.dst}  ({r.ink_fraction:.1%} changed, {r.seconds:.2f} s)")
+        click.echo(f"{len(done)} done, {len(failed)} failed", err=bool(failed))
+    if failed:
+        click.echo("Failed:", err=True)
+        for r in failed:
+            click.echo(f"  {r.error}", err=True)
+        sys.exit(1)
+

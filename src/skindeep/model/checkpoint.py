@@ -1,0 +1,51 @@
+"""Checkpoints: model + optimizer + schedule position + best validation score, written atomically.
+
+A checkpoint is a dict saved with ``torch.save``::
+
+    {"model": state_dict, "optimizer": ..., "scheduler": ..., "stage": int, "stage_step": int,
+     "step": int, "best": float | None, "config": TrainConfig as dict, "metrics": dict, "seconds": float}
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from skindeep.errors import InputError
+from skindeep.model.config import TrainConfig, config_from_dict
+from skindeep.model.net import SkinDeepNet, build_model
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """Write ``state`` to ``path`` via a temporary file and rename, so a kill never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint dict; raises :class:`InputError` naming the file when it is missing or not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: checkpoint not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch raises many kinds for a corrupt file
+        raise InputError(f"{path}: not a readable torch checkpoint ({exc})") from exc
+    if not isinstance(state, dict) or "model" not in state or "config" not in state:
+        raise InputError(f"{path}: not a skindeep checkpoint (no 'model'/'config' entries)")
+    return state
+
+
+def model_from_checkpoint(path: str | Path) -> tuple[SkinDeepNet, TrainConfig, dict[str, Any]]:
+    """Rebuild the network from a checkpoint (no pretrained download/load needed), in eval mode."""
+    state = load_checkpoint(path)
+    cfg = config_from_dict(state["config"], str(path))
+    model = build_model(cfg.model, pretrained=False)
+    model.load_state_dict(state["model"])
+    return model.eval(), cfg, state

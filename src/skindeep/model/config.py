@@ -1,0 +1,200 @@
+"""Typed training configuration, read from TOML, validated with errors that name the field.
+
+A config file looks like ``configs/default.toml``::
+
+    [data]
+    train_dir = "cache/train"        # folder of pre-written samples, or "" for online synthesis
+    val_dir = "cache/val"
+
+    [[stages]]
+    size = 128
+    steps = 2000
+    batch = 8
+    lr = 2e-3
+
+Unknown keys are errors (a typo must not silently fall back to a default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skindeep.errors import SkinDeepError
+
+
+class ConfigError(SkinDeepError):
+    """A training config is invalid; the message names the file (when there is one) and the field."""
+
+
+@dataclass
+class ModelConfig:
+    """Network shape. ``pretrained`` loads the ImageNet EfficientNet-Lite0 encoder weights."""
+
+    pretrained: bool = True
+    decoder_channels: tuple[int, ...] = (96, 64, 40, 24)  # at /16, /8, /4, /2
+    attention: bool = True
+    spectral_norm: bool = True
+
+
+@dataclass
+class DataConfig:
+    """Where training pairs come from.
+
+    ``train_dir`` set: a folder written by ``skindeep synth`` / ``skindeep.model.cache`` (random crops,
+    flips, scale jitter). ``train_dir`` empty: online synthesis from ``people_dir`` and ``designs_dir``
+    on the project's train split, in DataLoader workers.
+    """
+
+    train_dir: str = "cache/train"
+    val_dir: str = "cache/val"
+    people_dir: str = "../shared/data/people"
+    designs_dir: str = "../shared/data/designs"
+    synth_size: int = 320  # online synthesis: side of a generated sample before cropping
+    workers: int = 1
+    val_limit: int = 64  # validation samples used (the first N of val_dir, sorted: fixed)
+    ink_threshold: float = 0.1  # ink alpha above this counts as ink for the metrics (0..1)
+
+
+@dataclass
+class LossConfig:
+    """Weights of the loss terms (see ``skindeep.model.losses``)."""
+
+    l1: float = 5.0
+    l1_ink_weight: float = 5.0  # extra L1 weight inside the ink (dilated)
+    perceptual: float = 0.05
+    gram: float = 0.5
+    bce: float = 1.0
+    dice: float = 1.0
+
+
+@dataclass
+class StageConfig:
+    """One progressive-resizing stage: square crops of ``size`` px, one-cycle LR peaking at ``lr``."""
+
+    size: int = 128
+    steps: int = 1000
+    batch: int = 8
+    lr: float = 1e-3
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``skindeep train`` needs apart from the output folder."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    stages: list[StageConfig] = field(default_factory=lambda: [StageConfig()])
+    weight_decay: float = 1e-4
+    encoder_lr_scale: float = 0.3  # the pretrained encoder learns slower than the fresh decoder
+    grad_clip: float = 1.0
+    threads: int = 2
+    seed: int = 0
+    log_every: int = 20
+    val_every: int = 250
+    checkpoint_minutes: float = 5.0
+
+    @property
+    def total_steps(self) -> int:
+        return sum(s.steps for s in self.stages)
+
+    def validate(self, source: str = "config") -> TrainConfig:
+        """Raise :class:`ConfigError` naming ``source`` and the field for the first invalid value."""
+
+        def fail(name: str, why: str) -> None:
+            raise ConfigError(f"{source}: {name} {why}")
+
+        if not self.stages:
+            fail("stages", "must list at least one stage")
+        for i, s in enumerate(self.stages):
+            if s.size <= 0 or s.size % 32:
+                fail(f"stages[{i}].size", f"must be a positive multiple of 32, got {s.size}")
+            if s.steps <= 0:
+                fail(f"stages[{i}].steps", f"must be > 0, got {s.steps}")
+            if s.batch <= 0:
+                fail(f"stages[{i}].batch", f"must be > 0, got {s.batch}")
+            if not 0 < s.lr < 1:
+                fail(f"stages[{i}].lr", f"must be in (0, 1), got {s.lr}")
+        if len(self.model.decoder_channels) != 4 or min(self.model.decoder_channels) <= 0:
+            fail("model.decoder_channels", f"must be 4 positive ints, got {self.model.decoder_channels}")
+        for f in dataclasses.fields(self.loss):
+            if getattr(self.loss, f.name) < 0:
+                fail(f"loss.{f.name}", f"must be >= 0, got {getattr(self.loss, f.name)}")
+        if not 0 <= self.data.ink_threshold < 1:
+            fail("data.ink_threshold", f"must be in [0, 1), got {self.data.ink_threshold}")
+        if self.data.workers < 0:
+            fail("data.workers", f"must be >= 0, got {self.data.workers}")
+        if self.data.synth_size % 32 or self.data.synth_size < max(s.size for s in self.stages):
+            fail("data.synth_size", "must be a multiple of 32 and at least the largest stage size")
+        if self.val_every <= 0 or self.log_every <= 0:
+            fail("val_every/log_every", "must be > 0")
+        if self.threads <= 0:
+            fail("threads", f"must be > 0, got {self.threads}")
+        if self.checkpoint_minutes <= 0:
+            fail("checkpoint_minutes", f"must be > 0, got {self.checkpoint_minutes}")
+        if not 0 < self.encoder_lr_scale <= 1:
+            fail("encoder_lr_scale", f"must be in (0, 1], got {self.encoder_lr_scale}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _build(cls: type, values: dict[str, Any], where: str, source: str) -> Any:
+    """Make dataclass ``cls`` from a dict, rejecting unknown keys and wrong types by name."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: {where or 'top level'} must be a table, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise ConfigError(f"{source}: unknown key(s) {', '.join(prefix + k for k in unknown)}")
+    kwargs: dict[str, Any] = {}
+    defaults = cls()
+    for name, value in values.items():
+        path = f"{where}.{name}" if where else name
+        default = getattr(defaults, name)
+        if dataclasses.is_dataclass(default):
+            kwargs[name] = _build(type(default), value, path, source)
+        elif name == "stages":
+            if not isinstance(value, list):
+                raise ConfigError(f"{source}: stages must be an array of tables ([[stages]])")
+            kwargs[name] = [_build(StageConfig, v, f"stages[{i}]", source) for i, v in enumerate(value)]
+        elif isinstance(default, tuple):
+            if not isinstance(value, list | tuple) or not all(isinstance(v, int) for v in value):
+                raise ConfigError(f"{source}: {path} must be a list of ints, got {value!r}")
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = _coerce(value, type(default), path, source)
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, kind: type, path: str, source: str) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is bool and not isinstance(value, bool):
+        raise ConfigError(f"{source}: {path} must be true/false, got {value!r}")
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{source}: {path} must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def config_from_dict(values: dict[str, Any], source: str = "config") -> TrainConfig:
+    """Build and validate a :class:`TrainConfig` from a plain dict (as read from TOML or a checkpoint)."""
+    return _build(TrainConfig, values, "", source).validate(source)
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Read a TOML config file. Raises :class:`ConfigError` naming the file and the bad field."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    return config_from_dict(values, str(path))

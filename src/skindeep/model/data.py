@@ -1,0 +1,166 @@
+"""Training data: pre-written sample folders and online synthesis, as torch Datasets.
+
+A sample folder holds ``NAME.tattooed.png``, ``NAME.clean.png``, ``NAME.ink.png`` (+ ``NAME.json``), as
+written by ``skindeep synth`` / :mod:`skindeep.model.cache`. Both datasets give dicts of float32 tensors:
+``tattooed (3,S,S)``, ``clean (3,S,S)`` in 0..1 and ``ink (1,S,S)`` alpha in 0..1, after a random square
+crop (side between S and the image's short side, so scale varies), a resize to S, and a random flip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from skindeep.errors import InputError
+
+SUFFIXES = ("tattooed", "clean", "ink")
+
+
+@dataclass
+class Triple:
+    """One training pair as numpy arrays: ``tattooed``/``clean`` (H,W,3) uint8 RGB, ``ink`` (H,W) uint8."""
+
+    tattooed: np.ndarray
+    clean: np.ndarray
+    ink: np.ndarray
+
+
+def list_samples(folder: str | Path) -> list[str]:
+    """Sorted sample names (``NAME`` of ``NAME.tattooed.png``) in ``folder``; raises if there are none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: sample folder not found")
+    names = sorted(p.name[: -len(".tattooed.png")] for p in folder.glob("*.tattooed.png"))
+    # write_sample writes NAME.json last: where a folder has JSON files, a sample without one is still
+    # being written (a cache writer may run next to the trainer).
+    if any(folder.glob("*.json")):
+        names = [n for n in names if (folder / f"{n}.json").exists()]
+    if not names:
+        raise InputError(f"{folder}: no NAME.tattooed.png samples in this folder")
+    return names
+
+
+def _read_png(path: Path, color: bool) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        raise InputError(f"{path}: missing or unreadable image")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if color else img
+
+
+def read_triple(folder: str | Path, name: str) -> Triple:
+    """Read one sample written by ``write_sample``; raises :class:`InputError` naming a bad file."""
+    folder = Path(folder)
+    t = _read_png(folder / f"{name}.tattooed.png", True)
+    c = _read_png(folder / f"{name}.clean.png", True)
+    k = _read_png(folder / f"{name}.ink.png", False)
+    if not (t.shape == c.shape and t.shape[:2] == k.shape):
+        raise InputError(f"{folder / name}: tattooed/clean/ink sizes differ ({t.shape}, {c.shape}, {k.shape})")
+    return Triple(t, c, k)
+
+
+def random_crop(triple: Triple, size: int, rng: np.random.Generator, flip: bool = True) -> Triple:
+    """Random square crop with side in [size, short side], resized to ``size`` (area), random h-flip.
+
+    Images smaller than ``size`` are first upscaled so the short side is ``size``.
+    """
+    h, w = triple.ink.shape
+    if min(h, w) < size:
+        f = size / min(h, w)
+        nh, nw = max(size, round(h * f)), max(size, round(w * f))
+        triple = Triple(*(cv2.resize(a, (nw, nh), interpolation=cv2.INTER_LINEAR) for a in _arrays(triple)))
+        h, w = nh, nw
+    side = int(rng.integers(size, min(h, w) + 1))
+    y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    mirror = flip and rng.random() < 0.5  # one decision for all three arrays
+    out = []
+    for a in _arrays(triple):
+        a = a[y : y + side, x : x + side]
+        if side != size:
+            a = cv2.resize(a, (size, size), interpolation=cv2.INTER_AREA)
+        if mirror:
+            a = a[:, ::-1]
+        out.append(np.ascontiguousarray(a))
+    return Triple(*out)
+
+
+def _arrays(t: Triple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return t.tattooed, t.clean, t.ink
+
+
+def to_tensors(t: Triple) -> dict[str, torch.Tensor]:
+    """Triple (uint8) -> dict of float32 tensors in 0..1: tattooed/clean (3,H,W), ink (1,H,W)."""
+
+    def img(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a).permute(2, 0, 1).float().div_(255.0)
+
+    return {
+        "tattooed": img(t.tattooed),
+        "clean": img(t.clean),
+        "ink": torch.from_numpy(t.ink)[None].float().div_(255.0),
+    }
+
+
+class FolderDataset(Dataset):
+    """Random crops of ``size`` px from a folder of samples. ``length`` virtual items per epoch (each picks
+    a sample by index modulo the folder size); the crop randomness comes from ``seed`` and the index."""
+
+    def __init__(self, folder: str | Path, size: int, seed: int = 0, length: int | None = None):
+        self.folder = Path(folder)
+        self.names = list_samples(self.folder)
+        self.size = size
+        self.seed = seed
+        self.length = length or len(self.names)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, i])
+        name = self.names[int(rng.integers(len(self.names)))] if self.length != len(self.names) else self.names[i]
+        return to_tensors(random_crop(read_triple(self.folder, name), self.size, rng))
+
+
+class SynthDataset(Dataset):
+    """Online synthetic pairs on the project's *train* split: item ``i`` is ``Synthesizer.sample(seed+i)``,
+    randomly cropped to ``size``. The synthesizer is built lazily in each DataLoader worker."""
+
+    def __init__(self, people_dir: str | Path, designs_dir: str | Path, size: int, synth_size: int = 320,
+                 seed: int = 0, length: int = 100_000, split: str = "train"):
+        self.people_dir, self.designs_dir = Path(people_dir), Path(designs_dir)
+        self.size, self.synth_size, self.seed, self.length, self.split = size, synth_size, seed, length, split
+        self._synth = None
+
+    def __len__(self) -> int:
+        return self.length
+
+    def synthesizer(self):
+        if self._synth is None:
+            self._synth = make_synthesizer(self.people_dir, self.designs_dir, self.synth_size, self.split)
+        return self._synth
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        s = self.synthesizer().sample(self.seed + i)
+        rng = np.random.default_rng([self.seed, i, 1])
+        return to_tensors(random_crop(Triple(s.tattooed, s.clean, s.ink), self.size, rng))
+
+
+def make_synthesizer(people_dir: str | Path, designs_dir: str | Path, size: int, split: str):
+    """A ``skindeep.synth.Synthesizer`` restricted to the project's ``train`` or ``val`` split."""
+    from skindeep import synth
+
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+    photos = synth.split_photos(people_dir)[0 if split == "train" else 1]
+    designs = synth.split_designs(designs_dir)[0 if split == "train" else 1]
+    return synth.Synthesizer(people_dir, designs_dir, synth.SynthConfig(size=size), photos=photos, designs=designs)
+
+
+def load_val_set(folder: str | Path, limit: int | None = None) -> list[tuple[str, Triple]]:
+    """The fixed validation set: the first ``limit`` samples of ``folder`` (sorted names), full size."""
+    names = list_samples(folder)[: limit or None]
+    return [(n, read_triple(folder, n)) for n in names]

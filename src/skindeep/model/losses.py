@@ -1,0 +1,101 @@
+"""Training losses: ink-weighted L1, perceptual + Gram on frozen Lite0 features, mask BCE + Dice.
+
+All tensors are float32: images ``(N,3,H,W)`` in 0..1, ink alpha ``(N,1,H,W)`` in 0..1, ink logits
+``(N,1,H,W)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from skindeep.model.config import LossConfig
+
+
+class FeatureLoss(nn.Module):
+    """Perceptual L1 and Gram-matrix L1 on the first three levels (/2, /4, /8) of a frozen ImageNet
+    EfficientNet-Lite0: the cheap layers, enough for skin texture and stroke remnants."""
+
+    def __init__(self, pretrained: bool = True, depth: int = 3, weights: tuple[float, ...] = (1.0, 1.0, 1.0)):
+        super().__init__()
+        from skindeep.model.net import Lite0Encoder
+
+        self.encoder = Lite0Encoder(pretrained, depth=depth).eval()
+        for p in self.encoder.parameters():
+            p.requires_grad_(False)
+        self.weights = weights
+
+    def train(self, mode: bool = True) -> FeatureLoss:
+        super().train(mode)
+        self.encoder.eval()  # always frozen, BatchNorm included
+        return self
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (feature L1, Gram L1), each a scalar."""
+        fp = self.encoder(pred)
+        with torch.no_grad():
+            ft = self.encoder(target)
+        feat = pred.new_zeros(())
+        gram = pred.new_zeros(())
+        for w, a, b in zip(self.weights, fp, ft, strict=False):
+            feat = feat + w * F.l1_loss(a, b)
+            gram = gram + w * F.l1_loss(gram_matrix(a), gram_matrix(b))
+        return feat, gram
+
+
+def gram_matrix(x: torch.Tensor) -> torch.Tensor:
+    """``(N,C,H,W)`` -> ``(N,C,C)`` normalised by C*H*W."""
+    n, c, h, w = x.shape
+    f = x.reshape(n, c, h * w)
+    return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
+
+
+def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+    """Soft Dice over each image, averaged; ``eps`` keeps ink-free images (target all 0) well defined."""
+    p = torch.sigmoid(logits).flatten(1)
+    t = target.flatten(1)
+    inter = (p * t).sum(1)
+    return (1 - (2 * inter + eps) / (p.sum(1) + t.sum(1) + eps)).mean()
+
+
+def ink_weight(ink: torch.Tensor, extra: float, grow: int = 2) -> torch.Tensor:
+    """Per-pixel L1 weight ``1 + extra * dilate(ink > 0)``: the ink and a thin ring around it matter most."""
+    hard = (ink > 0).float()
+    if grow > 0:
+        hard = F.max_pool2d(hard, 2 * grow + 1, stride=1, padding=grow)
+    return 1.0 + extra * hard
+
+
+@dataclass
+class LossTerms:
+    """The weighted total and each unweighted term (floats for logging)."""
+
+    total: torch.Tensor
+    parts: dict[str, float]
+
+
+class SkinDeepLoss(nn.Module):
+    """Weighted sum of the terms in :class:`LossConfig`."""
+
+    def __init__(self, cfg: LossConfig | None = None, pretrained: bool = True):
+        super().__init__()
+        self.cfg = cfg or LossConfig()
+        self.features = FeatureLoss(pretrained) if (self.cfg.perceptual or self.cfg.gram) else None
+
+    def forward(self, logits: torch.Tensor, clean: torch.Tensor, target: torch.Tensor, ink: torch.Tensor) -> LossTerms:
+        cfg = self.cfg
+        w = ink_weight(ink, cfg.l1_ink_weight)
+        l1 = ((clean - target).abs() * w).sum() / (w.sum() * clean.shape[1])
+        bce = F.binary_cross_entropy_with_logits(logits, ink)
+        dice = dice_loss(logits, ink)
+        total = cfg.l1 * l1 + cfg.bce * bce + cfg.dice * dice
+        parts = {"l1": l1.item(), "bce": bce.item(), "dice": dice.item()}
+        if self.features is not None:
+            feat, gram = self.features(clean, target)
+            total = total + cfg.perceptual * feat + cfg.gram * gram
+            parts.update(feat=feat.item(), gram=gram.item())
+        parts["total"] = total.item()
+        return LossTerms(total, parts)

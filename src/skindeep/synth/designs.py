@@ -1,0 +1,83 @@
+"""Design sources: one sampler per source, mixed with weights.
+
+Sources: 'icons' (SVG silhouettes and line art), 'color' (openmoji colour SVGs), 'kanji' (kanjivg),
+'omniglot' (hand-drawn glyphs), 'lettering' (fonts), procedural 'tribal', 'mandala', 'dotwork',
+'hatching', 'blackwork', 'brush', 'colorfill', and photo-based 'realism', 'lineart'.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from skindeep.errors import InputError
+from skindeep.synth.design import Design
+from skindeep.synth.lettering import lettering
+from skindeep.synth.photoart import lineart, realism
+from skindeep.synth.procedural import GENERATORS
+from skindeep.synth.svg import SvgRasteriser, svg_source
+
+SVG_SOURCES = ("icons", "color", "kanji", "omniglot")
+PHOTO_SOURCES = ("realism", "lineart")
+SOURCES = SVG_SOURCES + ("lettering",) + tuple(GENERATORS) + PHOTO_SOURCES
+
+
+class DesignSampler:
+    """Draws designs from every available source. ``available`` lists the sources that can produce a
+    design with the given files (an SVG source needs at least one file of its kind)."""
+
+    def __init__(self, designs: list[Path], photos: list[Path], weights: dict[str, float], svg_cache: int = 512):
+        self.svg = SvgRasteriser(svg_cache)
+        self.by_source: dict[str, list[Path]] = {s: [] for s in SVG_SOURCES}
+        for p in designs:
+            self.by_source[svg_source(p)].append(p)
+        self.photos = photos
+        unknown = set(weights) - set(SOURCES)
+        if unknown:
+            raise ValueError(f"unknown design sources in source_weights: {sorted(unknown)}; known: {SOURCES}")
+        self.available = [s for s in SOURCES if weights.get(s, 0) > 0 and self._can(s)]
+        if not self.available:
+            raise ValueError("no design source is available with a positive weight")
+        w = np.array([weights[s] for s in self.available], np.float64)
+        self.probs = w / w.sum()
+
+    def _can(self, source: str) -> bool:
+        if source in SVG_SOURCES:
+            return bool(self.by_source[source])
+        if source in PHOTO_SOURCES:
+            return bool(self.photos)
+        return True
+
+    def pick_source(self, rng: np.random.Generator) -> str:
+        return str(self.available[int(rng.choice(len(self.available), p=self.probs))])
+
+    def draw(self, rng: np.random.Generator, source: str, size: int) -> Design:
+        """A design of ``source`` rasterised at about ``size`` px square."""
+        if source in SVG_SOURCES:
+            files = self.by_source[source]
+            path = files[int(rng.integers(len(files)))]
+            stroke = float(rng.choice([0.5, 0.75, 1.0, 1.0, 1.5, 2.0, 2.5]))
+            alpha, colour = self.svg.render(path, size, stroke)
+            # silhouettes have no stroke-width to scale: thicken/thin them by morphology instead
+            morph = int(rng.integers(-1, 3)) if source == "icons" else 0
+            if morph:
+                k = np.ones((abs(morph) * 2 + 1,) * 2, np.uint8)
+                alpha = (cv2.dilate if morph > 0 else cv2.erode)(alpha, k)
+            if source != "color":
+                colour = None
+            return Design(alpha, colour, dict(file=f"{path.parent.name}/{path.name}", stroke_scale=stroke, morph=morph))
+        if source == "lettering":
+            return lettering(rng, size)
+        if source in PHOTO_SOURCES:
+            fn = realism if source == "realism" else lineart
+            try:
+                return fn(rng, size, self.photos)
+            except InputError as exc:  # several unreadable photos in a row: use a procedural piece
+                warnings.warn(f"{source} design skipped: {exc}", stacklevel=2)
+                design = GENERATORS["blackwork"](rng, size)
+                design.params["fallback_from"] = source
+                return design
+        return GENERATORS[source](rng, size)

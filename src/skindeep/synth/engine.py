@@ -1,0 +1,186 @@
+"""The Synthesizer: photo crop -> hard negatives -> designs placed on skin -> ink physics -> camera."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from skindeep.errors import InputError
+from skindeep.synth.camera import sample_camera, shoot
+from skindeep.synth.config import Sample, SynthConfig
+from skindeep.synth.designs import DesignSampler
+from skindeep.synth.photos import list_photos, load_crop
+from skindeep.synth.render import render_ink
+from skindeep.synth.svg import list_designs
+from skindeep.synth.util import gauss, log_uniform, luminance, smooth_noise
+from skindeep.synth.warp import place, sample_placement
+
+MAX_PHOTO_TRIES = 8
+
+
+def _side_fraction(rng: np.random.Generator) -> tuple[str, float]:
+    """Tattoo side as a fraction of the image side: fine-line pieces to sleeve-sized ones.
+    Real tattoos here cover a median 25 % of the photo, so large pieces dominate."""
+    r = rng.random()
+    if r < 0.12:
+        return "small", log_uniform(rng, 0.08, 0.25)
+    if r < 0.4:
+        return "medium", float(rng.uniform(0.25, 0.6))
+    return "large", float(rng.uniform(0.6, 1.8))
+
+
+class Synthesizer:
+    """Makes synthetic (tattooed, clean, ink) samples from people photos and designs.
+
+    people_dir, designs_dir: the data folders. photos / designs: explicit lists (e.g. the train or
+    val half of ``split_photos`` / ``split_designs``); default: every file in the folders.
+    ``sample(seed)`` is deterministic in (seed, config, the lists, installed fonts).
+    """
+
+    def __init__(self, people_dir: str | Path, designs_dir: str | Path, config: SynthConfig | None = None,
+                 photos: list[Path] | None = None, designs: list[Path] | None = None):
+        self.config = config or SynthConfig()
+        self.people_dir = Path(people_dir)
+        self.designs_dir = Path(designs_dir)
+        self.photos = [Path(p) for p in photos] if photos is not None else list_photos(people_dir)
+        if not self.photos:
+            raise InputError(f"{people_dir}: no people photos to use")
+        if designs is None:
+            designs = list_designs(designs_dir)
+        elif not Path(designs_dir).is_dir():
+            raise InputError(f"{designs_dir}: design folder does not exist or is not a folder")
+        self.designs = [Path(d) for d in designs]
+        self.sampler = DesignSampler(self.designs, self.photos, self.config.source_weights, self.config.svg_cache)
+        self._bad: set[Path] = set()
+
+    # -- public API ---------------------------------------------------------------------------------
+    def sample(self, seed: int, name: str | None = None) -> Sample:
+        """One sample, a pure function of ``seed`` (and the config / file lists)."""
+        rng = np.random.default_rng(seed)
+        cfg = self.config
+        s = cfg.size
+        rgb, skin, photo_params = self._crop(rng)
+        params: dict = dict(seed=int(seed), size=s, **photo_params)
+        base = rgb
+        if rng.random() < cfg.p_hard_negative:
+            base, params["hard_negatives"] = self._hard_negatives(rng, base, skin)
+        skin_f = (skin > 127).astype(np.float32)
+        clean = base.astype(np.float32) / 255.0
+        t_total = np.ones_like(clean)
+        a_total = np.zeros(skin.shape, np.float32)
+        tattoos: list[dict] = []
+        is_clean = rng.random() < cfg.p_clean
+        if not is_clean and skin_f.sum() >= 0.002 * s * s:
+            ys, xs = np.nonzero(skin_f)
+            n = 1 + int(min(cfg.max_tattoos - 1, rng.geometric(0.45) - 1))
+            for _ in range(n):
+                t, a, tp = self._tattoo(rng, ys, xs, skin_f, photo_params["upscale"])
+                t_total *= t
+                a_total = 1.0 - (1.0 - a_total) * (1.0 - a)
+                tattoos.append(tp)
+        inked = clean * t_total
+        if tattoos:
+            inked = inked + self._highlights(clean) * (1.0 - t_total)
+        cam = sample_camera(rng, cfg.noise_sigma, cfg.p_jpeg, cfg.jpeg_quality)
+        c8, t8, ink8 = shoot(clean, inked, a_total, skin_f, cam)
+        params.update(clean=is_clean or not tattoos, tattoos=tattoos, camera=_round(cam),
+                      coverage=round(float((ink8 > 20).mean()), 4))
+        return Sample(name or f"seed{seed}", t8, c8, ink8, params)
+
+    def iter(self, n: int, seed: int) -> Iterator[Sample]:
+        """``n`` samples named 000000.. whose seeds derive from ``seed`` (see ``sample_seeds``)."""
+        for i, s in enumerate(sample_seeds(n, seed)):
+            yield self.sample(s, name=f"{i:06d}")
+
+    # -- steps -------------------------------------------------------------------------------------------
+    def _crop(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict]:
+        """A usable photo crop; unreadable photos are skipped with a warning (error if none works)."""
+        last: InputError | None = None
+        for _ in range(MAX_PHOTO_TRIES):
+            photo = self.photos[int(rng.integers(len(self.photos)))]
+            if photo in self._bad:
+                continue
+            try:
+                return load_crop(photo, self.config.size, rng, self.config.zoom)
+            except InputError as exc:
+                warnings.warn(f"skipping photo: {exc}", stacklevel=2)
+                self._bad.add(photo)
+                last = exc
+        if len(self._bad) >= len(self.photos):
+            raise InputError(f"{self.people_dir}: none of the {len(self.photos)} photos can be read ({last})")
+        for photo in self.photos:  # rare: the random draws kept hitting bad files; take the first good one
+            if photo not in self._bad:
+                try:
+                    return load_crop(photo, self.config.size, rng, self.config.zoom)
+                except InputError as exc:
+                    self._bad.add(photo)
+                    last = exc
+        raise InputError(f"{self.people_dir}: none of the {len(self.photos)} photos can be read ({last})")
+
+    def _tattoo(self, rng, ys, xs, skin_f, upscale: float) -> tuple[np.ndarray, np.ndarray, dict]:
+        s = self.config.size
+        source = self.sampler.pick_source(rng)
+        size_class, frac = _side_fraction(rng)
+        side = frac * s
+        i = int(rng.integers(len(ys)))
+        # pull big pieces toward the middle of the skin so they are not mostly clipped away
+        pull = min(1.0, frac) * float(rng.uniform(0.3, 0.8))
+        cx = xs[i] + (xs.mean() - xs[i]) * pull
+        cy = ys[i] + (ys.mean() - ys[i]) * pull
+        placement = sample_placement(rng, cx, cy, side)
+        raster = int(np.clip(side * 1.1, 48, 2 * s))
+        design = self.sampler.draw(rng, source, raster)
+        alpha, colour = place(design.alpha, design.colour, placement, s)
+        soften = 0.5 * max(0.0, upscale - 1.0)
+        t, a, ink_params = render_ink(rng, alpha, colour, skin_f, s, brush=source == "brush", soften=soften)
+        return t, a, dict(source=source, size_class=size_class, design=design.params,
+                          placement=placement.to_json(), **ink_params)
+
+    @staticmethod
+    def _highlights(clean: np.ndarray) -> np.ndarray:
+        """Specular part of the skin (bright, small-scale): it reflects off the surface, above the ink,
+        so it is added back where the ink darkens. (S, S, 1) float32."""
+        lum = luminance(clean)
+        size = clean.shape[0]
+        spec = np.clip(lum - gauss(lum, size / 40) - 0.04, 0, None)
+        return (spec * 0.8)[..., None]
+
+    def _hard_negatives(self, rng, rgb: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, list]:
+        """Dark tattoo-like prints on clothing/background and soft shadows, painted into the photo
+        itself (so both images have them; ink stays 0). Skin, moles and eyebrows are left as they are."""
+        s = self.config.size
+        out = rgb.astype(np.float32) / 255.0
+        notes: list = []
+        not_skin = 1.0 - np.clip(gauss((skin > 127).astype(np.float32), 1.0) * 2, 0, 1)
+        ys, xs = np.nonzero(not_skin > 0.99)
+        if len(ys) > 0.02 * s * s:
+            for _ in range(int(rng.integers(1, 3))):
+                source = self.sampler.pick_source(rng)
+                side = float(rng.uniform(0.15, 0.7)) * s
+                i = int(rng.integers(len(ys)))
+                placement = sample_placement(rng, xs[i], ys[i], side)
+                design = self.sampler.draw(rng, source, int(np.clip(side, 48, 2 * s)))
+                alpha, _ = place(design.alpha, None, placement, s)
+                shade = np.array(rng.uniform(0.0, 0.35, 3), np.float32)  # dark print colour
+                a = (alpha * not_skin * float(rng.uniform(0.6, 1.0)))[..., None]
+                out = out * (1 - a) + out * shade * a
+                notes.append(dict(kind="print", source=source, placement=placement.to_json()))
+        if rng.random() < 0.5:
+            field = smooth_noise(rng, (s, s), int(rng.integers(2, 5)))
+            depth = float(rng.uniform(0.15, 0.45))
+            shadow = np.clip(field * 2, 0, 1) * depth
+            out = out * (1 - shadow[..., None])
+            notes.append(dict(kind="shadow", depth=round(depth, 3)))
+        return np.clip(np.round(out * 255), 0, 255).astype(np.uint8), notes
+
+
+def sample_seeds(n: int, seed: int) -> list[int]:
+    """Per-sample seeds for a run: independent streams from numpy's SeedSequence(seed)."""
+    return [int(x) for x in np.random.SeedSequence(seed).generate_state(n, dtype=np.uint64) % (2**63)]
+
+
+def _round(d: dict) -> dict:
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in d.items()}

@@ -1,0 +1,129 @@
+"""People photos: listing, the project split, loading a square crop with its skin mask."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from skindeep.errors import InputError
+from skindeep.synth.skin import detect_skin
+
+PHOTO_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+MASK_SUFFIXES = (".skin.png", ".skinhair.png")
+
+
+def list_photos(people_dir: str | Path) -> list[Path]:
+    """Sorted photo paths in ``people_dir`` (masks excluded). Raises InputError if missing or empty."""
+    folder = Path(people_dir)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: people folder does not exist or is not a folder")
+    photos = sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in PHOTO_EXTS and not any(p.name.endswith(s) for s in MASK_SUFFIXES)
+        and not p.name.endswith(".mask.png")
+    )
+    if not photos:
+        raise InputError(f"{folder}: people folder has no photos (.jpg/.png/.webp)")
+    return photos
+
+
+def _split(items: list[Path], val_fraction: float, seed: int) -> tuple[list[Path], list[Path]]:
+    order = np.random.default_rng(seed).permutation(len(items))
+    n_val = int(round(len(items) * val_fraction))
+    val = sorted(items[i] for i in order[:n_val])
+    train = sorted(items[i] for i in order[n_val:])
+    return train, val
+
+
+def split_photos(people_dir: str | Path, val_fraction: float = 0.1, seed: int = 0) -> tuple[list[Path], list[Path]]:
+    """THE project split of people photos (seed 0, 10 %): (train, val) lists of photo paths."""
+    return _split(list_photos(people_dir), val_fraction, seed)
+
+
+def read_rgb(path: Path, min_side: int = 0) -> np.ndarray:
+    """Decode a photo to (H, W, 3) uint8 RGB. For JPEGs, decodes at 1/2, 1/4 or 1/8 scale when the
+    short side stays >= ``min_side`` (DCT scaling via Pillow's draft mode: several times faster).
+    Raises InputError naming the path when the file cannot be read."""
+    try:
+        with Image.open(path) as im:
+            if min_side and im.format == "JPEG":
+                w, h = im.size
+                f = max(1.0, min(w, h) / min_side)
+                im.draft("RGB", (int(np.ceil(w / f)), int(np.ceil(h / f))))
+            return np.asarray(im.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise InputError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from exc
+
+
+def read_mask(path: Path) -> np.ndarray | None:
+    """(H, W) uint8 mask or None if absent/unreadable."""
+    if not path.exists():
+        return None
+    m = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    return m
+
+
+def skin_mask_for(photo: Path, rgb: np.ndarray) -> tuple[np.ndarray, str]:
+    """Skin mask (H, W) uint8 255 = skin for ``rgb`` (the decoded photo, any scale), and its origin:
+    'label' (NAME.skin.png), 'label+detector' (NAME.skinhair.png cleaned by the detector) or 'detector'."""
+    h, w = rgb.shape[:2]
+    stem = photo.with_suffix("")
+    for suffix, origin in ((".skin.png", "label"), (".skinhair.png", "label+detector")):
+        m = read_mask(Path(str(stem) + suffix))
+        if m is not None:
+            if m.shape != (h, w):
+                m = cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST)
+            m = np.where(m > 127, 255, 0).astype(np.uint8)
+            if origin == "label+detector":
+                m = m & detect_skin(rgb)
+            return m, origin
+    return detect_skin(rgb), "detector"
+
+
+def load_crop(
+    photo: Path, size: int, rng: np.random.Generator, zoom: tuple[float, float], tries: int = 3
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """A random square crop of ``photo`` resized to ``size`` px, and its skin mask.
+
+    Returns rgb (size, size, 3) uint8, skin (size, size) uint8 0/255, params dict.
+    The crop side is the photo's short side / zoom (zoom >= 1). Of ``tries`` candidate crops (centred
+    near skin most of the time) the one with the most skin wins: most people photos are full-body
+    street shots while real tattoo photos are close-ups. Only the crop is resized (speed);
+    ``params['upscale']`` > 1 says the crop was enlarged (the ink is then softened to match)."""
+    # read before drawing from rng: a failed read must consume no randomness (workers stay identical)
+    rgb = read_rgb(photo, min_side=int(np.ceil(size * zoom[1])))
+    skin, origin = skin_mask_for(photo, rgb)
+    h, w = rgb.shape[:2]
+    step = max(1, min(h, w) // 64)
+    small = skin[::step, ::step] > 127
+    ys, xs = np.nonzero(small)
+    best = None
+    for _ in range(tries):
+        z = float(rng.uniform(*zoom))
+        side = max(8, min(h, w, int(round(min(h, w) / z))))
+        if len(ys) and rng.random() < 0.85:
+            i = int(rng.integers(len(ys)))
+            cy = ys[i] * step + rng.integers(-side // 4, side // 4 + 1)
+            cx = xs[i] * step + rng.integers(-side // 4, side // 4 + 1)
+            y0, x0 = int(np.clip(cy - side // 2, 0, h - side)), int(np.clip(cx - side // 2, 0, w - side))
+        else:
+            y0, x0 = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        frac = float(small[y0 // step : (y0 + side) // step, x0 // step : (x0 + side) // step].mean()) if small.size else 0.0
+        if best is None or frac > best[0]:
+            best = (frac, z, side, y0, x0)
+    frac, z, side, y0, x0 = best
+    rgb = rgb[y0 : y0 + side, x0 : x0 + side]
+    skin = skin[y0 : y0 + side, x0 : x0 + side]
+    interp = cv2.INTER_AREA if side >= size else cv2.INTER_CUBIC
+    rgb = cv2.resize(rgb, (size, size), interpolation=interp)
+    skin = cv2.resize(skin, (size, size), interpolation=cv2.INTER_NEAREST)
+    flip = bool(rng.random() < 0.5)
+    if flip:
+        rgb, skin = rgb[:, ::-1], skin[:, ::-1]
+    params = dict(photo=photo.name, decoded=[w, h], zoom=round(z, 4), crop=[x0, y0, side], flip=flip,
+                  skin_mask=origin, upscale=round(size / side, 4))
+    return np.ascontiguousarray(rgb), np.ascontiguousarray(skin), params

@@ -1,0 +1,72 @@
+"""Ink physics: turn a placed design into a transmittance layer over skin.
+
+The camera sees skin x transmittance (ink sits in the dermis, under the epidermis):
+    T = 1 - a * (1 - (s + (1 - s) * c_eff))                      per RGB channel
+a: ink amount (design alpha x density x uneven-density field, blurred by bleed that grows with age),
+s: light scattered back by the epidermis above the ink (even black ink never reads as pure black),
+c_eff: the ink's colour after the dermis: desaturated, darkened, and for black ink shifted toward
+blue-green with age. Fresh tattoos are sharper and get a red halo (inflamed skin) around the lines:
+the halo is part of the ink layer (low alpha), since it is a change the tattoo made.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from skindeep.synth.util import gauss, smooth_noise
+
+BLACK_INKS = {
+    "black": (0.05, 0.05, 0.06),
+    "blue-black": (0.04, 0.06, 0.12),
+    "green-black": (0.04, 0.09, 0.07),
+}
+BRUSH_INKS = {"dark-green": (0.05, 0.20, 0.12), "blue-black": (0.05, 0.08, 0.22)}
+
+
+def render_ink(
+    rng: np.random.Generator, alpha: np.ndarray, colour: np.ndarray | None, skin: np.ndarray, size: int,
+    brush: bool, soften: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """One tattoo's transmittance and ink amount.
+
+    alpha (S, S) float32 0..1 and colour (S, S, 3) float32 or None: the placed design.
+    skin (S, S) float32 0/1: where ink may go.
+    soften: extra blur in px, so ink is no sharper than a photo that was enlarged to the output size.
+    Returns T (S, S, 3) float32 0..1 (1 = untouched), a (S, S) float32 0..1 (ink alpha incl. halo), params.
+    """
+    px = size / 512.0  # physical effects are specified at 512 px and scaled
+    age = float(rng.uniform(0, 1) ** 0.8)
+    fresh = age < 0.12 and rng.random() < 0.7
+    density = float(rng.uniform(0.6, 1.0))
+    uneven = float(rng.uniform(0.0, 0.4))
+    scatter = float(rng.uniform(0.12, 0.35) + 0.2 * age)
+    bleed = float(np.hypot((0.5 + 2.5 * age) * px, soften))
+    field = 1.0 - uneven * (0.5 + 0.5 * smooth_noise(rng, alpha.shape, int(rng.integers(4, 12))))
+    a = alpha * density * field
+    a = np.clip(gauss(a, bleed) * (1.0 + 0.3 * age), 0.0, 1.0)
+    if colour is None:
+        table = BRUSH_INKS if brush else BLACK_INKS
+        ink_name = str(rng.choice(list(table)))
+        c = np.array(table[ink_name], np.float32)
+        c = c + age * np.array([0.0, 0.04, 0.07], np.float32)  # old black ink drifts to blue-green
+        c_eff = np.broadcast_to(c, alpha.shape + (3,))
+    else:
+        ink_name = "design-colours"
+        c_eff = gauss(colour, bleed)
+    grey = c_eff.mean(-1, keepdims=True)
+    desat = 0.25 + 0.35 * age
+    c_eff = (c_eff * (1 - desat) + grey * desat) * float(rng.uniform(0.75, 0.95))  # dermis darkens, desaturates
+    reflect = scatter + (1.0 - scatter) * c_eff
+    a = a * skin
+    t = 1.0 - a[..., None] * (1.0 - reflect)
+    params = dict(age=round(age, 3), fresh=fresh, density=round(density, 3), uneven=round(uneven, 3),
+                  scatter=round(scatter, 3), bleed_px=round(bleed, 3), ink=ink_name)
+    if fresh:
+        support = cv2.dilate((a > 0.1).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
+        redness = float(rng.uniform(0.3, 1.0))
+        halo = gauss(support, 4 * px + 1) * redness * skin
+        t = t * (1.0 - halo[..., None] * np.array([0.0, 0.10, 0.09], np.float32))
+        a = np.maximum(a, 0.1 * halo)
+        params["redness"] = round(redness, 3)
+    return t.astype(np.float32), a.astype(np.float32), params

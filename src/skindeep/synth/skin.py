@@ -1,0 +1,38 @@
+"""Skin masks: the photo's own NAME.skin.png when it exists, else a colour-model detector.
+
+The detector (used for photos without a hand-labelled mask, and to clean ``NAME.skinhair.png`` which
+also covers hair, eyes and lips) works in two passes:
+1. a broad, person-independent YCrCb box (Cr 135..175, Cb 80..130, Y > 40) finds candidate skin;
+2. the person's own statistics: a Gaussian fitted to (Cr, Cb) of the candidates; pixels within a
+   Mahalanobis distance of 2.5 and brighter than 0.55x the candidates' median luma are kept, then a morphological open/close removes specks and holes.
+Limits (see docs/synth.md): warm wood, sand, blond hair and orange clothing pass as skin; very dark or
+strongly lit skin (blue/green casts) is missed; the mask is only as sharp as the colour boundary.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def detect_skin(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H, W) uint8 mask, 255 = skin."""
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
+    y, cr, cb = ycc[..., 0], ycc[..., 1].astype(np.float32), ycc[..., 2].astype(np.float32)
+    broad = (cr > 135) & (cr < 175) & (cb > 80) & (cb < 130) & (y > 40)
+    if broad.sum() < 50:
+        return np.zeros(rgb.shape[:2], np.uint8)
+    samples = np.stack([cr[broad], cb[broad]], 1)
+    mean = samples.mean(0)
+    cov = np.cov(samples.T) + np.eye(2) * 4.0  # floor: a flat-coloured region gives a tiny covariance
+    inv = np.linalg.inv(cov)
+    d = np.stack([cr - mean[0], cb - mean[1]], -1)
+    maha = np.einsum("...i,ij,...j->...", d, inv, d)
+    # much darker than the person's typical skin: eyebrows, moles, dark hair, deep shadow -> not skin,
+    # so no ink lands on natural dark features (they stay in both images as negatives)
+    y_skin = float(np.median(y[broad]))
+    mask = ((maha < 2.5**2) & (y > max(30.0, 0.55 * y_skin))).astype(np.uint8) * 255
+    k = max(3, (min(rgb.shape[:2]) // 100) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)

@@ -1,0 +1,246 @@
+"""Video decode/encode with PyAV: RGB frames in and out, timestamps, rotation and audio kept.
+
+Frames are numpy RGB ``uint8`` ``(H, W, 3)`` arrays at the stream's coded size (rotation is metadata:
+it is read from the input's display matrix and written back unchanged, never applied to the pixels).
+Each frame keeps its own ``pts`` in the input stream's ``time_base``, so variable frame rate video comes
+out with the same timestamps. Audio packets are copied (remuxed) without re-encoding.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from skindeep.errors import InputError, SkinDeepError
+
+try:
+    import av
+    from av.sidedata.sidedata import Type as SideDataType
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
+    raise ModuleNotFoundError("skindeep.video needs PyAV: pip install 'skindeep[video]'", name="av") from exc
+
+log = logging.getLogger(__name__)
+
+# Codecs whose quality is set with a constant rate factor; others get a generous bit rate instead.
+CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libsvtav1", "libaom-av1"}
+
+
+@dataclass
+class VideoInfo:
+    """What ``probe`` learns about a video file's first video stream (and whether it has audio)."""
+
+    path: Path
+    width: int
+    height: int
+    fps: Fraction  # average frame rate (frames per second)
+    time_base: Fraction  # unit of the frames' pts
+    n_frames: int  # from the container, or estimated from duration x fps; 0 if unknown
+    duration: float  # seconds, 0.0 if unknown
+    codec: str
+    has_audio: bool
+
+
+@dataclass
+class DecodedFrame:
+    """One decoded frame: ``rgb`` (H, W, 3) uint8, ``pts`` in ``time_base`` units, ``time`` in seconds."""
+
+    rgb: np.ndarray
+    pts: int
+    time: float
+    display_matrix: tuple[int, ...] | None  # 9 int32 (16.16 fixed point), None when absent
+
+
+def open_input(path: str | Path) -> av.container.InputContainer:
+    """Open ``path`` for reading; InputError naming the file when it is missing or not a video."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        container = av.open(str(path), "r")
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read as a video file ({exc})") from exc
+    if not container.streams.video:
+        container.close()
+        raise InputError(f"{path}: the file has no video stream")
+    return container
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Read the header of ``path`` (no decoding) and return its :class:`VideoInfo`."""
+    with open_input(path) as container:
+        return _info(Path(path), container)
+
+
+def _info(path: Path, container: av.container.InputContainer) -> VideoInfo:
+    stream = container.streams.video[0]
+    fps = stream.average_rate or stream.guessed_rate or Fraction(25)
+    if stream.duration is not None and stream.time_base is not None:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        duration = container.duration / av.time_base
+    else:
+        duration = 0.0
+    n_frames = stream.frames or int(round(duration * fps))
+    return VideoInfo(
+        path=path,
+        width=stream.codec_context.width,
+        height=stream.codec_context.height,
+        fps=Fraction(fps),
+        time_base=Fraction(stream.time_base),
+        n_frames=n_frames,
+        duration=duration,
+        codec=stream.codec_context.name,
+        has_audio=bool(container.streams.audio),
+    )
+
+
+def display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
+    """The frame's display matrix (rotation/flip metadata) as 9 ints, or None when it has none."""
+    for side_data in frame.side_data:
+        if side_data.type == SideDataType.DISPLAYMATRIX:
+            return tuple(int(v) for v in np.frombuffer(bytes(side_data), "<i4"))
+    return None
+
+
+def read_frames(
+    container: av.container.InputContainer,
+    start: float | None = None,
+    end: float | None = None,
+    on_audio=None,
+) -> Iterator[DecodedFrame]:
+    """Decode the first video stream's frames with ``start <= time < end`` (seconds) as RGB.
+
+    Demuxes video and the first audio stream together (one pass over the file): audio packets inside
+    the window are handed to ``on_audio(packet)`` as they come, so they can be remuxed in order.
+    """
+    vstream = container.streams.video[0]
+    vstream.thread_type = "AUTO"  # frame threads: decoding is cheap next to removal, but free
+    astream = container.streams.audio[0] if (container.streams.audio and on_audio) else None
+    if start:
+        # Seek to the key frame before `start`; the frames before it are decoded and dropped below.
+        container.seek(int(start / vstream.time_base), stream=vstream, backward=True, any_frame=False)
+    streams = [s for s in (vstream, astream) if s is not None]
+    for packet in container.demux(streams):
+        if astream is not None and packet.stream.index == astream.index:
+            if packet.pts is not None and _in_window(float(packet.pts * packet.time_base), start, end):
+                on_audio(packet)
+            continue
+        for frame in packet.decode():
+            if frame.pts is None:
+                continue
+            time = float(frame.pts * frame.time_base)
+            if start is not None and time < start - 1e-6:
+                continue
+            if end is not None and time >= end - 1e-6:
+                return
+            yield DecodedFrame(frame.to_ndarray(format="rgb24"), frame.pts, time, display_matrix(frame))
+
+
+def _in_window(time: float, start: float | None, end: float | None) -> bool:
+    return (start is None or time >= start - 1e-6) and (end is None or time < end - 1e-6)
+
+
+class VideoWriter:
+    """Encode RGB frames (and remux copied audio packets) into ``path``.
+
+    ``time_base`` is the input stream's: frames are written with their input ``pts`` minus ``pts_offset``
+    so variable frame rate timing survives. Odd sizes are padded by one edge pixel (yuv420p needs even
+    sizes). ``close()`` flushes the encoder and writes the trailer, so a stopped run is still playable.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        width: int,
+        height: int,
+        fps: Fraction,
+        time_base: Fraction,
+        codec: str = "libx264",
+        crf: int = 18,
+        preset: str | None = "medium",
+        pix_fmt: str = "yuv420p",
+        display_matrix: tuple[int, ...] | None = None,
+        audio_template: av.audio.stream.AudioStream | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.size = (width, height)
+        self.time_base = time_base
+        try:
+            self.container = av.open(str(self.path), "w")
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            raise SkinDeepError(f"{self.path}: cannot write a video file here ({exc})") from exc
+        try:
+            self.stream = self.container.add_stream(codec, rate=fps, options=_quality_options(codec, crf, preset))
+        except (av.FFmpegError, ValueError) as exc:
+            self.container.close()
+            raise SkinDeepError(f"{self.path}: cannot encode with codec {codec!r} ({exc})") from exc
+        self.stream.width, self.stream.height = width + width % 2, height + height % 2
+        self.stream.pix_fmt = pix_fmt
+        self.stream.codec_context.time_base = time_base
+        if codec not in CRF_CODECS:
+            self.stream.bit_rate = int(width * height * float(fps) * 0.3)
+        if display_matrix is not None:
+            self.stream.set_display_matrix(list(display_matrix))
+        self.audio = self.container.add_stream_from_template(audio_template) if audio_template else None
+        self.audio_pts_offset = 0
+        self.frames = 0
+
+    def write(self, rgb: np.ndarray, pts: int) -> None:
+        """Encode one (H, W, 3) uint8 frame at ``pts`` (in ``time_base`` units, already offset)."""
+        width, height = self.size
+        if width % 2 or height % 2:
+            rgb = np.pad(rgb, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = pts
+        frame.time_base = self.time_base
+        try:
+            self.container.mux(self.stream.encode(frame))
+        except av.FFmpegError as exc:
+            raise SkinDeepError(f"{self.path}: encoding failed ({exc})") from exc
+        self.frames += 1
+
+    def write_audio(self, packet: av.Packet) -> None:
+        """Remux one audio packet unchanged (its timestamps shifted by ``audio_pts_offset``)."""
+        if self.audio is None:
+            return
+        packet.pts -= self.audio_pts_offset
+        if packet.dts is not None:
+            packet.dts -= self.audio_pts_offset
+        packet.stream = self.audio
+        try:
+            self.container.mux(packet)
+        except av.FFmpegError as exc:
+            raise SkinDeepError(f"{self.path}: cannot copy the audio stream into this container ({exc})") from exc
+
+    def close(self) -> None:
+        """Flush the encoder and write the trailer (safe to call twice)."""
+        if self.container is None:
+            return
+        try:
+            self.container.mux(self.stream.encode())
+        finally:
+            self.container.close()
+            self.container = None
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _quality_options(codec: str, crf: int, preset: str | None) -> dict[str, str]:
+    if codec not in CRF_CODECS:
+        log.info("codec %s has no CRF; using a bit rate instead of --crf", codec)
+        return {}
+    options = {"crf": str(crf)}
+    if codec in ("libx264", "libx265") and preset:
+        options["preset"] = preset
+    if codec == "libvpx-vp9":
+        options["b"] = "0"  # constant quality mode
+    return options

@@ -1,0 +1,285 @@
+"""Video removal: decode, remove tattoos frame by frame with temporal stabilisation, encode.
+
+``remove_video(src, dst, config)`` is the whole job. The per-frame work is a :class:`FrameProcessor`:
+in temporal mode it warps the previous frame's ink probability and output along the optical flow, fuses
+them with the new detection and the new fill, and starts afresh on scene cuts; in per-frame mode it runs
+the photo pipeline on each frame alone (the flickering baseline).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from skindeep.errors import InputError
+from skindeep.video import io as vio
+from skindeep.video.stabilise import (
+    FlowEstimator,
+    Motion,
+    feather_mask,
+    fuse_prob,
+    hysteresis_mask,
+    is_scene_cut,
+    propagate_fill,
+    small_grey,
+    warp,
+)
+
+log = logging.getLogger(__name__)
+_RING = np.ones((3, 3), np.uint8)
+
+
+@dataclass
+class VideoConfig:
+    """Options of :func:`remove_video` (the CLI's flags map one to one)."""
+
+    codec: str = "libx264"
+    crf: int = 18
+    preset: str | None = "medium"  # x264/x265 speed/size trade-off
+    pix_fmt: str = "yuv420p"  # plays everywhere; needs even sizes (odd ones are padded by one pixel)
+    start: float | None = None  # seconds; process only frames with start <= t < end
+    end: float | None = None
+    temporal: bool = True  # False: every frame alone, as the photo pipeline would (flickers)
+    key_every: int = 1  # run the network on every k-th frame only; between, carry mask and fill by the flow
+    mask_memory: float = 0.7  # weight of the flow-warped previous ink probability in the fused one
+    fill_memory: float = 0.8  # weight of the flow-warped previous fill where it is still valid
+    keep_ratio: float = 0.5  # a masked pixel stays masked down to keep_ratio x threshold (hysteresis)
+    flow_size: int = 320  # longer side of the grey frames the flow is computed on
+    scene_cut: float = 0.5  # histogram distance above which the previous frame is forgotten
+    threshold: float | None = None  # ink probability threshold; None: the remover's own
+    strength: float = 1.0
+    protect_face: bool | None = None  # None: the remover's default
+    audio: bool = True  # copy the first audio stream (no re-encoding)
+    progress: bool = False  # tqdm progress bar on stderr
+
+
+@dataclass
+class VideoReport:
+    """What :func:`remove_video` did."""
+
+    src: Path
+    dst: Path
+    frames: int  # frames written
+    seconds: float  # wall time of the whole job
+    fps: float  # frames processed per second
+    width: int
+    height: int
+    detections: int  # frames the detector ran on
+    scene_cuts: int
+    audio_copied: bool
+    interrupted: bool = False  # stopped by Ctrl-C; dst holds the frames done so far and is playable
+
+
+@dataclass
+class _Previous:
+    grey: np.ndarray  # small grey frame, for flow and cut detection
+    prob: np.ndarray  # (H, W) float32 fused ink probability
+    out: np.ndarray  # (H, W, 3) uint8 output frame
+    alpha: np.ndarray  # (H, W) float32 0..1 mask applied
+
+
+@dataclass
+class FrameProcessor:
+    """Turns input frames into output frames, keeping the temporal state between calls."""
+
+    remover: object
+    config: VideoConfig = field(default_factory=VideoConfig)
+    detections: int = 0
+    scene_cuts: int = 0
+
+    def __post_init__(self) -> None:
+        self.flow = FlowEstimator()
+        self.previous: _Previous | None = None
+        self.since_key = 0
+        own = getattr(self.remover, "threshold", None)
+        self.threshold = self.config.threshold if self.config.threshold is not None else (own or 0.5)
+
+    def reset(self) -> None:
+        """Forget the previous frame (a new shot, or a new clip)."""
+        self.previous = None
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 frame in, (H, W, 3) uint8 frame out."""
+        if not self.config.temporal:
+            self.detections += 1
+            return self._remove(rgb, mask=None).image
+        return self._temporal(rgb)
+
+    def _feather(self, shape: tuple[int, ...]) -> tuple[int, float]:
+        """Mask growth (px) and feather sigma (px) for a frame, as the photo pipeline would use."""
+        pipeline = getattr(self.remover, "config", None)
+        long_side = max(shape[:2])
+        grow = max(1, round(long_side * getattr(pipeline, "grow", 1 / 800)))
+        return grow, max(0.7, long_side * getattr(pipeline, "feather", 1 / 1600))
+
+    def _remove(self, rgb: np.ndarray, mask: np.ndarray | None, threshold: float | None = None):
+        return self.remover.remove(
+            rgb,
+            mask=mask,
+            threshold=self.threshold if threshold is None else threshold,
+            strength=self.config.strength,
+            protect_face=self.config.protect_face,
+        )
+
+    def _temporal(self, rgb: np.ndarray) -> np.ndarray:
+        cfg = self.config
+        grey = small_grey(rgb, cfg.flow_size)
+        motion = self._motion(grey, rgb.shape[:2])
+        prev = self.previous
+        if motion is None:  # first frame or a new shot: nothing to carry over
+            out, prob, alpha = self._key_frame(rgb, None, None, None)
+        else:
+            prev_alpha = warp(prev.alpha, motion)
+            key = self.since_key + 1 >= max(1, cfg.key_every) or _flow_fails_on(prev_alpha, motion.valid)
+            if key:
+                out, prob, alpha = self._key_frame(rgb, motion, prev, prev_alpha)
+            else:
+                # Between key frames the mask and the fill travel along the flow; no network runs.
+                self.since_key += 1
+                # Grow the carried mask by a pixel: flow errors add up between key frames, and a lagging
+                # mask edge would uncover ink; the extra ring gets the warped fill of the frame before.
+                prob, alpha = warp(prev.prob, motion), cv2.dilate(prev_alpha, _RING)
+                out = propagate_fill(rgb, alpha, warp(prev.out, motion), alpha, motion.valid, 1.0)
+        self.previous = _Previous(grey, prob, out, alpha)
+        return out
+
+    def _key_frame(self, rgb, motion: Motion | None, prev: _Previous | None, prev_alpha: np.ndarray | None):
+        """Detect, fuse with the warped past, remove, blend in the warped past fill: (out, prob, alpha)."""
+        cfg = self.config
+        detected = np.asarray(self.remover.detect(rgb), np.float32)
+        self.detections += 1
+        self.since_key = 0
+        valid = None
+        prob = detected
+        if motion is not None:
+            valid = motion.valid
+            prob = fuse_prob(detected, warp(prev.prob, motion), valid, cfg.mask_memory)
+        mask = hysteresis_mask(prob, prev_alpha, valid, self.threshold, cfg.keep_ratio)
+        # Threshold 0 + a soft mask: "everything inside this mask is ink, nothing outside" (the contract's
+        # user mask), so the stabilised mask, not a fresh flickering detection, decides what is removed.
+        result = self._remove(rgb, mask=feather_mask(mask, *self._feather(rgb.shape)), threshold=0.0)
+        out = result.image
+        alpha = result.ink_mask.astype(np.float32) / 255.0
+        if motion is not None:
+            out = propagate_fill(out, alpha, warp(prev.out, motion), prev_alpha, valid, cfg.fill_memory)
+        return out, prob, alpha
+
+    def _motion(self, grey: np.ndarray, shape: tuple[int, int]) -> Motion | None:
+        prev = self.previous
+        if prev is None:
+            return None
+        if prev.grey.shape != grey.shape or is_scene_cut(prev.grey, grey, self.config.scene_cut):
+            self.scene_cuts += 1
+            return None
+        return self.flow.motion(prev.grey, grey, shape)
+
+
+def _flow_fails_on(alpha: np.ndarray, valid: np.ndarray, tolerance: float = 0.01) -> bool:
+    """True when the flow is invalid on more than ``tolerance`` of the masked pixels (occlusion, blur)."""
+    masked = alpha > 0.5
+    return bool(masked.any()) and float((valid[masked] < 0.5).mean()) > tolerance
+
+
+def default_remover(model_path: str | Path | None = None, **kwargs):
+    """The photo pipeline's Remover (imported late: it loads onnxruntime)."""
+    from skindeep.remove import Remover
+
+    return Remover(model_path=model_path, **kwargs)
+
+
+def remove_video(
+    src: str | Path, dst: str | Path, config: VideoConfig | None = None, remover=None
+) -> VideoReport:
+    """Remove tattoos from the video ``src`` and write ``dst`` (same size, timing, rotation, audio).
+
+    ``remover``: a ``skindeep.remove.Remover`` (or anything with its ``detect``/``remove``); the default
+    one when None. Raises InputError for unreadable input, SkinDeepError for an unwritable output. On
+    Ctrl-C the encoder is flushed, ``dst`` stays playable and the report says ``interrupted``.
+    """
+    config = config or VideoConfig()
+    src, dst = Path(src), Path(dst)
+    _check_window(src, config)
+    t0 = time.perf_counter()
+    container = vio.open_input(src)
+    try:
+        info = vio._info(src, container)
+        remover = remover if remover is not None else default_remover()
+        processor = FrameProcessor(remover, config)
+        report = _run(container, info, dst, config, processor)
+    finally:
+        container.close()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _check_window(src: Path, config: VideoConfig) -> None:
+    if config.start is not None and config.start < 0:
+        raise InputError(f"{src}: --start must be >= 0 (got {config.start})")
+    if config.start is not None and config.end is not None and config.end <= config.start:
+        raise InputError(f"{src}: --end ({config.end}) must be after --start ({config.start})")
+
+
+def _run(container, info: vio.VideoInfo, dst: Path, config: VideoConfig, processor: FrameProcessor):
+    from tqdm import tqdm
+
+    start = config.start or 0.0
+    audio_src = container.streams.audio[0] if (config.audio and container.streams.audio) else None
+    pending_audio: list = []  # audio packets demuxed before the writer exists (it waits for frame 1)
+    writer: vio.VideoWriter | None = None
+    report = VideoReport(
+        src=info.path, dst=dst, frames=0, seconds=0.0, fps=0.0, width=info.width, height=info.height,
+        detections=0, scene_cuts=0, audio_copied=audio_src is not None,
+    )
+    end = config.end if config.end is not None else (info.duration or None)
+    total = int(round(((end or 0.0) - start) * float(info.fps))) if end else None
+    bar = tqdm(total=total or None, unit="frame", disable=not config.progress, desc=info.path.name)
+
+    def on_audio(packet) -> None:
+        if writer is None:
+            pending_audio.append(packet)
+        else:
+            writer.write_audio(packet)
+
+    t_work = time.perf_counter()
+    try:
+        frames = vio.read_frames(container, config.start, config.end, on_audio if audio_src else None)
+        for frame in frames:
+            if writer is None:
+                writer = _open_writer(dst, info, config, frame.display_matrix, audio_src)
+                writer.audio_pts_offset = int(round(start / audio_src.time_base)) if audio_src else 0
+                for packet in pending_audio:
+                    writer.write_audio(packet)
+                pending_audio.clear()
+            out = processor(frame.rgb)
+            writer.write(out, frame.pts - int(round(start / info.time_base)))
+            bar.update(1)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        log.warning("interrupted: flushing the %d frames done into %s", writer.frames if writer else 0, dst)
+    except vio.av.FFmpegError as exc:  # the writer wraps its own errors, so this one is decoding
+        raise InputError(f"{info.path}: cannot decode the video ({exc})") from exc
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        dst.unlink(missing_ok=True)
+        if report.interrupted:
+            return report
+        raise InputError(f"{info.path}: no video frames between --start and --end")
+    report.frames = writer.frames
+    report.fps = writer.frames / max(time.perf_counter() - t_work, 1e-9)
+    report.detections, report.scene_cuts = processor.detections, processor.scene_cuts
+    return report
+
+
+def _open_writer(dst, info, config, matrix, audio_src) -> vio.VideoWriter:
+    return vio.VideoWriter(
+        dst, info.width, info.height, info.fps, info.time_base, codec=config.codec, crf=config.crf,
+        preset=config.preset, pix_fmt=config.pix_fmt, display_matrix=matrix, audio_template=audio_src,
+    )

@@ -1,0 +1,244 @@
+"""Tests for skindeep.model: network shapes, losses, training loop, checkpoints, ONNX export, config, DDP."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from skindeep.model.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint  # noqa: E402
+from skindeep.model.config import (  # noqa: E402
+    ConfigError,
+    DataConfig,
+    StageConfig,
+    TrainConfig,
+    config_from_dict,
+    load_config,
+)
+from skindeep.model.data import FolderDataset, Triple, read_triple  # noqa: E402
+from skindeep.model.export import ExportError, check_parity, export_onnx  # noqa: E402
+from skindeep.model.losses import SkinDeepLoss  # noqa: E402
+from skindeep.model.net import SkinDeepNet, predict  # noqa: E402
+from skindeep.model.validate import image_scores, telea  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_triple(rng: np.random.Generator, h: int, w: int) -> Triple:
+    """A smooth 'skin' with 2-5 dark strokes multiplied in (ink alpha 0..255)."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.array([200, 150, 120], np.float32) + rng.uniform(-30, 30, 3)
+    clean = base + 20 * np.sin(xx / rng.uniform(8, 20))[..., None] + rng.normal(0, 3, (h, w, 1))
+    clean = clean.clip(0, 255).astype(np.uint8)
+    ink = np.zeros((h, w), np.uint8)
+    for _ in range(int(rng.integers(2, 6))):
+        p1, p2 = rng.integers(0, [w, h], 2), rng.integers(0, [w, h], 2)
+        cv2.line(ink, tuple(int(v) for v in p1), tuple(int(v) for v in p2), int(rng.integers(150, 256)), 3)
+    a = ink[..., None].astype(np.float32) / 255
+    tattooed = (clean * (1 - a) + a * np.array([20, 30, 40], np.float32)).round().astype(np.uint8)
+    return Triple(tattooed, clean, ink)
+
+
+def write_folder(folder: Path, n: int, size: int, seed: int = 0) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        t = make_triple(rng, size, size + 16)
+        cv2.imwrite(str(folder / f"s{i:03d}.tattooed.png"), cv2.cvtColor(t.tattooed, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(folder / f"s{i:03d}.clean.png"), cv2.cvtColor(t.clean, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(folder / f"s{i:03d}.ink.png"), t.ink)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model() -> SkinDeepNet:
+    torch.manual_seed(0)
+    return SkinDeepNet(pretrained=True).eval()
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("samples")
+    return write_folder(root / "train", 6, 96), write_folder(root / "val", 2, 96, seed=1)
+
+
+def tiny_config(train_dir: Path, val_dir: Path, **kw) -> TrainConfig:
+    cfg = TrainConfig(
+        data=DataConfig(train_dir=str(train_dir), val_dir=str(val_dir), workers=0, synth_size=96),
+        stages=[StageConfig(size=64, steps=2, batch=2, lr=1e-3), StageConfig(size=96, steps=2, batch=2, lr=5e-4)],
+        val_every=2, log_every=1, threads=1, **kw,
+    )
+    return cfg.validate()
+
+
+def test_output_shapes_and_range(model):
+    x = torch.rand(2, 3, 64, 96)
+    with torch.no_grad():
+        logits, clean = model(x)
+    assert logits.shape == (2, 1, 64, 96)
+    assert clean.shape == (2, 3, 64, 96)
+    assert float(clean.min()) >= 0.0 and float(clean.max()) <= 1.0
+
+
+def test_odd_sizes_error_or_pad(model):
+    x = torch.rand(1, 3, 50, 70)
+    with pytest.raises(ValueError, match="multiples of 32"):
+        model(x)
+    with torch.no_grad():
+        prob, clean = predict(model, x)
+    assert prob.shape == (1, 1, 50, 70) and clean.shape == (1, 3, 50, 70)
+
+
+def test_zero_ink_prediction_changes_nothing():
+    torch.manual_seed(1)
+    net = SkinDeepNet(pretrained=False).eval()
+    torch.nn.init.normal_(net.rgb_head[-1].weight, std=1.0)  # a restorer that would change every pixel
+    torch.nn.init.zeros_(net.ink_head[-1].weight)  # ...but the ink probability is 0 everywhere
+    torch.nn.init.zeros_(net.ink_head[-1].bias)
+    torch.nn.init.constant_(net.ink_refine[-1].bias, -200.0)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        logits, clean = net(x)
+    assert float(torch.sigmoid(logits).max()) < 1e-30
+    assert torch.equal(clean, x)
+    torch.nn.init.constant_(net.ink_refine[-1].bias, 0.0)  # with ink, the restorer does act
+    with torch.no_grad():
+        assert float((net(x)[1] - x).abs().max()) > 1e-2
+
+
+def test_few_steps_lower_the_loss(folders):
+    torch.manual_seed(0)
+    net = SkinDeepNet(pretrained=True)
+    net.train()
+    crit = SkinDeepLoss()
+    ds = FolderDataset(folders[0], 64, seed=0, length=4)
+    batch = {k: torch.stack([ds[i][k] for i in range(4)]) for k in ("tattooed", "clean", "ink")}
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(12):
+        terms = crit(*net(batch["tattooed"]), batch["clean"], batch["ink"])
+        opt.zero_grad()
+        terms.total.backward()
+        opt.step()
+        losses.append(terms.parts["total"])
+    assert np.mean(losses[-3:]) < 0.9 * losses[0], losses
+
+
+def test_checkpoint_round_trip(tmp_path, model, folders):
+    cfg = tiny_config(*folders)
+    save_checkpoint(tmp_path / "c.pt", {"model": model.state_dict(), "config": cfg.to_dict(), "step": 7})
+    loaded, cfg2, state = model_from_checkpoint(tmp_path / "c.pt")
+    assert cfg2 == cfg and state["step"] == 7
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        for a, b in zip(model(x), loaded(x), strict=True):
+            assert torch.equal(a, b)
+
+
+def test_bad_checkpoint_names_file(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(Exception, match="bad.pt"):
+        load_checkpoint(bad)
+
+
+def test_onnx_parity_and_loud_failure(tmp_path, model):
+    import onnxruntime as ort
+
+    path = export_onnx(model, tmp_path / "m.onnx", sample_size=64)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in sess.get_inputs()] == ["image"]
+    assert [o.name for o in sess.get_outputs()] == ["ink", "clean"]
+    report = check_parity(model, path, sizes=((64, 96), (128, 64)))
+    assert report.ok and report.max_abs_clean < 1e-3
+    ink = sess.run(["ink"], {"image": np.random.rand(1, 3, 96, 128).astype(np.float32)})[0]
+    assert ink.shape == (1, 1, 96, 128) and 0 <= ink.min() and ink.max() <= 1
+    other = SkinDeepNet(pretrained=False).eval()  # different weights: parity must fail loudly
+    torch.nn.init.normal_(other.rgb_head[-1].weight, std=1.0)
+    with pytest.raises(ExportError, match="differs from torch"):
+        check_parity(other, path, sizes=((64, 64),))
+
+
+def test_config_validation_errors(tmp_path):
+    with pytest.raises(ConfigError, match=r"stages\[0\].size"):
+        config_from_dict({"stages": [{"size": 100}]})
+    with pytest.raises(ConfigError, match="unknown key.*loss.l2"):
+        config_from_dict({"loss": {"l2": 1.0}})
+    with pytest.raises(ConfigError, match="threads must be int"):
+        config_from_dict({"threads": "two"})
+    with pytest.raises(ConfigError, match="lr"):
+        config_from_dict({"stages": [{"size": 64, "lr": 5.0}]})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[data\n")
+    with pytest.raises(ConfigError, match="bad.toml.*TOML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="missing.toml"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_shipped_configs_are_valid():
+    configs = sorted((ROOT / "configs").glob("*.toml"))
+    assert configs
+    for path in configs:
+        cfg = load_config(path)
+        assert cfg.total_steps > 0
+
+
+def test_validation_scores():
+    t = make_triple(np.random.default_rng(3), 64, 64)
+    perfect = image_scores(t.clean, t, t.ink / 255.0, 0.1)
+    assert perfect["psnr_in"] > 60 and perfect["ssim_in"] > 0.99 and perfect["iou"] == 1.0
+    assert perfect["change_out"] == 0.0
+    ident = image_scores(t.tattooed, t, np.zeros(t.ink.shape), 0.1)
+    assert ident["psnr_in"] < 20 and ident["f1"] == 0.0
+    assert image_scores(telea(t), t, None, 0.1)["psnr_in"] > ident["psnr_in"]
+
+
+def test_train_loop_checkpoints_and_resumes(tmp_path, folders):
+    from skindeep.model.train import train
+
+    cfg = tiny_config(*folders)
+    out = tmp_path / "run"
+    state = train(cfg, out, max_steps=3, log=lambda m: None)
+    assert state["step"] == 3 and state["stage"] == 1
+    assert (out / "last.pt").is_file() and (out / "best.pt").is_file() and (out / "telea.json").is_file()
+    assert load_checkpoint(out / "last.pt")["step"] == 3
+    state = train(cfg, out, resume=True, log=lambda m: None)
+    assert state["step"] == 4 and state["stage"] == 2
+    rows = list(csv.DictReader((out / "train.csv").open()))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
+    vals = list(csv.DictReader((out / "val.csv").open()))
+    assert len(vals) >= 2 and all(np.isfinite(float(v["psnr_in"])) for v in vals)
+    sample = read_triple(folders[1], "s000")
+    assert sample.tattooed.shape == (96, 112, 3)
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes(tmp_path, folders):
+    """torchrun with 2 processes on gloo: both train, rank 0 alone writes the checkpoint."""
+    cfg_path = tmp_path / "ddp.toml"
+    cfg_path.write_text(
+        f'threads = 1\nval_every = 2\nlog_every = 1\n[data]\ntrain_dir = "{folders[0]}"\nval_dir = "{folders[1]}"\n'
+        'workers = 0\nsynth_size = 64\n[[stages]]\nsize = 64\nsteps = 2\nbatch = 2\nlr = 1e-3\n'
+    )
+    exe = shutil.which("skindeep") or str(Path(sys.executable).parent / "skindeep")
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", exe, "train",
+         "--config", str(cfg_path), "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    state = load_checkpoint(out / "last.pt")
+    assert state["step"] == 2 and state["stage"] == 1
+    assert [int(r["step"]) for r in csv.DictReader((out / "train.csv").open())] == [1, 2]

@@ -1,0 +1,264 @@
+"""Tests for skindeep.remove (pipeline, batch, CLI) with the tiny stand-in model (dark pixels = ink)."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image as PILImage
+
+from skindeep.errors import SkinDeepError
+from skindeep.remove import ModelError, Remover, Result
+from skindeep.remove.batch import Job, RemoveOptions, plan_jobs, run_job
+from skindeep.remove.pipeline import PipelineConfig, _cells, _merge_boxes
+
+
+def skin(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A light, noisy 'skin' photo with no dark pixels (the tiny model sees no ink in it)."""
+    rng = np.random.default_rng(seed)
+    return np.clip(rng.normal(175, 6, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def with_mark(img: np.ndarray, y: int, x: int, h: int, w: int, value: int = 15) -> np.ndarray:
+    out = img.copy()
+    out[y:y + h, x:x + w] = value
+    return out
+
+
+@pytest.fixture(scope="module")
+def remover(tiny_model_path) -> Remover:
+    return Remover(tiny_model_path, protect_face=False)
+
+
+def test_untouched_pixels_bit_identical_on_12mp(remover):
+    img = with_mark(skin(3000, 4000), 1400, 2000, 40, 120)
+    res = remover.remove(img)
+    assert isinstance(res, Result)
+    assert res.image.shape == img.shape and res.image.dtype == np.uint8
+    changed = np.any(res.image != img, axis=2)
+    ys, xs = np.nonzero(changed)
+    # Every change is within a small margin of the mark; nothing else in 12 MP moved.
+    assert ys.min() >= 1400 - 20 and ys.max() < 1440 + 20
+    assert xs.min() >= 2000 - 20 and xs.max() < 2120 + 20
+    assert changed.sum() < 2 * 60 * 160
+    # And the mask says the same: zero mask means untouched.
+    assert np.array_equal(res.image[res.ink_mask == 0], img[res.ink_mask == 0])
+
+
+def test_dark_mark_is_changed(remover):
+    img = with_mark(skin(600, 800), 300, 300, 12, 200)
+    res = remover.remove(img)
+    mark = (slice(300, 312), slice(300, 500))
+    assert res.image[mark].mean() > img[mark].mean() + 40  # blurred with the skin around it
+    assert (res.ink_mask[mark] == 255).all()
+    assert res.ink_prob[302:310, 305:495].min() > 0.5 and res.ink_prob[:100].max() < 0.1
+    # The layer holds the original pixels with the mask as alpha.
+    assert np.array_equal(res.layer[..., :3], img) and np.array_equal(res.layer[..., 3], res.ink_mask)
+
+
+def test_user_mask_restricts_and_keep_protects(remover):
+    img = with_mark(with_mark(skin(400, 600), 100, 100, 10, 100), 300, 300, 10, 100)
+    only_top = np.zeros(img.shape[:2], bool)
+    only_top[:200] = True
+    res = remover.remove(img, mask=only_top)
+    assert res.image[100:110, 100:200].mean() > 60
+    assert np.array_equal(res.image[200:], img[200:])
+    res = remover.remove(img, keep=only_top)
+    assert np.array_equal(res.image[:200], img[:200])
+    assert res.image[300:310, 300:400].mean() > 60
+
+
+def test_strength_zero_is_identity_and_half_is_between(remover):
+    img = with_mark(skin(300, 400), 100, 100, 10, 150)
+    assert np.array_equal(remover.remove(img, strength=0.0).image, img)
+    full = remover.remove(img).image[100:110, 100:250].astype(float).mean()
+    half = remover.remove(img, strength=0.5).image[100:110, 100:250].astype(float).mean()
+    assert 15 < half < full and abs(half - (15 + full) / 2) < 3
+
+
+def test_threshold_changes_what_is_ink(remover):
+    img = skin(300, 400)
+    img[100:110, 100:250] = 85  # luminance 0.33: prob ~0.23 with the tiny model
+    assert remover.remove(img, threshold=0.5).ink_mask.max() == 0
+    assert remover.remove(img, threshold=0.1).ink_mask[100:110, 100:250].min() == 255
+
+
+def test_specks_are_dropped(remover):
+    img = skin(300, 400)
+    img[150, 200] = 0  # one dark pixel: noise, not a tattoo
+    assert remover.remove(img).ink_mask.max() == 0
+
+
+def test_detect_and_pil_input(remover):
+    img = with_mark(skin(200, 300), 50, 50, 20, 20)
+    prob = remover.detect(PILImage.fromarray(img).convert("RGBA"))
+    assert prob.shape == (200, 300) and prob.dtype == np.float32
+    assert prob[55:65, 55:65].min() > 0.9 and prob[150:, 200:].max() < 0.1
+
+
+def test_tiled_restore_matches_single_pass_inside(tiny_model_path):
+    """Tiles with overlap give the same clean skin as one big pass, away from the tile borders."""
+    img = with_mark(skin(700, 900), 200, 100, 300, 700)
+    one = Remover(tiny_model_path, protect_face=False, tile=2048, detect_size=512).remove(img).image
+    tiled = Remover(tiny_model_path, protect_face=False, tile=256, context=48, max_pass_pixels=0).remove(img).image
+    diff = np.abs(one.astype(int) - tiled.astype(int))
+    assert diff.mean() < 1.0 and np.percentile(diff, 99) <= 3
+
+
+def test_reduced_scale_restore_changes_only_the_mark(tiny_model_path):
+    img = with_mark(skin(1200, 1600), 500, 500, 30, 300)
+    res = Remover(tiny_model_path, protect_face=False, restore_side=800).remove(img)
+    assert res.image[500:530, 500:800].mean() > 40
+    assert np.array_equal(res.image[res.ink_mask == 0], img[res.ink_mask == 0])
+
+
+def test_boxes_merge_and_cells_cover():
+    boxes = _merge_boxes([(7, 7, 13, 13), (11, 11, 19, 19), (77, 77, 85, 85)])
+    assert sorted(boxes) == [(7, 7, 19, 19), (77, 77, 85, 85)]
+    cells = _cells(1000, 256)
+    assert cells[0][0] == 0 and cells[-1][1] == 1000 and len(cells) == 4
+    assert all(a[1] == b[0] for a, b in zip(cells, cells[1:], strict=False))
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelError, match="model file not found"):
+        Remover(tmp_path / "nope.onnx")
+    assert issubclass(ModelError, SkinDeepError)
+
+
+def test_remover_pickles_and_works_after(remover):
+    clone = pickle.loads(pickle.dumps(remover))
+    img = with_mark(skin(100, 100), 40, 40, 10, 10)
+    assert np.array_equal(clone.remove(img).image, remover.remove(img).image)
+
+
+def test_module_function_and_no_torch(tiny_model_path):
+    code = textwrap.dedent(f"""
+        import sys, numpy as np
+        import skindeep.remove
+        img = np.full((64, 64, 3), 180, np.uint8); img[20:30, 20:40] = 10
+        res = skindeep.remove(img, model_path={str(tiny_model_path)!r}, protect_face=False)
+        assert res.image[20:30, 20:40].mean() > 10, res.image[20:30, 20:40].mean()
+        assert 'torch' not in sys.modules, 'torch was imported'
+        print('ok')
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_face_protection_never_touches_features(tiny_model_path, shared_data):
+    pytest.importorskip("dlib")
+    from skindeep.io import read_image
+
+    photos = sorted((shared_data / "people").glob("frll_*.jpg"))
+    if not photos:
+        pytest.skip("no frll_ faces in shared data")
+    img = read_image(photos[0]).rgb
+    remover = Remover(tiny_model_path)
+    face = remover.face.mask(img)
+    assert face is not None and face.sum() > 500, "no face features found on a frontal face photo"
+    # A low threshold makes the tiny model call the darker features (brows, pupils, nostrils) ink.
+    unprotected = remover.remove(img, threshold=0.02, protect_face=False)
+    assert np.any(unprotected.image[face] != img[face]), "test cannot fail: nothing on the features is ink"
+    res = remover.remove(img, threshold=0.02)
+    assert np.array_equal(res.image[face], img[face])
+    assert res.ink_mask[face].max() == 0
+
+
+# -- batch and CLI -----------------------------------------------------------------------------------
+@pytest.fixture()
+def photos(tmp_path) -> Path:
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    PILImage.fromarray(with_mark(skin(120, 160, 1), 50, 50, 10, 40)).save(folder / "a.png")
+    PILImage.fromarray(with_mark(skin(120, 160, 2), 30, 30, 10, 40)).save(folder / "b.jpg", quality=92)
+    PILImage.fromarray(skin(80, 80, 3)).save(folder / "sub" / "c.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 this is not a jpeg")
+    return folder
+
+
+def test_plan_jobs_naming(photos, tmp_path):
+    jobs = plan_jobs([photos])
+    assert [j.dst.name for j in jobs] == ["a.skindeep.png", "b.skindeep.jpg", "broken.skindeep.jpg"]
+    assert {j.src.name for j in plan_jobs([photos], recursive=True)} == {"a.png", "b.jpg", "broken.jpg", "c.png"}
+    out = tmp_path / "out"
+    rec = plan_jobs([photos], out_dir=out, recursive=True, format="png")
+    assert out / "sub" / "c.png" in [j.dst for j in rec] and out / "b.png" in [j.dst for j in rec]
+    assert [j.dst for j in plan_jobs([photos / "a.png"], overwrite=True)] == [photos / "a.png"]
+    # -o pointing at the input folder still never overwrites an input
+    assert [j.dst.name for j in plan_jobs([photos / "a.png"], out_dir=photos)] == ["a.skindeep.png"]
+    assert plan_jobs([photos / "a.png"], out_dir=tmp_path / "x.jpg")[0].dst == tmp_path / "x.jpg"
+
+
+def test_run_job_reports_bad_file(remover, photos, tmp_path):
+    bad = run_job(remover, Job(photos / "broken.jpg", tmp_path / "x.jpg"), RemoveOptions())
+    assert not bad.ok and "broken.jpg" in bad.error and not (tmp_path / "x.jpg").exists()
+    good = run_job(remover, Job(photos / "a.png", tmp_path / "a.png"), RemoveOptions(save_mask=True))
+    assert good.ok and good.dst.exists() and good.mask_path.exists() and good.ink_fraction > 0
+
+
+def _cli(args):
+    from skindeep.cli.remove import command
+
+    return CliRunner().invoke(command, [str(a) for a in args])
+
+
+def test_cli_batch_reports_failures_and_never_overwrites(photos, tiny_model_path):
+    before = {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()}
+    result = _cli([photos, "-r", "--model", tiny_model_path, "--no-protect-face", "-q"])
+    assert result.exit_code == 1
+    assert "broken.jpg" in result.output and "not a readable image" in result.output
+    for path, data in before.items():
+        assert path.read_bytes() == data, f"input {path} was modified"
+    for name in ("a.skindeep.png", "b.skindeep.jpg", "sub/c.skindeep.png"):
+        assert (photos / name).is_file()
+    out = np.asarray(PILImage.open(photos / "a.skindeep.png"))
+    assert out[50:60, 50:90].mean() > 40  # the mark was removed
+    # Running again does not pick up its own outputs as inputs.
+    assert len(plan_jobs([photos], recursive=True)) == 4
+
+
+def test_cli_overwrite_replaces_input(photos, tiny_model_path):
+    src = photos / "a.png"
+    original = np.asarray(PILImage.open(src)).copy()
+    result = _cli([src, "--overwrite", "--model", tiny_model_path, "--no-protect-face", "-q"])
+    assert result.exit_code == 0, result.output
+    assert not (photos / "a.skindeep.png").exists()
+    assert np.asarray(PILImage.open(src))[50:60, 50:90].mean() > original[50:60, 50:90].mean() + 30
+
+
+def test_cli_save_mask_and_layers(photos, tiny_model_path, tmp_path):
+    out = tmp_path / "res"
+    result = _cli([photos / "a.png", "-o", out, "--save-mask", "--save-layers", "--model", tiny_model_path,
+                   "--no-protect-face", "-q"])
+    assert result.exit_code == 0, result.output
+    mask = np.asarray(PILImage.open(out / "a.mask.png"))
+    layer = PILImage.open(out / "a.layer.png")
+    assert mask.dtype == np.uint8 and mask.shape == (120, 160) and mask[50:60, 50:90].min() == 255
+    assert mask[:30].max() == 0
+    assert layer.mode == "RGBA"
+    layer = np.asarray(layer)
+    assert np.array_equal(layer[..., 3], mask)
+    original = np.asarray(PILImage.open(photos / "a.png"))
+    assert np.array_equal(layer[..., :3], original)
+
+
+def test_cli_mask_file_and_cluster_error(photos, tiny_model_path, tmp_path):
+    mask = np.zeros((120, 160), np.uint8)  # empty user mask: nothing may change
+    PILImage.fromarray(mask).save(tmp_path / "m.png")
+    result = _cli([photos / "a.png", "-o", tmp_path / "o.png", "--mask", tmp_path / "m.png", "--model",
+                   tiny_model_path, "-q"])
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(np.asarray(PILImage.open(tmp_path / "o.png")), np.asarray(PILImage.open(photos / "a.png")))
+
+
+def test_default_config_values():
+    cfg = PipelineConfig()
+    assert cfg.tile > cfg.context > 0 and cfg.restore_side >= 1024

@@ -1,0 +1,214 @@
+"""Tests of the synthetic data engine (skindeep.synth) and `skindeep synth`. Fast, CPU, tiny data."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from skindeep.errors import InputError
+from skindeep.synth import (
+    SOURCES,
+    SynthConfig,
+    Synthesizer,
+    load_sample,
+    read_sample_dir,
+    split_designs,
+    split_photos,
+    write_sample,
+)
+
+SVG_FILL = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><path d="M1 1H9V9H1Z" fill="#000"/></svg>'
+SVG_LINE = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><path d="M1 5H9M5 1V9" '
+            'stroke="#000" stroke-width="1" fill="none"/></svg>')
+SVG_COLOR = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4" '
+             'fill="#d22" stroke="#000" stroke-width="0.5"/></svg>')
+
+
+def _skin_photo(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A warm skin-like RGB image with texture (BGR for cv2.imwrite)."""
+    base = np.array([205, 150, 125], np.float32)
+    img = base + rng.normal(0, 6, (h, w, 3))
+    return np.clip(img, 0, 255).astype(np.uint8)[..., ::-1]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> tuple[Path, Path]:
+    """people/ with 3 photos (one with a half-skin mask) and designs/ with one SVG per SVG source."""
+    root = tmp_path_factory.mktemp("synthdata")
+    people, designs = root / "people", root / "designs"
+    people.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        cv2.imwrite(str(people / f"p_{i:04d}.jpg"), _skin_photo(rng, 200 + 20 * i, 260))
+    # p_0000 has a label mask: only the left half is skin (the right half is painted blue: clothing)
+    img = _skin_photo(rng, 256, 256)
+    img[:, 128:] = (160, 60, 30)
+    cv2.imwrite(str(people / "p_0000.jpg"), img)
+    mask = np.zeros((256, 256), np.uint8)
+    mask[:, :128] = 255
+    cv2.imwrite(str(people / "p_0000.skin.png"), mask)
+    for sub, text in (("game-icons", SVG_FILL), ("lucide", SVG_LINE), ("openmoji/color", SVG_COLOR),
+                      ("kanjivg", SVG_LINE), ("omniglot-strokes", SVG_LINE)):
+        (designs / sub).mkdir(parents=True)
+        (designs / sub / "a.svg").write_text(text)
+    return people, designs
+
+
+def _synth(data, **kw) -> Synthesizer:
+    people, designs = data
+    cfg = SynthConfig(size=kw.pop("size", 64), **kw)
+    return Synthesizer(people, designs, cfg)
+
+
+def test_same_seed_same_sample_and_different_seed_differs(data):
+    a, b = _synth(data).sample(7), _synth(data).sample(7)
+    assert np.array_equal(a.tattooed, b.tattooed) and np.array_equal(a.clean, b.clean)
+    assert np.array_equal(a.ink, b.ink) and a.params == b.params
+    c = _synth(data).sample(8)
+    assert not np.array_equal(a.clean, c.clean) or not np.array_equal(a.ink, c.ink)
+
+
+def test_pair_differs_only_where_ink(data):
+    synth = _synth(data, p_clean=0.0, p_jpeg=1.0, noise_sigma=(2.0, 4.0))
+    inked = 0
+    for seed in range(25):
+        s = synth.sample(seed)
+        assert s.tattooed.shape == s.clean.shape == (64, 64, 3) and s.ink.shape == (64, 64)
+        assert s.tattooed.dtype == s.clean.dtype == s.ink.dtype == np.uint8
+        differs = (s.tattooed != s.clean).any(-1)
+        assert not (differs & (s.ink == 0)).any(), f"seed {seed}: pair differs where ink == 0"
+        inked += int(s.ink.max() > 100)
+    assert inked >= 20, "most samples should carry visible ink"
+
+
+def test_ink_only_on_skin_when_mask_exists(data):
+    people, designs = data
+    photo = people / "p_0000.jpg"
+    synth = Synthesizer(people, designs, SynthConfig(size=64, p_clean=0.0, zoom=(1.0, 1.0)), photos=[photo])
+    inked = 0
+    for seed in range(15):
+        s = synth.sample(seed)
+        assert s.params["skin_mask"] == "label"
+        # square photo at zoom 1: the crop is the whole photo, the skin is the left (or flipped right) half
+        assert s.params["crop"][:2] == [0, 0] and s.params["upscale"] == 1.0
+        off_skin = s.ink[:, :32] if s.params["flip"] else s.ink[:, 32:]
+        on_skin = s.ink[:, 32:] if s.params["flip"] else s.ink[:, :32]
+        assert off_skin.max() == 0, f"seed {seed}: ink off the skin mask"
+        inked += int(on_skin.max() > 100)
+    assert inked >= 10
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_every_source_makes_a_non_empty_design(data, source):
+    synth = _synth(data)
+    for seed in range(3):
+        d = synth.sampler.draw(np.random.default_rng(seed), source, 96)
+        assert d.alpha.dtype == np.float32 and d.alpha.ndim == 2
+        assert d.alpha.max() > 0.5 and (d.alpha > 0.1).mean() > 0.005, f"{source} seed {seed} is empty"
+        assert 0.0 <= d.alpha.min() and d.alpha.max() <= 1.0
+
+
+def test_real_design_sources_non_empty(shared_data):
+    synth = Synthesizer(shared_data / "people", shared_data / "designs", SynthConfig(size=64))
+    assert set(synth.sampler.available) == set(SOURCES)
+    for source in SOURCES:
+        d = synth.sampler.draw(np.random.default_rng(1), source, 128)
+        assert (d.alpha > 0.1).mean() > 0.002, source
+
+
+def test_p_clean_gives_zero_ink(data):
+    synth = _synth(data, p_clean=1.0)
+    for seed in range(5):
+        s = synth.sample(seed)
+        assert s.ink.max() == 0 and np.array_equal(s.tattooed, s.clean) and s.params["clean"]
+
+
+def test_hard_negatives_stay_out_of_ink(data):
+    people, designs = data
+    synth = Synthesizer(people, designs, SynthConfig(size=64, p_hard_negative=1.0, p_clean=1.0),
+                        photos=[people / "p_0000.jpg"])
+    s = synth.sample(3)
+    assert "hard_negatives" in s.params and s.ink.max() == 0
+
+
+def test_bad_inputs_name_the_path(tmp_path, data):
+    people, designs = data
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match=str(empty)):
+        Synthesizer(empty, designs)
+    with pytest.raises(InputError, match=str(tmp_path / "nope")):
+        Synthesizer(tmp_path / "nope", designs)
+    with pytest.raises(InputError, match=str(tmp_path / "nodesigns")):
+        Synthesizer(people, tmp_path / "nodesigns")
+    # one unreadable photo in a batch: skipped with a warning naming it
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "bad.jpg").write_bytes(b"not a jpeg")
+    cv2.imwrite(str(mixed / "good.jpg"), _skin_photo(np.random.default_rng(1), 100, 100))
+    synth = Synthesizer(mixed, designs, SynthConfig(size=64))
+    with pytest.warns(UserWarning, match="bad.jpg"):
+        for seed in range(12):
+            assert synth.sample(seed).params["photo"] == "good.jpg"
+    # no usable photo at all: an error naming the folder
+    allbad = tmp_path / "allbad"
+    allbad.mkdir()
+    (allbad / "bad.jpg").write_bytes(b"junk")
+    with pytest.raises(InputError, match=str(allbad)), pytest.warns(UserWarning):
+        Synthesizer(allbad, designs, SynthConfig(size=64)).sample(0)
+
+
+def test_split_is_deterministic_and_disjoint(data):
+    people, designs = data
+    tr, va = split_photos(people, val_fraction=0.34)
+    assert len(va) == 1 and not set(tr) & set(va) and split_photos(people, val_fraction=0.34) == (tr, va)
+    dtr, dva = split_designs(designs, val_fraction=0.2)
+    assert len(dva) == 1 and len(dtr) == 4
+
+
+def test_write_and_read_back(tmp_path, data):
+    s = _synth(data).sample(2, name="x")
+    write_sample(s, tmp_path)
+    assert read_sample_dir(tmp_path) == ["x"]
+    back = load_sample(tmp_path, "x")
+    assert np.array_equal(back.tattooed, s.tattooed) and np.array_equal(back.ink, s.ink)
+    assert back.params == s.params
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_cli_writes_four_files_per_sample_byte_identical(tmp_path, data):
+    from skindeep.cli.synth import command
+
+    people, designs = data
+    args = ["--people", str(people), "--designs", str(designs), "-n", "5", "--seed", "3", "--size", "64"]
+    runner = CliRunner()
+    r1 = runner.invoke(command, args + ["--out", str(tmp_path / "a"), "--preview"])
+    assert r1.exit_code == 0, r1.output
+    names = read_sample_dir(tmp_path / "a")
+    assert names == [f"{i:06d}" for i in range(5)]
+    for n in names:
+        for suffix in (".tattooed.png", ".clean.png", ".ink.png", ".json"):
+            assert (tmp_path / "a" / f"{n}{suffix}").stat().st_size > 0
+    assert (tmp_path / "a" / "preview.png").exists()
+    r2 = runner.invoke(command, args + ["--out", str(tmp_path / "b"), "--workers", "2"])
+    assert r2.exit_code == 0, r2.output
+    a = _digest(tmp_path / "a")
+    a.pop("preview.png")
+    assert a == _digest(tmp_path / "b")
+
+
+def test_cli_error_names_missing_folder(tmp_path, data):
+    from skindeep.cli.synth import command
+
+    _, designs = data
+    r = CliRunner().invoke(command, ["--people", str(tmp_path / "missing"), "--designs", str(designs),
+                                     "--out", str(tmp_path / "o"), "-n", "1"])
+    assert r.exit_code != 0 and str(tmp_path / "missing") in r.output

@@ -1,0 +1,230 @@
+"""skindeep.video on tiny generated clips (PyAV, no system ffmpeg), with the tiny stand-in model.
+
+The clips are a light, softly textured "skin" with thin dark strokes (ink for the tiny model: dark pixels)
+moved and zoomed by a known affine path, with fresh noise per frame, an AAC track and a rotation tag.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from skindeep.errors import InputError
+from skindeep.video import VideoConfig, remove_video
+from skindeep.video import io as vio
+from skindeep.video.stabilise import FlowEstimator, propagate_fill, small_grey, warp
+from skindeep.video.synthetic import make_clip, temporal_change, write_clip
+
+FPS = 12
+N_FRAMES = 16
+SIZE = (160, 120)
+
+
+def _skin_with_strokes(seed: int = 0, size: tuple[int, int] = (320, 240)) -> tuple[np.ndarray, np.ndarray]:
+    """(tattooed, ink): light textured background (luminance > 0.55) with six 3 px dark strokes."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    base = cv2.GaussianBlur(rng.uniform(150, 230, (h // 8, w // 8, 3)).astype(np.float32), (0, 0), 1.5)
+    base = cv2.resize(base, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 255).astype(np.uint8)
+    ink = np.zeros((h, w), np.uint8)
+    for _ in range(6):
+        a, b = rng.integers(40, [w - 40, h - 40], (2, 2))
+        cv2.line(ink, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), 255, 3)
+    tattooed = (base * (1 - ink[..., None] / 255.0 * 0.85)).astype(np.uint8)
+    return tattooed, ink
+
+
+@pytest.fixture(scope="module")
+def remover(tiny_model_path):
+    from skindeep.remove import Remover
+
+    return Remover(model_path=tiny_model_path, protect_face=False)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """(path, SynthClip): 16 frames at 12 fps, 160x120, AAC audio, rotated 90 degrees."""
+    tattooed, ink = _skin_with_strokes()
+    synth = make_clip(tattooed, ink, None, N_FRAMES, SIZE, noise=3.0)
+    path = tmp_path_factory.mktemp("clip") / "inked.mp4"
+    write_clip(path, synth.frames, fps=FPS, audio_seconds=N_FRAMES / FPS, rotation=90)
+    return path, synth
+
+
+def _decode(path):
+    with vio.open_input(path) as container:
+        frames = list(vio.read_frames(container))
+    return frames
+
+
+def _audio_seconds(path) -> float:
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        packets = [p for p in container.demux(stream) if p.pts is not None]
+        return float((packets[-1].pts + packets[-1].duration - packets[0].pts) * stream.time_base)
+
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32) / 255.0
+
+
+def test_keeps_size_frames_fps_audio_and_rotation(clip, remover, tmp_path):
+    src, _ = clip
+    report = remove_video(src, tmp_path / "out.mp4", VideoConfig(), remover=remover)
+    before, after = vio.probe(src), vio.probe(report.dst)
+    assert (after.width, after.height) == (before.width, before.height) == SIZE
+    assert report.frames == after.n_frames == N_FRAMES
+    assert after.fps == before.fps == FPS
+    assert after.has_audio and report.audio_copied
+    with av.open(str(src)) as a, av.open(str(report.dst)) as b:
+        assert b.streams.audio[0].codec_context.name == a.streams.audio[0].codec_context.name == "aac"
+    assert _audio_seconds(report.dst) == pytest.approx(_audio_seconds(src), abs=1e-3)
+    frames_in, frames_out = _decode(src), _decode(report.dst)
+    assert [f.time for f in frames_out] == pytest.approx([f.time for f in frames_in], abs=1e-3)
+    with av.open(str(report.dst)) as container:
+        assert next(container.decode(video=0)).rotation == 90
+
+
+def test_no_ink_left_and_rest_untouched(clip, remover, tmp_path):
+    src, synth = clip
+    report = remove_video(src, tmp_path / "out.mp4", VideoConfig(crf=0), remover=remover)
+    for frame, ink, original in zip(_decode(report.dst), synth.ink, _decode(src), strict=True):
+        lum = _luminance(frame.rgb)
+        assert lum[ink > 128].min() > 0.3  # the tiny model's ink: luminance well under 0.3
+        assert _luminance(original.rgb)[ink > 128].min() < 0.2  # (there was ink there)
+        far = cv2.dilate(ink, np.ones((9, 9), np.uint8)) == 0
+        # Outside the ink only the RGB -> yuv420p -> RGB round trip changes pixels (crf 0: lossless).
+        assert np.abs(frame.rgb.astype(int) - original.rgb)[far].mean() < 1.5
+
+
+def test_temporal_mode_flickers_less_than_per_frame(clip, remover, tmp_path):
+    src, synth = clip
+    flicker = {}
+    for temporal in (False, True):
+        report = remove_video(src, tmp_path / f"{temporal}.mp4", VideoConfig(temporal=temporal), remover=remover)
+        outputs = [f.rgb for f in _decode(report.dst)]
+        flicker[temporal] = temporal_change(outputs, synth.ink, synth.transforms, dilate=2)
+    assert flicker[True] < 0.8 * flicker[False], flicker
+
+
+def test_variable_frame_rate_timestamps_kept(remover, tmp_path):
+    tattooed, ink = _skin_with_strokes(seed=1)
+    synth = make_clip(tattooed, ink, None, 8, (96, 64))
+    pts = [0, 40, 80, 200, 240, 330, 400, 520]  # milliseconds, uneven gaps
+    src = write_clip(tmp_path / "vfr.mp4", synth.frames, fps=FPS, pts=pts, time_base=Fraction(1, 1000))
+    report = remove_video(src, tmp_path / "out.mp4", VideoConfig(), remover=remover)
+    assert [round(f.time * 1000) for f in _decode(report.dst)] == pts
+
+
+def test_start_end_window(clip, remover, tmp_path):
+    src, _ = clip
+    config = VideoConfig(start=3 / FPS, end=9 / FPS)  # frames 3..8
+    report = remove_video(src, tmp_path / "cut.mp4", config, remover=remover)
+    frames = _decode(report.dst)
+    assert report.frames == len(frames) == 6
+    assert frames[0].time == pytest.approx(0.0, abs=1e-3)
+    assert _audio_seconds(report.dst) == pytest.approx(0.5, abs=0.07)  # whole AAC frames (64 ms)
+    with pytest.raises(InputError, match="--end"):
+        remove_video(src, tmp_path / "bad.mp4", VideoConfig(start=1.0, end=0.5), remover=remover)
+
+
+def test_scene_cut_resets_and_redetects(remover, tmp_path):
+    a = make_clip(*_skin_with_strokes(seed=2), None, 10, SIZE)
+    b = make_clip(*_skin_with_strokes(seed=3), None, 10, SIZE)
+    b.frames = [(f * 0.8).astype(np.uint8) for f in b.frames]  # another shot, dimmer (skin still light)
+    src = write_clip(tmp_path / "cut.mp4", a.frames + b.frames, fps=FPS)
+    # Key frames every 3rd frame: 0, 3, 6, 9, then the cut restarts the count: 10, 13, 16, 19.
+    report = remove_video(src, tmp_path / "out.mp4", VideoConfig(key_every=3), remover=remover)
+    assert report.scene_cuts == 1 and report.frames == 20
+    assert report.detections == 8
+    out = _decode(report.dst)
+    for frame, ink in zip(out, a.ink + b.ink, strict=True):  # no ink left, key frame or not
+        assert _luminance(frame.rgb)[ink > 128].min() > 0.3
+
+
+def test_ctrl_c_leaves_a_playable_partial_file(clip, remover, tmp_path):
+    class StopAfter:
+        def __init__(self, n):
+            self.n, self.threshold = n, remover.threshold
+
+        def detect(self, image):
+            self.n -= 1
+            if self.n < 0:
+                raise KeyboardInterrupt
+            return remover.detect(image)
+
+        def remove(self, image, **kw):
+            return remover.remove(image, **kw)
+
+    src, _ = clip
+    report = remove_video(src, tmp_path / "partial.mp4", VideoConfig(), remover=StopAfter(5))
+    assert report.interrupted and report.frames == 5
+    assert len(_decode(report.dst)) == 5
+
+
+def test_broken_missing_and_audio_only_inputs(remover, tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    with pytest.raises(InputError, match="broken.mp4"):
+        remove_video(broken, tmp_path / "o1.mp4", remover=remover)
+    with pytest.raises(InputError, match="no such file"):
+        remove_video(tmp_path / "absent.mp4", tmp_path / "o2.mp4", remover=remover)
+    audio_only = tmp_path / "sound.m4a"
+    with av.open(str(audio_only), "w") as container:
+        stream = container.add_stream("aac", rate=16000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = 16000, 0
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    with pytest.raises(InputError, match="sound.m4a: the file has no video stream"):
+        remove_video(audio_only, tmp_path / "o3.mp4", remover=remover)
+    assert not (tmp_path / "o1.mp4").exists()
+
+
+def test_flow_warp_follows_a_known_shift():
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (120, 160)).astype(np.float32), (0, 0), 2)
+    texture = cv2.normalize(texture, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    shift = np.float32([[1, 0, 3], [0, 1, -2]])  # the scene moves 3 px right, 2 px up
+    prev, cur = texture, cv2.warpAffine(texture, shift, (160, 120), borderMode=cv2.BORDER_REFLECT)
+    motion = FlowEstimator().motion(prev, cur, (240, 320))  # flow at half size, maps at full size
+    inner = (slice(20, -20), slice(20, -20))
+    assert np.median(motion.map_x - np.arange(320)[None, :]) == pytest.approx(-6, abs=0.3)
+    assert np.median(motion.map_y - np.arange(240)[:, None]) == pytest.approx(4, abs=0.3)
+    assert motion.valid[inner].mean() > 0.9
+    big_prev = cv2.resize(np.dstack([prev] * 3), (320, 240))
+    big_cur = cv2.resize(np.dstack([cur] * 3), (320, 240))
+    assert np.abs(warp(big_prev, motion).astype(int) - big_cur)[inner].mean() < 3
+    assert small_grey(big_cur, 160).shape == (120, 160)
+
+
+def test_propagate_fill_only_inside_the_mask():
+    fresh = np.full((8, 8, 3), 100, np.uint8)
+    prev = np.full((8, 8, 3), 200, np.uint8)
+    alpha = np.zeros((8, 8), np.float32)
+    alpha[2:6, 2:6] = 1.0
+    out = propagate_fill(fresh, alpha, prev, alpha, np.ones((8, 8), np.float32), memory=0.8)
+    assert (out[alpha == 0] == 100).all()
+    assert (out[alpha == 1] == 180).all()
+
+
+def test_cli_runs_and_refuses_to_overwrite(clip, tiny_model_path, tmp_path):
+    from skindeep.cli import main
+
+    src, _ = clip
+    dst = tmp_path / "cli.mp4"
+    args = ["video", str(src), "-o", str(dst), "--model", str(tiny_model_path), "-q", "--no-face-protection"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert vio.probe(dst).n_frames == N_FRAMES
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code != 0 and "exists" in again.output
+    broken = tmp_path / "junk.mov"
+    broken.write_bytes(b"not a video at all")
+    bad = CliRunner().invoke(main, ["video", str(broken), "-o", str(tmp_path / "x.mp4"), "-q"])
+    assert bad.exit_code != 0 and "junk.mov" in bad.output
