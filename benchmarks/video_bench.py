@@ -11,6 +11,7 @@ the *true* motion (skindeep.video.synthetic.temporal_change), error against the 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from skindeep.video import VideoConfig, remove_video
+from skindeep.video import FrameProcessor, VideoConfig, remove_video
 from skindeep.video import io as vio
 from skindeep.video.synthetic import make_clip, temporal_change, write_clip
 
@@ -52,6 +53,15 @@ def tattooed_photo(name: str = "hgr_0019", seed: int = 0) -> tuple[np.ndarray, n
     return np.clip(tattooed + 0.5, 0, 255).astype(np.uint8), ink, clean
 
 
+def synth_photo(seed: int, size: int = 720) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(tattooed, ink alpha, clean) from skindeep.synth (ink physics, real designs), square ``size``."""
+    from skindeep.synth import SynthConfig, Synthesizer
+
+    config = SynthConfig(size=size, p_clean=0.0, p_hard_negative=0.0, p_jpeg=0.0, noise_sigma=(0.0, 0.0))
+    sample = Synthesizer(PEOPLE, PEOPLE.parent / "designs", config).sample(seed)
+    return sample.tattooed, sample.ink, sample.clean
+
+
 def model_path(arg: str | None) -> tuple[Path, str]:
     if arg:
         return Path(arg), arg
@@ -69,6 +79,8 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--synth", type=int, default=None, metavar="SEED",
+                        help="tattoo from skindeep.synth (this seed) instead of strokes drawn on hgr_0019")
     parser.add_argument("--sheet", default=None, help="write a PNG: input | per-frame | temporal, 3 frames")
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
@@ -76,24 +88,31 @@ def main() -> None:
     from skindeep.remove import Remover
 
     remover = Remover(model_path=path, protect_face=False)
-    tattooed, ink, clean = tattooed_photo()
+    tattooed, ink, clean = tattooed_photo() if args.synth is None else synth_photo(args.synth)
+    source = "hgr_0019 + 7 strokes" if args.synth is None else f"skindeep.synth seed {args.synth}"
     clip = make_clip(tattooed, ink, clean, args.frames, (width, height), noise=2.0)
     work = Path(tempfile.mkdtemp())
     src = write_clip(work / "in.mp4", clip.frames, fps=24, audio_seconds=args.frames / 24)
     decoded_in = [f.rgb for f in vio.read_frames(vio.open_input(src))]
 
-    def row(name: str, frames: list[np.ndarray], fps: str) -> str:
-        core = temporal_change(frames, clip.ink, clip.transforms, dilate=0)
-        ring = temporal_change(frames, clip.ink, clip.transforms, dilate=2)
-        err = np.mean([np.abs(f.astype(np.float32) - c)[i > 0].mean()
-                       for f, c, i in zip(frames, clip.clean, clip.ink, strict=True)])
-        return f"| {name} | {core:.2f} | {ring:.2f} | {err:.1f} | {fps} |"
+    def flicker(frames: list[np.ndarray]) -> float:
+        return temporal_change(frames, clip.ink, clip.transforms)
 
-    print(f"model: {which}\nclip: {args.frames} frames {width}x{height} @ 24 fps, hgr_0019 + 7 strokes\n")
-    print("| mode | flicker in ink | flicker ink+2px | error vs clean in ink | fps (whole job) |")
-    print("|---|---|---|---|---|")
-    print(row("input (tattooed)", decoded_in, "-"))
-    print(row("clean ground truth", clip.clean, "-"))
+    def error(frames: list[np.ndarray]) -> float:
+        return float(np.mean([np.abs(f.astype(np.float32) - c)[i > 0].mean()
+                              for f, c, i in zip(frames, clip.clean, clip.ink, strict=True)]))
+
+    clean_encoded = write_clip(work / "clean.mp4", clip.clean, fps=24, crf=18)
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"model: {which}\nclip: {args.frames} frames {width}x{height} @ 24 fps, {source}\n"
+          f"CPU: {os.cpu_count()} cores, load average before the run {load}\n")
+    print("| mode | flicker in ink, before encoding | flicker in ink, output file (crf 18) "
+          "| error vs clean in ink | fps (wall) | CPU s/frame |")
+    print("|---|---|---|---|---|---|")
+    print(f"| input (tattooed) | {flicker(clip.frames):.2f} | {flicker(decoded_in):.2f} "
+          f"| {error(decoded_in):.1f} | - | - |")
+    clean_dec = [f.rgb for f in vio.read_frames(vio.open_input(clean_encoded))]
+    print(f"| clean ground truth | {flicker(clip.clean):.2f} | {flicker(clean_dec):.2f} | 0.0 | - | - |")
     modes = {
         "per-frame (photo pipeline on each frame)": VideoConfig(temporal=False),
         "temporal (default)": VideoConfig(),
@@ -102,11 +121,14 @@ def main() -> None:
     }
     outputs = {}
     for name, config in modes.items():
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()  # CPU: all threads (onnxruntime, x264) of this job
         report = remove_video(src, work / "out.mp4", config, remover=remover)
-        seconds = time.perf_counter() - t
+        seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
         outputs[name] = [f.rgb for f in vio.read_frames(vio.open_input(report.dst))]
-        print(row(name, outputs[name], f"{report.frames / seconds:.2f}"), flush=True)
+        processor = FrameProcessor(remover, config)  # the same frames again, kept before the encoder
+        raw = [processor(frame) for frame in decoded_in]
+        print(f"| {name} | {flicker(raw):.2f} | {flicker(outputs[name]):.2f} | {error(outputs[name]):.1f} "
+              f"| {report.frames / seconds:.2f} | {cpu / report.frames:.3f} |", flush=True)
     if args.sheet:
         picks = [args.frames // 4, args.frames // 2, 3 * args.frames // 4]
         rows = [np.hstack([decoded_in[i]] + [outputs[n][i] for n in list(modes)[:2]]) for i in picks]

@@ -178,6 +178,15 @@ def test_plan_cases_is_fixed_and_covers_types_and_sizes():
         bench.plan_cases(2, (256,), ("watercolour",))
 
 
+def test_grid_cases_spread_over_types_and_sizes():
+    cases = bench.plan_cases(45, (256, 512, 1024))
+    picked = [cases[i] for i in sorted(bench.grid_cases(cases, 10))]
+    assert len(picked) == 10
+    assert {c.ink_type for c in picked} == set(bench.INK_TYPES)
+    assert {c.size for c in picked} == {256, 512, 1024}
+    assert all(c.index < 15 for c in picked)  # first occurrences only
+
+
 def test_ink_type_from_params():
     params = {"tattoos": [{"source": "color", "design": {"generator": "x"}}, {"source": "lettering"}]}
     assert bench.sources_in(params) == ["color", "lettering"]

@@ -6,8 +6,10 @@ the concurrency tests use a gated fake so that "the pool is full" is a fact, not
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
+import json
 import os
 import tempfile
 import threading
@@ -196,8 +198,10 @@ def test_json_output_has_image_mask_and_layer(client):
     layer = decode(base64.b64decode(body["layer"]["base64"]))
     assert image.shape == photo.shape and mask.shape == photo.shape[:2] and layer.shape == (96, 128, 4)
     assert mask[INK].min() == 255 and mask[far_from_ink(mask.shape)].max() == 0
-    np.testing.assert_array_equal(layer[..., :3], photo)
     np.testing.assert_array_equal(layer[..., 3], mask)
+    inked = mask > 0  # the layer holds the original pixels there; transparent pixels are zeroed
+    np.testing.assert_array_equal(layer[inked][:, :3], photo[inked])
+    assert layer[~inked].max() == 0
     assert body["mask"]["filename"] == "photo.mask.png" and body["layer"]["filename"] == "photo.ink.png"
 
 
@@ -244,19 +248,42 @@ def test_upload_over_the_byte_limit_is_413_with_the_limit(remover):
 
 
 def test_chunked_upload_without_length_is_cut_at_the_limit(remover):
-    client = make_client(remover, max_upload_bytes=1000)
-    sent = []
+    # Straight ASGI, so we can count how much of a length-less (chunked) body the server reads.
+    app = create_app(ServeConfig(remover=remover, max_upload_bytes=1000))
+    chunks_read = 0
+    sent: list[dict] = []
 
-    def body():
-        for _ in range(400):  # 400 kB in all; the server must stop well before
-            sent.append(1)
-            yield b"x" * 1024
+    head = b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n'
 
-    response = client.post(
-        "/v1/remove", content=body(), headers={"content-type": "multipart/form-data; boundary=b"}
-    )
-    assert response.status_code == 413
-    assert "the limit is 1000 bytes" in response.json()["detail"]
+    async def receive() -> dict:
+        nonlocal chunks_read
+        chunks_read += 1
+        body = head if chunks_read == 1 else b"x" * 1024  # one endless file part
+        return {"type": "http.request", "body": body, "more_body": chunks_read < 1000}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/remove",
+        "raw_path": b"/v1/remove",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"multipart/form-data; boundary=b")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 413
+    assert "the limit is 1000 bytes" in json.loads(sent[1]["body"])["detail"]
+    # The limit plus the allowance for form fields (64 KiB) is ~66 chunks of 1 KiB: not the 1000 sent.
+    assert chunks_read <= 70
+    assert app.state.pool.admitted == 0
 
 
 def test_image_over_the_pixel_limit_is_413_with_the_limit(remover):
@@ -300,6 +327,21 @@ def test_bad_parameters_are_422(client):
     assert client.post("/v1/remove").status_code == 422  # no image at all
     no_mask = post_remove(client, photo, mask_mode="replace")
     assert no_mask.status_code == 422 and "needs a mask" in no_mask.json()["detail"]
+
+
+def test_an_error_the_remover_reports_is_422_naming_the_upload():
+    class Refusing:
+        def detect(self, image):
+            return np.zeros(image.shape[:2], np.float32)
+
+        def remove(self, image, **options):
+            raise ValueError("strength must be in 0..1, got 2")
+
+    client = TestClient(create_app(ServeConfig(remover=Refusing())))
+    response = post_remove(client, encode(make_photo()))
+    assert response.status_code == 422
+    assert response.json()["detail"] == "image 'photo.png': strength must be in 0..1, got 2"
+    assert client.app.state.pool.admitted == 0
 
 
 # ---------------------------------------------------------------- worker pool

@@ -6,6 +6,8 @@ moved and zoomed by a known affine path, with fresh noise per frame, an AAC trac
 
 from __future__ import annotations
 
+import os
+import signal
 from fractions import Fraction
 
 import av
@@ -17,7 +19,7 @@ from click.testing import CliRunner
 from skindeep.errors import InputError
 from skindeep.video import VideoConfig, remove_video
 from skindeep.video import io as vio
-from skindeep.video.stabilise import FlowEstimator, propagate_fill, small_grey, warp
+from skindeep.video.stabilise import FlowEstimator, Motion, propagate_fill, small_grey, warp
 from skindeep.video.synthetic import make_clip, temporal_change, write_clip
 
 FPS = 12
@@ -133,15 +135,47 @@ def test_start_end_window(clip, remover, tmp_path):
         remove_video(src, tmp_path / "bad.mp4", VideoConfig(start=1.0, end=0.5), remover=remover)
 
 
+def test_odd_size_is_padded_and_tags_are_kept(remover, tmp_path):
+    frames = make_clip(*_skin_with_strokes(seed=4), None, 4, (95, 63)).frames
+    src = tmp_path / "odd.mov"
+    with vio.VideoWriter(src, 95, 63, Fraction(FPS), Fraction(1, FPS), codec="png", pix_fmt="rgb24") as writer:
+        writer.container.metadata["title"] = "holiday"
+        for i, frame in enumerate(frames):
+            writer.write(frame, i)
+    assert (vio.probe(src).width, vio.probe(src).height) == (95, 63)
+    report = remove_video(src, tmp_path / "out.mp4", VideoConfig(), remover=remover)
+    out = vio.probe(report.dst)
+    assert (out.width, out.height) == (96, 64)  # yuv420p: one edge pixel added on each odd side
+    decoded = _decode(report.dst)[0].rgb
+    assert np.abs(decoded[:, 95].astype(int) - decoded[:, 94]).mean() < 4  # the edge was repeated
+    with av.open(str(report.dst)) as container:
+        assert container.metadata.get("title") == "holiday"
+
+
 def test_scene_cut_resets_and_redetects(remover, tmp_path):
     a = make_clip(*_skin_with_strokes(seed=2), None, 10, SIZE)
     b = make_clip(*_skin_with_strokes(seed=3), None, 10, SIZE)
     b.frames = [(f * 0.8).astype(np.uint8) for f in b.frames]  # another shot, dimmer (skin still light)
     src = write_clip(tmp_path / "cut.mp4", a.frames + b.frames, fps=FPS)
-    # Key frames every 3rd frame: 0, 3, 6, 9, then the cut restarts the count: 10, 13, 16, 19.
-    report = remove_video(src, tmp_path / "out.mp4", VideoConfig(key_every=3), remover=remover)
+    seen = []
+
+    class Spy:
+        threshold = remover.threshold
+
+        def detect(self, image):
+            return remover.detect(image)
+
+        def remove(self, image, **kw):
+            seen.append(image.copy())
+            return remover.remove(image, **kw)
+
+    # Key frames every 3rd frame (more where the flow fails on the tattoo); the cut forces one at frame 10.
+    report = remove_video(src, tmp_path / "out.mp4", VideoConfig(key_every=3), remover=Spy())
     assert report.scene_cuts == 1 and report.frames == 20
-    assert report.detections == 8
+    assert report.detections == len(seen) < 16
+    decoded = _decode(src)
+    assert any(np.array_equal(image, decoded[10].rgb) for image in seen)
+    assert not any(np.array_equal(image, decoded[1].rgb) for image in seen)  # frame 1 was carried
     out = _decode(report.dst)
     for frame, ink in zip(out, a.ink + b.ink, strict=True):  # no ink left, key frame or not
         assert _luminance(frame.rgb)[ink > 128].min() > 0.3
@@ -153,18 +187,67 @@ def test_ctrl_c_leaves_a_playable_partial_file(clip, remover, tmp_path):
             self.n, self.threshold = n, remover.threshold
 
         def detect(self, image):
-            self.n -= 1
-            if self.n < 0:
-                raise KeyboardInterrupt
             return remover.detect(image)
 
         def remove(self, image, **kw):
+            self.n -= 1
+            if self.n < 0:
+                raise KeyboardInterrupt
             return remover.remove(image, **kw)
 
     src, _ = clip
     report = remove_video(src, tmp_path / "partial.mp4", VideoConfig(), remover=StopAfter(5))
     assert report.interrupted and report.frames == 5
     assert len(_decode(report.dst)) == 5
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler given back
+
+
+def test_sigint_finishes_the_frame_and_closes_the_file(clip, remover, tmp_path):
+    class CtrlCAt:  # a real SIGINT, as a terminal sends it, while frame 4 is being processed
+        calls, threshold = 0, remover.threshold
+
+        def detect(self, image):
+            return remover.detect(image)
+
+        def remove(self, image, **kw):
+            CtrlCAt.calls += 1
+            if CtrlCAt.calls == 4:
+                os.kill(os.getpid(), signal.SIGINT)
+            return remover.remove(image, **kw)
+
+    src, _ = clip
+    report = remove_video(src, tmp_path / "partial.mp4", VideoConfig(), remover=CtrlCAt())
+    assert report.interrupted and report.frames == 4  # the frame in hand is finished and written
+    assert len(_decode(report.dst)) == 4 and vio.probe(report.dst).has_audio
+
+
+def test_face_features_are_found_every_kth_frame_and_kept(clip, remover, tmp_path):
+    class BoxFinder:  # stands in for dlib: "the face features" are a fixed box of the frame
+        calls = 0
+
+        def mask(self, rgb):
+            BoxFinder.calls += 1
+            keep = np.zeros(rgb.shape[:2], bool)
+            keep[30:90, 40:120] = True
+            return keep
+
+    class WithFaces:
+        threshold, protect_face, face = remover.threshold, True, BoxFinder()
+
+        def detect(self, image):
+            return remover.detect(image)
+
+        def remove(self, image, **kw):
+            assert kw["protect_face"] is False  # the carried mask replaces per-frame face detection
+            return remover.remove(image, **kw)
+
+    src, _ = clip
+    report = remove_video(src, tmp_path / "faces.mp4", VideoConfig(face_every=8, crf=0), remover=WithFaces())
+    assert BoxFinder.calls == 2  # frames 0 and 8 of 16
+    for before, after in zip(_decode(src), _decode(report.dst), strict=True):
+        inner = (slice(34, 86), slice(44, 116))  # the box, less the carried mask's resampled edge
+        assert np.abs(after.rgb[inner].astype(int) - before.rgb[inner]).mean() < 1.5  # ink kept there
+        assert _luminance(before.rgb[inner]).min() < 0.2
 
 
 def test_broken_missing_and_audio_only_inputs(remover, tmp_path):
@@ -208,9 +291,16 @@ def test_propagate_fill_only_inside_the_mask():
     prev = np.full((8, 8, 3), 200, np.uint8)
     alpha = np.zeros((8, 8), np.float32)
     alpha[2:6, 2:6] = 1.0
-    out = propagate_fill(fresh, alpha, prev, alpha, np.ones((8, 8), np.float32), memory=0.8)
-    assert (out[alpha == 0] == 100).all()
+    gy, gx = np.mgrid[0:8, 0:8].astype(np.float32)
+    still = Motion(gx, gy, np.ones((8, 8), np.float32))
+    out = propagate_fill(fresh, alpha, prev, alpha, still, memory=0.8)
+    assert (out[alpha == 0] == 100).all()  # bit-identical outside the mask
     assert (out[alpha == 1] == 180).all()
+    shifted = Motion(gx - 2, gy, np.ones((8, 8), np.float32))  # content moved 2 px to the right
+    prev[:, 4:] = 0
+    out = propagate_fill(fresh, alpha, prev, alpha, shifted, memory=1.0)
+    assert (out[2:6, 2:6] == 200).all()  # e.g. x=5 comes from x=3 in the previous frame (x=5 there is 0)
+    assert (out[alpha == 0] == 100).all()
 
 
 def test_cli_runs_and_refuses_to_overwrite(clip, tiny_model_path, tmp_path):

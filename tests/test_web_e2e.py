@@ -10,6 +10,7 @@ never ``playwright install``: the system Chromium is used).
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import threading
 import time
@@ -21,7 +22,9 @@ from PIL import Image
 
 pytest.importorskip("fastapi")
 uvicorn = pytest.importorskip("uvicorn")
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed: pip install playwright")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright not installed: pip install playwright"
+)
 
 from skindeep.serve import ServeConfig, create_app  # noqa: E402
 
@@ -95,7 +98,9 @@ def stroke(page, y: float, x0: float, x1: float) -> None:
 
 def mask_alpha(page, x: int, y: int) -> int:
     """Alpha of the overlay canvas at photo pixel (x, y) (the canvas is at photo size here)."""
-    return page.evaluate(f"document.getElementById('mask').getContext('2d').getImageData({x}, {y}, 1, 1).data[3]")
+    return page.evaluate(
+        f"document.getElementById('mask').getContext('2d').getImageData({x}, {y}, 1, 1).data[3]"
+    )
 
 
 def download(page, selector: str) -> tuple[str, np.ndarray]:
@@ -105,13 +110,18 @@ def download(page, selector: str) -> tuple[str, np.ndarray]:
     return info.value.suggested_filename, np.asarray(Image.open(io.BytesIO(data)))
 
 
+def wait_phase(page, phase: str) -> None:
+    """Wait until the page says it reached ``phase`` (``<body data-phase>``, set by app.js)."""
+    page.wait_for_selector(f"body[data-phase={phase}]", state="attached")
+    assert page.is_hidden("#status")  # the busy indicator is gone
+
+
 def open_photo(page, url: str, path: Path) -> None:
     page.goto(url)
     page.set_input_files("#file", str(path))
-    page.wait_for_selector("#editor:not([hidden])")
-    page.wait_for_function("document.getElementById('status').hidden")
-    error = page.text_content("#error")
-    assert page.is_hidden("#error"), error
+    wait_phase(page, "ready")
+    assert page.is_visible("#editor")
+    assert page.is_hidden("#error"), page.text_content("#error")
 
 
 def test_upload_paint_erase_remove_download(server_url, browser, tmp_path):
@@ -121,11 +131,16 @@ def test_upload_paint_erase_remove_download(server_url, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1100, "height": 900}, accept_downloads=True)
     console_errors: list[str] = []
     page.on("pageerror", lambda exc: console_errors.append(str(exc)))
+    detects: list[str] = []
+    page.on("request", lambda request: "/v1/detect" in request.url and detects.append(request.url))
     open_photo(page, server_url, path)
 
     # The detection is shown: the overlay is opaque on the dark square, clear on skin.
     assert mask_alpha(page, 120, 90) == 255
     assert mask_alpha(page, 240, 186) == 0
+    # The square is 60*120/(240*320) = 9.4 % of the photo; the applied mask grows it by a few pixels.
+    found = re.search(r"Ink found on ([0-9.]+) % of the photo", page.text_content("#mask-info"))
+    assert found and 9.4 <= float(found.group(1)) <= 12
 
     page.fill("#brush-size", "60")  # screen pixels; 320 photo pixels are shown ~930 px wide: ~20 px
     page.click("label:has(#tool-brush)")
@@ -134,9 +149,21 @@ def test_upload_paint_erase_remove_download(server_url, browser, tmp_path):
     stroke(page, 90, 62, 108)
     assert mask_alpha(page, 240, 186) == 255
     assert mask_alpha(page, 85, 90) == 0
+    # A new sensitivity asks the server again; the user's strokes survive it.
+    page.fill("#threshold", "0.9")
+    wait_phase(page, "ready")
+    assert len(detects) == 2
+    assert mask_alpha(page, 240, 186) == 255 and mask_alpha(page, 85, 90) == 0
+    assert mask_alpha(page, 150, 110) == 255
+    # Undo takes back the last stroke (the eraser) only; the stroke before it stays.
+    page.click("#undo")
+    assert mask_alpha(page, 85, 90) == 255 and mask_alpha(page, 240, 186) == 255
+    stroke(page, 90, 62, 108)  # the eraser again
+    assert mask_alpha(page, 85, 90) == 0
 
     page.click("#remove")
-    page.wait_for_selector("#result:not([hidden])")
+    wait_phase(page, "done")
+    assert page.is_visible("#result")
     assert page.is_hidden("#error"), page.text_content("#error")
 
     name, result = download(page, "#dl-result")
@@ -178,11 +205,52 @@ def test_phone_screen_touch_and_errors(server_url, browser, tmp_path):
     page.touchscreen.tap(*to_screen(box, 240, 186))
     assert mask_alpha(page, 240, 186) == 255
 
+    # A phone JPEG stored sideways with EXIF orientation 6: page and server both show it upright,
+    # so the detected mask lines up with the picture.
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to view"
+    sideways = tmp_path / "phone.jpg"
+    Image.fromarray(np.ascontiguousarray(np.rot90(make_photo()))).save(
+        sideways, quality=95, exif=exif.tobytes()
+    )
+    page.set_input_files("#file", str(sideways))
+    wait_phase(page, "ready")
+    assert page.evaluate(
+        "[document.getElementById('mask').width, document.getElementById('mask').height]"
+    ) == [W, H]
+    assert mask_alpha(page, 120, 90) == 255 and mask_alpha(page, 240, 186) == 0
+
     # A file the server cannot decode: the page says so in words, and is not stuck busy.
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\nnot a png")
     page.set_input_files("#file", str(bad))
-    page.wait_for_selector("#error:not([hidden])")
+    wait_phase(page, "error")
     assert "cannot show that file" in page.text_content("#error")
+    assert page.is_hidden("#editor")
+
+    # An empty mask: the page says what to do instead of sending a useless request.
+    open_photo(page, server_url, path)
+    page.click("#clear-mask")
+    page.click("#remove")
+    wait_phase(page, "error")
+    assert "mask is empty" in page.text_content("#error")
     assert page.is_hidden("#status")
+    page.close()
+
+
+def test_api_docs_render_without_internet(server_url, browser):
+    page = browser.new_page()
+    outside: list[str] = []
+
+    def local_only(route) -> None:
+        if route.request.url.startswith(server_url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", local_only)
+    page.goto(f"{server_url}/docs")
+    page.wait_for_selector(".opblock-summary-path[data-path='/v1/remove']", timeout=20_000)
+    assert outside == []
     page.close()

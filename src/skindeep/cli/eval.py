@@ -29,7 +29,7 @@ def _sizes(ctx, param, value: str) -> tuple[int, ...]:
               help="SVG designs (default ../shared/data/designs).")
 @click.option("--real", "real_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Real tattoo photos in real-dev format (default ../shared/data/real-dev).")
-@click.option("-n", "n", type=int, default=48, show_default=True, help="Synthetic cases (0 = skip).")
+@click.option("-n", "n", type=int, default=45, show_default=True, help="Synthetic cases (0 = skip).")
 @click.option("--sizes", default="256,512,1024", show_default=True, callback=_sizes, help="Synthetic sizes.")
 @click.option("--n-real", type=int, default=40, show_default=True, help="Real photos (0 = skip).")
 @click.option("--n-clean", type=int, default=40, show_default=True, help="Held-out clean photos (0 = skip).")

@@ -24,10 +24,9 @@ import click
 )
 @click.option(
     "--threshold",
-    default=0.5,
-    show_default=True,
+    default=None,
     type=click.FloatRange(0, 1),
-    help="Default ink threshold (a request may give its own).",
+    help="Default ink threshold (a request may give its own). Default: the model's.",
 )
 @click.option(
     "--protect-face/--no-protect-face",
@@ -76,7 +75,7 @@ def command(
     host: str,
     port: int,
     model_path: Path | None,
-    threshold: float,
+    threshold: float | None,
     protect_face: bool,
     workers: int,
     queue: int,

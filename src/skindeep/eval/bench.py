@@ -223,6 +223,23 @@ def summarize(cases: list[dict]) -> dict:
     }
 
 
+def grid_cases(cases: list[BenchCase], rows: int) -> set[int]:
+    """Indices of ``rows`` cases for the grid: every ink type, sizes rotating from type to type."""
+    first: dict[tuple[str, int], int] = {}
+    for c in cases:
+        first.setdefault((c.ink_type, c.size), c.index)
+    types = [t for t in INK_TYPES if any(k[0] == t for k in first)]
+    sizes = sorted({k[1] for k in first})
+    if not types or rows <= 0:
+        return set()
+    per_type = -(-rows // len(types))
+    picked: list[int] = []
+    for k, t in enumerate(types):
+        rotated = sizes[(k * per_type) % len(sizes):] + sizes[: (k * per_type) % len(sizes)]
+        picked += [first[(t, s)] for s in rotated if (t, s) in first][:per_type]
+    return set(picked[:rows])
+
+
 def run_synthetic(
     bench: BenchSet, remover, n: int, sizes: tuple[int, ...], grid_path: Path | None = None,
     grid_rows: int = 8, feat: Callable | None = None, progress: Callable[[str], None] | None = None,
@@ -232,7 +249,7 @@ def run_synthetic(
     Returns ``{"cases": [...], "summary": {...}, "set_fingerprint": sha256, "grid": file name or ""}``.
     """
     cases = plan_cases(n, sizes)
-    shown = {c.index for c in cases[: max(grid_rows, 0)]}  # the first rows cover every type and size
+    shown = grid_cases(cases, grid_rows)
     digest = hashlib.sha256()
     records, grid = [], []
     for case in cases:

@@ -180,11 +180,27 @@ def _synthetic_section(run: Path, syn: dict) -> list[str]:
         plot = _plot(run / f"psnr_by_{key[3:]}.png", groups, PLOT_METHODS, title)
         if plot:
             out += ["", f"![PSNR by {title}]({plot})"]
+    out += _hardest(syn["cases"])
     if syn.get("grid"):
         out += ["", "### Before / after", "",
                 "Each row: input | model's mask | skindeep | Telea with the true mask | the clean truth.", "",
                 f"![synthetic before/after]({syn['grid']})"]
     return out + [""]
+
+
+def _hardest(cases: list[dict], k: int = 5) -> list[str]:
+    """The ``k`` cases where the model gains least over doing nothing (PSNR in ink, model − input)."""
+
+    def gain(c: dict) -> float:
+        g = c["methods"]["skindeep"]["psnr_in"] - c["methods"]["input"]["psnr_in"]
+        return g if math.isfinite(g) else math.inf
+
+    worst = sorted(cases, key=gain)[:k]
+    rows = [[c["name"], c["ink_type"], str(c["size"]), fmt(c["ink_coverage"], 1, pct=True),
+             fmt(c["methods"]["input"]["psnr_in"]), fmt(c["methods"]["skindeep"]["psnr_in"]),
+             fmt(c["mask"]["f1"], 3), c.get("photo", "")] for c in worst]
+    return ["", f"### The {len(rows)} hardest cases (least PSNR gain over the input)", "",
+            table(["case", "type", "size", "ink coverage", "input PSNR", "skindeep PSNR", "mask F1", "photo"], rows)]
 
 
 def _targets(overall: dict) -> list[str]:
@@ -255,7 +271,9 @@ def write_report(run: Path) -> Path:
            f"- model: `{model.get('path', '?')}` (sha256 `{str(model.get('sha256', '?'))[:12]}`, "
            f"version {model.get('version', '?')})",
            f"- made {m.get('created', '?')} by `{m.get('command', 'skindeep eval')}` in {fmt(m.get('seconds'), 0)} s",
-           f"- skindeep {m.get('skindeep_version', '?')}", ""]
+           f"- skindeep {m.get('skindeep_version', '?')} on {m.get('host', '?')}; seconds per part: "
+           + ", ".join(f"{k} {fmt(m[k].get('seconds'), 0)}" for k in ("synthetic", "real", "clean") if m.get(k)),
+           ""]
     if m.get("synthetic"):
         out += _synthetic_section(run, m["synthetic"])
     if m.get("real"):

@@ -1,7 +1,7 @@
 """One evaluation run: synthetic benchmark, real photos, clean photos → ``metrics.json`` + ``report.md``.
 
 >>> from skindeep.eval.run import EvalConfig, evaluate
->>> evaluate(EvalConfig(out=Path("runs/eval/today"), n=48, n_real=40, n_clean=40))
+>>> evaluate(EvalConfig(out=Path("runs/eval/today"), n=45, n_real=40, n_clean=40))
 
 No torch is imported unless the (optional) feature distance is on and torch is installed.
 """
@@ -43,7 +43,7 @@ class EvalConfig:
     people: Path | None = None
     designs: Path | None = None
     real: Path | None = None
-    n: int = 48
+    n: int = 45
     sizes: tuple[int, ...] = (256, 512, 1024)
     n_real: int = 40
     n_clean: int = 40
@@ -122,14 +122,16 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
         },
     }
     if cfg.n > 0:
+        t = time.perf_counter()
         bset = bench.BenchSet(cfg.people, cfg.designs)
         syn = bench.run_synthetic(bset, remover, cfg.n, tuple(cfg.sizes), out / "synthetic-grid.png",
                                   cfg.grid_rows, feat, tick("synthetic"))
         syn.update(bench_version=bench.BENCH_VERSION, sizes=list(cfg.sizes), ink_min=bench.INK_MIN,
                    threads=cfg.threads or "default", feature_distance=feat is not None,
-                   val_photos=len(bset.photos), val_designs=len(bset.designs))
+                   val_photos=len(bset.photos), val_designs=len(bset.designs), seconds=time.perf_counter() - t)
         metrics["synthetic"] = syn
     if cfg.n_real > 0:
+        t = time.perf_counter()
         photos = real.evenly(real.list_real(cfg.real), cfg.n_real)
 
         def ours(rgb, region):
@@ -147,8 +149,10 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
             "identity": lambda rgb, region: (rgb, np.zeros(rgb.shape[:2], np.uint8)),
         }
         metrics["real"] = {"folder": str(cfg.real),
-                           **real.run_real(photos, methods, out / "real-sheet.png", progress=tick("real"))}
+                           **real.run_real(photos, methods, out / "real-sheet.png", progress=tick("real")),
+                           "seconds": time.perf_counter() - t}
     if cfg.n_clean > 0:
+        t = time.perf_counter()
         from skindeep.synth import split_photos
 
         clean = real.select_clean(split_photos(cfg.people)[1], cfg.n_clean)
@@ -158,7 +162,8 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
             return np.asarray(r.image)[..., :3], np.asarray(r.ink_mask)
 
         metrics["clean"] = {"folder": str(cfg.people),
-                            **real.run_clean(clean, ours_clean, out / "clean-sheet.png", progress=tick("clean"))}
+                            **real.run_clean(clean, ours_clean, out / "clean-sheet.png", progress=tick("clean")),
+                            "seconds": time.perf_counter() - t}
     metrics["seconds"] = time.perf_counter() - start
     report.save_metrics(out, metrics)
     return report.write_report(out)

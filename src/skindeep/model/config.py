@@ -18,12 +18,16 @@ Unknown keys are errors (a typo must not silently fall back to a default).
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from skindeep.errors import SkinDeepError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 
 class ConfigError(SkinDeepError):
@@ -38,6 +42,7 @@ class ModelConfig:
     decoder_channels: tuple[int, ...] = (96, 64, 40, 24)  # at /16, /8, /4, /2
     attention: bool = True
     spectral_norm: bool = True
+    frozen_encoder_levels: int = 2  # stem + blocks up to /2 (1) or /4 (2) stay ImageNet: saves CPU backward
 
 
 @dataclass
@@ -121,6 +126,8 @@ class TrainConfig:
                 fail(f"stages[{i}].lr", f"must be in (0, 1), got {s.lr}")
         if len(self.model.decoder_channels) != 4 or min(self.model.decoder_channels) <= 0:
             fail("model.decoder_channels", f"must be 4 positive ints, got {self.model.decoder_channels}")
+        if not 0 <= self.model.frozen_encoder_levels <= 5:
+            fail("model.frozen_encoder_levels", f"must be in 0..5, got {self.model.frozen_encoder_levels}")
         for f in dataclasses.fields(self.loss):
             if getattr(self.loss, f.name) < 0:
                 fail(f"loss.{f.name}", f"must be >= 0, got {getattr(self.loss, f.name)}")

@@ -53,6 +53,14 @@ class Lite0Encoder(nn.Module):
         self.blocks = nn.ModuleList(list(net._blocks)[: _ENCODER_TAPS[depth - 1] + 1])
         self.taps = _ENCODER_TAPS[:depth]
 
+    def freeze(self, levels: int) -> None:
+        """Stop training the stem and the blocks of the first ``levels`` pyramid levels (0 = none)."""
+        if levels <= 0:
+            return
+        for module in [self.stem, *self.blocks[: self.taps[levels - 1] + 1]]:
+            for p in module.parameters():
+                p.requires_grad_(False)
+
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         # The TF EfficientNet-Lite weights expect inputs scaled to -1..1 ((x - 127) / 128).
         h = self.stem(x * 2.0 - 1.0)
@@ -131,12 +139,14 @@ class SkinDeepNet(nn.Module):
         decoder_channels: tuple[int, ...] = (96, 64, 40, 24),
         attention: bool = True,
         spectral_norm: bool = True,
+        frozen_encoder_levels: int = 0,
     ):
         super().__init__()
         sn = spectral_norm
         c16, c8, c4, c2 = decoder_channels
         e2, e4, e8, e16, e32 = ENCODER_CHANNELS
         self.encoder = Lite0Encoder(pretrained)
+        self.encoder.freeze(frozen_encoder_levels)
         self.bridge = ConvBlock(e32, c16 * 2, separable=False, sn=sn)
         self.attention = SelfAttention(c16 * 2, sn) if attention else nn.Identity()
         self.up16 = UpBlock(c16 * 2, e16, c16, separable=False, sn=sn)
@@ -198,6 +208,7 @@ def build_model(cfg=None, pretrained: bool | None = None) -> SkinDeepNet:
         decoder_channels=tuple(cfg.decoder_channels),
         attention=cfg.attention,
         spectral_norm=cfg.spectral_norm,
+        frozen_encoder_levels=cfg.frozen_encoder_levels,
     )
 
 

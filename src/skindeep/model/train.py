@@ -111,8 +111,10 @@ def make_loader(cfg: TrainConfig, stage: int, stage_step: int, steps: int, d: Di
     seed = (cfg.seed * 1000 + stage) * 1_000_003 + stage_step
     ds = make_dataset(cfg, s.size, steps * s.batch * d.world, seed)
     sampler = DistributedSampler(ds, d.world, d.rank, shuffle=False) if d.world > 1 else None
+    # spawn, not fork: a worker forked after the trainer's OpenMP/OpenCV threads started can deadlock.
+    ctx = "spawn" if cfg.data.workers > 0 else None
     return DataLoader(ds, batch_size=s.batch, sampler=sampler, num_workers=cfg.data.workers, drop_last=True,
-                      persistent_workers=False, worker_init_fn=_worker_init)
+                      worker_init_fn=_worker_init, multiprocessing_context=ctx)
 
 
 def _worker_init(_: int) -> None:

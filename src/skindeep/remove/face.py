@@ -108,8 +108,8 @@ class FaceProtector:
             for idx in REGIONS.values():
                 hull = cv2.convexHull(np.round(pts[list(idx)] - (x0, y0)).astype(np.int32))
                 cv2.fillConvexPoly(local, hull, 1)
-            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-            out.append((x0, y0, x1, y1, cv2.dilate(local, kernel).astype(bool)))
+            # Grow by `grow` px: distance transform is linear-time, a big elliptic dilate is not.
+            out.append((x0, y0, x1, y1, cv2.distanceTransform(1 - local, cv2.DIST_L2, 3) <= grow))
         return out
 
     def mask(self, rgb: np.ndarray) -> np.ndarray | None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from fastapi import FastAPI, File, Form, Request, UploadFile
@@ -21,6 +22,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from skindeep import __version__
+from skindeep.errors import SkinDeepError
 from skindeep.serve.codec import (
     FORMATS,
     ApiError,
@@ -28,11 +30,13 @@ from skindeep.serve.codec import (
     decode_mask,
     describe,
     encode_image,
+    encode_layer,
     encode_png,
     output_format,
 )
 from skindeep.serve.limits import LimitsMiddleware, WorkerPool
 
+T = TypeVar("T")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Multipart boundaries and form fields on top of the files themselves.
 _FORM_OVERHEAD_BYTES = 64 * 1024
@@ -46,7 +50,7 @@ class ServeConfig:
 
     model_path: Path | None = None  # None: the shipped model
     remover: Any = None
-    threshold: float = 0.5  # default ink threshold when a request gives none
+    threshold: float | None = None  # default ink threshold for requests; None: the model's own
     protect_face: bool = True  # default face protection when a request gives none
     max_upload_bytes: int = 32 * 2**20  # all files of one request together
     max_pixels: int = 50_000_000  # per image
@@ -103,10 +107,6 @@ def _stem(filename: str | None) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:80] or "image"
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
 class _Saver:
     """Writes a request's uploads and results to ``save_dir`` (only when the user asked for it)."""
 
@@ -118,6 +118,33 @@ class _Saver:
         if self.save_dir is not None:
             self.save_dir.mkdir(parents=True, exist_ok=True)
             (self.save_dir / f"{self.prefix}.{name}").write_bytes(data)
+
+    def save_upload(self, upload: _Upload | None) -> None:
+        if upload is not None:
+            self.save(f"{upload.field}{Path(upload.filename or '').suffix or '.bin'}", upload.data)
+
+
+def _part(media_type: str, filename: str, data: bytes) -> dict[str, str]:
+    """One file of the JSON answer: its type, a file name for downloads and the bytes in base64."""
+    return {"media_type": media_type, "filename": filename, "base64": base64.b64encode(data).decode("ascii")}
+
+
+def _run_model(photo: _Upload, call: Callable[[], T]) -> T:
+    """Run a Remover call; errors it reports about the input become 422 naming the upload."""
+    try:
+        return call()
+    except (SkinDeepError, ValueError) as exc:
+        raise ApiError(422, f"{describe(photo.field, photo.filename)}: {exc}") from exc
+
+
+def _fastapi_class() -> Callable[..., FastAPI]:
+    """FastAPI with the /docs page's scripts served by this server (fastapi-offline) where installed:
+    plain FastAPI loads them from a CDN, so its /docs page stays blank on a machine without internet."""
+    try:
+        from fastapi_offline import FastAPIOffline
+    except ImportError:
+        return FastAPI
+    return FastAPIOffline
 
 
 def create_app(config: ServeConfig | None = None) -> FastAPI:
@@ -140,7 +167,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
         yield
         pool.shutdown()
 
-    app = FastAPI(
+    app = _fastapi_class()(
         title="skindeep",
         version=__version__,
         summary="Remove tattoos from photos.",
@@ -185,9 +212,10 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
             decode_mask(keep.data, keep.field, keep.filename, shape, config.max_pixels) if keep else None
         )
         for upload in (photo, mask, keep):
-            if upload is not None:
-                saver.save(f"{upload.field}{Path(upload.filename or '').suffix or '.bin'}", upload.data)
-        result = remover.remove(decoded.rgb, mask=user_mask, keep=keep_mask, **options)
+            saver.save_upload(upload)
+        result = _run_model(
+            photo, lambda: remover.remove(decoded.rgb, mask=user_mask, keep=keep_mask, **options)
+        )
         name = output_format(fmt, decoded.format)
         data, media_type, ext = encode_image(result.image, decoded, name, quality)
         saver.save(f"result.{ext}", data)
@@ -204,22 +232,14 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
             return Response(encode_png(result.ink_mask), media_type="image/png", headers=headers)
         if output == "layer":
             headers["Content-Disposition"] = f'inline; filename="{stem}.ink.png"'
-            return Response(encode_png(result.layer), media_type="image/png", headers=headers)
+            return Response(encode_layer(result.layer), media_type="image/png", headers=headers)
         body = {
             "width": int(decoded.rgb.shape[1]),
             "height": int(decoded.rgb.shape[0]),
             "seconds": result.seconds,
-            "image": {"media_type": media_type, "filename": f"{stem}.clean.{ext}", "base64": _b64(data)},
-            "mask": {
-                "media_type": "image/png",
-                "filename": f"{stem}.mask.png",
-                "base64": _b64(encode_png(result.ink_mask)),
-            },
-            "layer": {
-                "media_type": "image/png",
-                "filename": f"{stem}.ink.png",
-                "base64": _b64(encode_png(result.layer)),
-            },
+            "image": _part(media_type, f"{stem}.clean.{ext}", data),
+            "mask": _part("image/png", f"{stem}.mask.png", encode_png(result.ink_mask)),
+            "layer": _part("image/png", f"{stem}.ink.png", encode_layer(result.layer)),
         }
         return JSONResponse(body, headers=headers)
 
@@ -227,18 +247,16 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
         photo: _Upload, threshold: float | None, protect_face: bool | None, soft: bool
     ) -> Response:
         decoded = decode_image(photo.data, photo.field, photo.filename, config.max_pixels)
-        _Saver(config.save_dir).save(
-            f"{photo.field}{Path(photo.filename or '').suffix or '.bin'}", photo.data
-        )
+        _Saver(config.save_dir).save_upload(photo)
         started = time.perf_counter()
         if soft:
-            mask = np.round(np.clip(remover.detect(decoded.rgb), 0, 1) * 255).astype(np.uint8)
+            prob = _run_model(photo, lambda: remover.detect(decoded.rgb))
+            mask = np.round(np.clip(prob, 0, 1) * 255).astype(np.uint8)
         else:
             # strength 0 computes the mask remove would apply (threshold, specks, growth, face) and
             # skips the restoration, the expensive part.
-            mask = remover.remove(
-                decoded.rgb, threshold=threshold, strength=0.0, protect_face=protect_face
-            ).ink_mask
+            options = {"threshold": threshold, "strength": 0.0, "protect_face": protect_face}
+            mask = _run_model(photo, lambda: remover.remove(decoded.rgb, **options)).ink_mask
         kind = "prob" if soft else "mask"
         headers = {
             "X-Skindeep-Seconds": f"{time.perf_counter() - started:.3f}",
@@ -329,7 +347,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
             "version": __version__,
             "model_loaded": state["model_loaded"],
             "model": str(config.model_path) if config.model_path else "shipped",
-            "threshold": config.threshold,
+            "threshold": getattr(remover, "threshold", config.threshold),
             "protect_face": config.protect_face,
             "limits": {
                 "max_upload_bytes": config.max_upload_bytes,

@@ -33,7 +33,9 @@ class SynthConfig:
     size: output side in pixels (square samples; a multiple of 32 suits the network).
     p_clean: share of samples with no tattoo at all (tattooed == clean, ink == 0).
     source_weights: relative weight of each design source (see ``skindeep.synth.designs.SOURCES``).
-    max_tattoos: at most this many tattoos per photo (1..max_tattoos, fewer more likely).
+    max_tattoos: at most this many tattoos per photo.
+    coverage_median, coverage_spread: the per-photo ink-area budget (fraction of the frame inside the
+        tattoo outlines) is log-normal with this median and sigma; tattoos are added until it is met.
     p_hard_negative: chance of painting dark tattoo-like prints/shadows on NON-skin areas of the
         photo itself (both images get them, ink stays 0 there).
     p_jpeg: chance the camera pipeline ends with a JPEG round trip (quality in jpeg_quality).
@@ -43,7 +45,9 @@ class SynthConfig:
     size: int = 256
     p_clean: float = 0.1
     source_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SOURCE_WEIGHTS))
-    max_tattoos: int = 4
+    max_tattoos: int = 5
+    coverage_median: float = 0.26
+    coverage_spread: float = 0.8
     p_hard_negative: float = 0.3
     p_jpeg: float = 0.7
     jpeg_quality: tuple[int, int] = (55, 95)

@@ -68,6 +68,8 @@ class DesignSampler:
                 alpha = (cv2.dilate if morph > 0 else cv2.erode)(alpha, k)
             if source != "color":
                 colour = None
+            else:
+                alpha, colour = tattoo_colours(alpha, colour)
             return Design(alpha, colour, dict(file=f"{path.parent.name}/{path.name}", stroke_scale=stroke, morph=morph))
         if source == "lettering":
             return lettering(rng, size)
@@ -81,3 +83,15 @@ class DesignSampler:
                 design.params["fallback_from"] = source
                 return design
         return GENERATORS[source](rng, size)
+
+
+def tattoo_colours(alpha: np.ndarray, colour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Make an emoji-style colour design look like tattoo ink: pale, unsaturated fills (white, light
+    grey "paper" areas) are left as bare skin and the remaining colours are saturated, as tattoo
+    pigments are. alpha (R, R), colour (R, R, 3) float32 0..1 -> the same shapes."""
+    grey = colour.mean(-1, keepdims=True)
+    sat = colour.max(-1) - colour.min(-1)
+    pale = (grey[..., 0] > 0.7) & (sat < 0.25)
+    alpha = np.where(pale, 0.0, alpha).astype(np.float32)
+    colour = np.clip(grey + (colour - grey) * 1.4, 0.0, 1.0).astype(np.float32)
+    return alpha, colour

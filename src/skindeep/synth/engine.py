@@ -6,30 +6,32 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from skindeep.errors import InputError
 from skindeep.synth.camera import sample_camera, shoot
 from skindeep.synth.config import Sample, SynthConfig
 from skindeep.synth.designs import DesignSampler
-from skindeep.synth.photos import list_photos, load_crop
+from skindeep.synth.photos import FACE_GROUPS, group_weights, list_photos, load_crop, photo_group
 from skindeep.synth.render import render_ink
 from skindeep.synth.svg import list_designs
 from skindeep.synth.util import gauss, log_uniform, luminance, smooth_noise
 from skindeep.synth.warp import place, sample_placement
 
 MAX_PHOTO_TRIES = 8
+PORTRAIT_GROUPS = ("frll", "frlca", "sfa", "ecu", "skimage")  # sources of realism/line-art pieces
 
 
 def _side_fraction(rng: np.random.Generator) -> tuple[str, float]:
     """Tattoo side as a fraction of the image side: fine-line pieces to sleeve-sized ones.
     Real tattoos here cover a median 25 % of the photo, so large pieces dominate."""
     r = rng.random()
-    if r < 0.12:
-        return "small", log_uniform(rng, 0.08, 0.25)
-    if r < 0.4:
-        return "medium", float(rng.uniform(0.25, 0.6))
-    return "large", float(rng.uniform(0.6, 1.8))
+    if r < 0.08:
+        return "small", log_uniform(rng, 0.1, 0.3)
+    if r < 0.35:
+        return "medium", float(rng.uniform(0.3, 0.65))
+    return "large", float(rng.uniform(0.65, 1.5))
 
 
 class Synthesizer:
@@ -53,7 +55,11 @@ class Synthesizer:
         elif not Path(designs_dir).is_dir():
             raise InputError(f"{designs_dir}: design folder does not exist or is not a folder")
         self.designs = [Path(d) for d in designs]
-        self.sampler = DesignSampler(self.designs, self.photos, self.config.source_weights, self.config.svg_cache)
+        self.photo_probs = group_weights(self.photos)
+        # realism / line-art pieces are drawn from faces, as real portrait tattoos are
+        faces = [p for p in self.photos if photo_group(p) in PORTRAIT_GROUPS]
+        self.sampler = DesignSampler(self.designs, faces or self.photos, self.config.source_weights,
+                                     self.config.svg_cache)
         self._bad: set[Path] = set()
 
     # -- public API ---------------------------------------------------------------------------------
@@ -75,12 +81,22 @@ class Synthesizer:
         is_clean = rng.random() < cfg.p_clean
         if not is_clean and skin_f.sum() >= 0.002 * s * s:
             ys, xs = np.nonzero(skin_f)
-            n = 1 + int(min(cfg.max_tattoos - 1, rng.geometric(0.45) - 1))
-            for _ in range(n):
-                t, a, tp = self._tattoo(rng, ys, xs, skin_f, photo_params["upscale"])
+            dist = cv2.distanceTransform((skin_f > 0).astype(np.uint8), cv2.DIST_L2, 3)
+            cdf = np.cumsum(dist[ys, xs].astype(np.float64) ** 2)
+            face_host = photo_group(Path(photo_params["photo"])) in FACE_GROUPS
+            # An ink-area budget for the photo (fraction of the frame), drawn from a log-normal around
+            # the median of real tattoo photos (0.25 of the frame, 10-90 % range ~0.08-0.5): tattoos
+            # are added until it is reached, so both tiny single pieces and crowded sleeves occur
+            # without many bare or fully painted frames.
+            budget = float(np.clip(np.exp(rng.normal(np.log(cfg.coverage_median), cfg.coverage_spread)), 0.005, 0.9))
+            params["coverage_budget"] = round(budget, 4)
+            for _ in range(cfg.max_tattoos):
+                t, a, tp = self._tattoo(rng, ys, xs, cdf, skin_f, photo_params["upscale"], face_host, budget)
                 t_total *= t
                 a_total = 1.0 - (1.0 - a_total) * (1.0 - a)
                 tattoos.append(tp)
+                if _ink_region(a_total) >= budget * 0.8:
+                    break
         inked = clean * t_total
         if tattoos:
             inked = inked + self._highlights(clean) * (1.0 - t_total)
@@ -100,7 +116,7 @@ class Synthesizer:
         """A usable photo crop; unreadable photos are skipped with a warning (error if none works)."""
         last: InputError | None = None
         for _ in range(MAX_PHOTO_TRIES):
-            photo = self.photos[int(rng.integers(len(self.photos)))]
+            photo = self.photos[int(rng.choice(len(self.photos), p=self.photo_probs))]
             if photo in self._bad:
                 continue
             try:
@@ -120,22 +136,27 @@ class Synthesizer:
                     last = exc
         raise InputError(f"{self.people_dir}: none of the {len(self.photos)} photos can be read ({last})")
 
-    def _tattoo(self, rng, ys, xs, skin_f, upscale: float) -> tuple[np.ndarray, np.ndarray, dict]:
+    def _tattoo(self, rng, ys, xs, cdf, skin_f, upscale: float, face_host: bool,
+                budget: float) -> tuple[np.ndarray, np.ndarray, dict]:
         s = self.config.size
         source = self.sampler.pick_source(rng)
         size_class, frac = _side_fraction(rng)
+        skin_frac = len(ys) / (s * s)
+        # scale with the visible body part: a full sleeve on a close-up arm, a smaller piece on a far one
+        frac *= 1.6 * float(np.sqrt(skin_frac))
+        # and not far beyond the photo's ink budget (a piece fills about half its box)
+        frac = min(frac, float(np.sqrt(2.5 * budget / 0.5)))
+        if face_host:  # face tattoos are small pieces; a portrait-sized piece over a face looks absurd
+            frac = min(frac, 0.5)
         side = frac * s
-        i = int(rng.integers(len(ys)))
-        # pull big pieces toward the middle of the skin so they are not mostly clipped away
-        pull = min(1.0, frac) * float(rng.uniform(0.3, 0.8))
-        cx = xs[i] + (xs.mean() - xs[i]) * pull
-        cy = ys[i] + (ys.mean() - ys[i]) * pull
-        placement = sample_placement(rng, cx, cy, side)
+        # centres favour the inside of the skin (weight = squared distance to its edge), so big pieces sit on
+        # the body part instead of being mostly clipped away by a sleeve or the background
+        i = min(int(np.searchsorted(cdf, rng.random() * cdf[-1])), len(ys) - 1)
+        placement = sample_placement(rng, xs[i] + rng.uniform(-0.5, 0.5), ys[i] + rng.uniform(-0.5, 0.5), side)
         raster = int(np.clip(side * 1.1, 48, 2 * s))
         design = self.sampler.draw(rng, source, raster)
         alpha, colour = place(design.alpha, design.colour, placement, s)
-        soften = 0.5 * max(0.0, upscale - 1.0)
-        t, a, ink_params = render_ink(rng, alpha, colour, skin_f, s, brush=source == "brush", soften=soften)
+        t, a, ink_params = render_ink(rng, alpha, colour, skin_f, s, brush=source == "brush", scale=upscale)
         return t, a, dict(source=source, size_class=size_class, design=design.params,
                           placement=placement.to_json(), **ink_params)
 
@@ -168,13 +189,22 @@ class Synthesizer:
                 a = (alpha * not_skin * float(rng.uniform(0.6, 1.0)))[..., None]
                 out = out * (1 - a) + out * shade * a
                 notes.append(dict(kind="print", source=source, placement=placement.to_json()))
-        if rng.random() < 0.5:
-            field = smooth_noise(rng, (s, s), int(rng.integers(2, 5)))
-            depth = float(rng.uniform(0.15, 0.45))
-            shadow = np.clip(field * 2, 0, 1) * depth
-            out = out * (1 - shadow[..., None])
+        if rng.random() < 0.5:  # soft shading across the frame (a light falloff, not blotches)
+            field = 0.5 + 0.5 * smooth_noise(rng, (s, s), 2)
+            depth = float(rng.uniform(0.1, 0.35))
+            out = out * (1 - depth * field[..., None])
             notes.append(dict(kind="shadow", depth=round(depth, 3)))
         return np.clip(np.round(out * 255), 0, 255).astype(np.uint8), notes
+
+
+def _ink_region(a: np.ndarray) -> float:
+    """Fraction of the frame inside the ink's outline (ink > 0.08, 15 px-closed at 512 px, holes
+    filled): the way ../shared/tools/ink_stats.py measures a tattoo region."""
+    s = a.shape[0]
+    k = max(3, int(round(15 * s / 512)) | 1)
+    closed = cv2.morphologyEx((a > 0.08).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+    contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return float(cv2.drawContours(np.zeros_like(closed), contours, -1, 1, cv2.FILLED).mean())
 
 
 def sample_seeds(n: int, seed: int) -> list[int]:

@@ -49,13 +49,19 @@ def realism(rng: np.random.Generator, size: int, photos: list[Path]) -> Design:
     """Black-and-grey shaded piece: ink = contrast curve of (1 - luminance), stippled in the greys."""
     g, photo = _grey_crop(rng, photos, size)
     g = _stretch(g)
-    gamma = rng.uniform(0.6, 1.6)
+    gamma = rng.uniform(0.7, 1.5)
     ink = np.clip(1.0 - np.clip(g, 0, 1), 0, 1) ** gamma
-    ink = np.clip((ink - 0.15) / 0.85, 0, 1)  # highlights stay bare skin, as in black-and-grey work
-    stipple = rng.random() < 0.6
-    if stipple:  # mid-greys as dots: ink where a random threshold is exceeded, softened a little
-        dots = (rng.random((size, size)) < ink).astype(np.float32)
-        ink = np.where(ink > 0.85, ink, gauss(dots, 0.6) * 0.9)
+    ink = np.clip((ink - 0.2) / 0.7, 0, 1)  # highlights stay bare skin, deep shadows solid black
+    ink = ink * ink * (3 - 2 * ink)  # S-curve: black-and-grey work has strong blacks and clean skin
+    stipple = rng.random() < 0.3
+    if stipple:  # mid-greys as needle dots (a few px), not pixel noise
+        dot = max(1.0, size / 300)
+        grid = rng.random((max(2, int(size / (2 * dot))),) * 2).astype(np.float32)
+        thresh = cv2.resize(grid, (size, size), interpolation=cv2.INTER_NEAREST)
+        dots = gauss((thresh < ink).astype(np.float32), 0.5 * dot)
+        ink = np.where(ink > 0.8, ink, dots * 0.9)
+    else:  # smooth grey wash, slightly softened like healed shading
+        ink = gauss(ink, max(0.5, size / 400))
     ink = ink * _vignette(rng, size)
     return Design(ink.astype(np.float32), None, dict(generator="realism", from_photo=photo.name,
                                                      gamma=round(float(gamma), 3), stipple=stipple))

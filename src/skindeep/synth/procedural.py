@@ -140,7 +140,7 @@ def dotwork(rng: np.random.Generator, size: int) -> Design:
     ang = rng.uniform(0, 2 * np.pi)
     grad = np.clip(0.5 + (np.cos(ang) * (xx - 0.5) + np.sin(ang) * (yy - 0.5)) * 1.6, 0, 1)
     density = grad * (shape.astype(np.float32) / 255.0) * rng.uniform(0.3, 0.8)
-    dot = max(1, int(size * rng.uniform(0.004, 0.01)))
+    dot = max(1, int(round(rng.uniform(1.0, 3.5) * max(1.0, size / 256) ** 0.5)))  # needle-sized dots
     cell = dot * 3
     gy, gx = np.mgrid[0 : size : cell, 0 : size : cell]
     keep = rng.random(gy.shape) < density[gy, gx]
@@ -163,7 +163,7 @@ def hatching(rng: np.random.Generator, size: int) -> Design:
         alpha = shade * rng.uniform(0.4, 0.9)
     else:  # cross hatch: line i drawn only where the shade exceeds its threshold
         c = _canvas(size)
-        spacing = max(2, int(size * rng.uniform(0.015, 0.04)))
+        spacing = max(3, int(rng.uniform(3, 9) * max(1.0, size / 256) ** 0.5))  # fine hatch lines
         ang = rng.uniform(0, np.pi)
         thick = max(1, spacing // 3)
         d = np.array([np.cos(ang), np.sin(ang)])
@@ -182,7 +182,7 @@ def hatching(rng: np.random.Generator, size: int) -> Design:
 
 def blackwork(rng: np.random.Generator, size: int) -> Design:
     """Large solid black areas: arm bands, filled shapes with negative-space cut-outs, noise blobs."""
-    kind = str(rng.choice(["band", "shape", "blob"]))
+    kind = str(rng.choice(["band", "shape", "blob"], p=[0.35, 0.45, 0.2]))
     if kind == "band":
         c = _canvas(size)
         h = rng.uniform(0.2, 0.7) * size

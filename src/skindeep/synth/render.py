@@ -26,13 +26,14 @@ BRUSH_INKS = {"dark-green": (0.05, 0.20, 0.12), "blue-black": (0.05, 0.08, 0.22)
 
 def render_ink(
     rng: np.random.Generator, alpha: np.ndarray, colour: np.ndarray | None, skin: np.ndarray, size: int,
-    brush: bool, soften: float = 0.0,
+    brush: bool, scale: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """One tattoo's transmittance and ink amount.
 
     alpha (S, S) float32 0..1 and colour (S, S, 3) float32 or None: the placed design.
     skin (S, S) float32 0/1: where ink may go.
-    soften: extra blur in px, so ink is no sharper than a photo that was enlarged to the output size.
+    scale: output pixels per pixel of the source photo. Bleed is set in source-photo pixels and scaled,
+        so ink is exactly as sharp as the skin it sits on (an enlarged photo gets softer ink).
     Returns T (S, S, 3) float32 0..1 (1 = untouched), a (S, S) float32 0..1 (ink alpha incl. halo), params.
     """
     px = size / 512.0  # physical effects are specified at 512 px and scaled
@@ -40,10 +41,14 @@ def render_ink(
     fresh = age < 0.12 and rng.random() < 0.7
     density = float(rng.uniform(0.6, 1.0))
     uneven = float(rng.uniform(0.0, 0.4))
-    scatter = float(rng.uniform(0.12, 0.35) + 0.2 * age)
-    bleed = float(np.hypot((0.5 + 2.5 * age) * px, soften))
+    scatter = float(rng.uniform(0.2, 0.5) + 0.2 * age)
+    bleed = float(max(0.3, (0.5 + 1.8 * age) * scale))
     field = 1.0 - uneven * (0.5 + 0.5 * smooth_noise(rng, alpha.shape, int(rng.integers(4, 12))))
-    a = alpha * density * field
+    # pigment grain: ink sits in clumps, so even solid areas are mottled at the skin's own pixel scale
+    grain = float(rng.uniform(0.05, 0.35))
+    clumps = gauss(rng.random(alpha.shape, dtype=np.float32), 0.6 * max(scale, 0.5))
+    clumps = (clumps - clumps.mean()) / max(float(clumps.std()), 1e-6)
+    a = alpha * density * field * np.clip(1.0 - grain * 0.5 * (1.0 + clumps), 0.0, 1.0)
     a = np.clip(gauss(a, bleed) * (1.0 + 0.3 * age), 0.0, 1.0)
     if colour is None:
         table = BRUSH_INKS if brush else BLACK_INKS
@@ -60,7 +65,7 @@ def render_ink(
     reflect = scatter + (1.0 - scatter) * c_eff
     a = a * skin
     t = 1.0 - a[..., None] * (1.0 - reflect)
-    params = dict(age=round(age, 3), fresh=fresh, density=round(density, 3), uneven=round(uneven, 3),
+    params = dict(age=round(age, 3), grain=round(grain, 3), fresh=fresh, density=round(density, 3), uneven=round(uneven, 3),
                   scatter=round(scatter, 3), bleed_px=round(bleed, 3), ink=ink_name)
     if fresh:
         support = cv2.dilate((a > 0.1).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)

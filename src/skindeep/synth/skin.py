@@ -4,7 +4,7 @@ The detector (used for photos without a hand-labelled mask, and to clean ``NAME.
 also covers hair, eyes and lips) works in two passes:
 1. a broad, person-independent YCrCb box (Cr 135..175, Cb 80..130, Y > 40) finds candidate skin;
 2. the person's own statistics: a Gaussian fitted to (Cr, Cb) of the candidates; pixels within a
-   Mahalanobis distance of 2.5 and brighter than 0.55x the candidates' median luma are kept, then a morphological open/close removes specks and holes.
+   Mahalanobis distance of 2.5 are kept, much darker pixels (eyebrows, moles) dropped, then a morphological open/close removes specks and holes.
 Limits (see docs/synth.md): warm wood, sand, blond hair and orange clothing pass as skin; very dark or
 strongly lit skin (blue/green casts) is missed; the mask is only as sharp as the colour boundary.
 """
@@ -28,11 +28,20 @@ def detect_skin(rgb: np.ndarray) -> np.ndarray:
     inv = np.linalg.inv(cov)
     d = np.stack([cr - mean[0], cb - mean[1]], -1)
     maha = np.einsum("...i,ij,...j->...", d, inv, d)
-    # much darker than the person's typical skin: eyebrows, moles, dark hair, deep shadow -> not skin,
-    # so no ink lands on natural dark features (they stay in both images as negatives)
-    y_skin = float(np.median(y[broad]))
-    mask = ((maha < 2.5**2) & (y > max(30.0, 0.55 * y_skin))).astype(np.uint8) * 255
+    mask = ((maha < 2.5**2) & (y > 30)).astype(np.uint8) * 255
+    mask = drop_dark_features(rgb, mask)
     k = max(3, (min(rgb.shape[:2]) // 100) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
     return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
+
+
+def drop_dark_features(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Remove from a skin mask what is much darker (luma < 0.5x the mask's median) than the person's
+    skin: eyebrows, eyes, moles, stray hair, deep shadow. No ink is placed there, so these natural dark
+    features stay identical in both images and teach the model they are not ink. (H, W) uint8 0/255."""
+    on = mask > 127
+    if on.sum() < 50:
+        return mask
+    y = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)[..., 0]
+    return np.where(on & (y > 0.5 * float(np.median(y[on]))), 255, 0).astype(np.uint8)

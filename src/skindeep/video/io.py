@@ -27,6 +27,8 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
 log = logging.getLogger(__name__)
 
 # Codecs whose quality is set with a constant rate factor; others get a generous bit rate instead.
+# Container tags the muxer writes itself; the others are copied from the input.
+MUXER_OWNED_TAGS = {"encoder", "major_brand", "minor_version", "compatible_brands"}
 CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libsvtav1", "libaom-av1"}
 
 
@@ -73,10 +75,11 @@ def open_input(path: str | Path) -> av.container.InputContainer:
 def probe(path: str | Path) -> VideoInfo:
     """Read the header of ``path`` (no decoding) and return its :class:`VideoInfo`."""
     with open_input(path) as container:
-        return _info(Path(path), container)
+        return stream_info(Path(path), container)
 
 
-def _info(path: Path, container: av.container.InputContainer) -> VideoInfo:
+def stream_info(path: Path, container: av.container.InputContainer) -> VideoInfo:
+    """:class:`VideoInfo` of an open container (``path`` is only recorded)."""
     stream = container.streams.video[0]
     fps = stream.average_rate or stream.guessed_rate or Fraction(25)
     if stream.duration is not None and stream.time_base is not None:
@@ -125,20 +128,25 @@ def read_frames(
         # Seek to the key frame before `start`; the frames before it are decoded and dropped below.
         container.seek(int(start / vstream.time_base), stream=vstream, backward=True, any_frame=False)
     streams = [s for s in (vstream, astream) if s is not None]
+    rate = vstream.average_rate or vstream.guessed_rate or Fraction(25)
+    step = max(1, round(1 / (rate * vstream.time_base)))  # one frame, in time_base units
+    last_pts = None
     for packet in container.demux(streams):
         if astream is not None and packet.stream.index == astream.index:
             if packet.pts is not None and _in_window(float(packet.pts * packet.time_base), start, end):
                 on_audio(packet)
             continue
         for frame in packet.decode():
-            if frame.pts is None:
-                continue
-            time = float(frame.pts * frame.time_base)
+            pts = frame.pts if frame.pts is not None else frame.dts
+            if pts is None:  # raw streams (.h264) carry no timestamps: count frames instead
+                pts = 0 if last_pts is None else last_pts + step
+            last_pts = pts
+            time = float(pts * vstream.time_base)
             if start is not None and time < start - 1e-6:
                 continue
             if end is not None and time >= end - 1e-6:
                 return
-            yield DecodedFrame(frame.to_ndarray(format="rgb24"), frame.pts, time, display_matrix(frame))
+            yield DecodedFrame(frame.to_ndarray(format="rgb24"), pts, time, display_matrix(frame))
 
 
 def _in_window(time: float, start: float | None, end: float | None) -> bool:
@@ -166,35 +174,50 @@ class VideoWriter:
         pix_fmt: str = "yuv420p",
         display_matrix: tuple[int, ...] | None = None,
         audio_template: av.audio.stream.AudioStream | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> None:
         self.path = Path(path)
-        self.size = (width, height)
         self.time_base = time_base
         try:
             self.container = av.open(str(self.path), "w")
         except (av.FFmpegError, OSError, ValueError) as exc:
-            raise SkinDeepError(f"{self.path}: cannot write a video file here ({exc})") from exc
+            raise SkinDeepError(f"{self.path}: cannot write a video here; use .mp4, .mov or .mkv ({exc})") from exc
         try:
             self.stream = self.container.add_stream(codec, rate=fps, options=_quality_options(codec, crf, preset))
         except (av.FFmpegError, ValueError) as exc:
             self.container.close()
-            raise SkinDeepError(f"{self.path}: cannot encode with codec {codec!r} ({exc})") from exc
-        self.stream.width, self.stream.height = width + width % 2, height + height % 2
+            raise SkinDeepError(f"{self.path}: codec {codec!r} is unknown or not allowed in this container ({exc})") from exc
+        # Chroma subsampling needs even sizes (yuv420p: both, yuv422p: width); pad by one edge pixel.
+        self.pad = (height % 2 if "420" in pix_fmt or pix_fmt == "nv12" else 0,
+                    width % 2 if any(k in pix_fmt for k in ("420", "422", "nv12")) else 0)
+        if any(self.pad):
+            log.warning("%s: %dx%d is odd; %s needs even sizes, padding by one edge pixel",
+                        self.path, width, height, pix_fmt)
+        self.stream.width, self.stream.height = width + self.pad[1], height + self.pad[0]
         self.stream.pix_fmt = pix_fmt
         self.stream.codec_context.time_base = time_base
         if codec not in CRF_CODECS:
             self.stream.bit_rate = int(width * height * float(fps) * 0.3)
         if display_matrix is not None:
             self.stream.set_display_matrix(list(display_matrix))
-        self.audio = self.container.add_stream_from_template(audio_template) if audio_template else None
+        self.audio = None
+        if audio_template is not None:
+            name = audio_template.codec_context.name
+            if name not in self.container.supported_codecs:
+                self.container.close()
+                raise SkinDeepError(f"{self.path}: this container cannot hold the input's {name} audio "
+                                    "without re-encoding; use another extension (.mkv) or drop the audio")
+            self.audio = self.container.add_stream_from_template(audio_template)
+        for key, value in (metadata or {}).items():
+            if key not in MUXER_OWNED_TAGS:  # keep e.g. creation_time, location, title
+                self.container.metadata[key] = value
         self.audio_pts_offset = 0
         self.frames = 0
 
     def write(self, rgb: np.ndarray, pts: int) -> None:
         """Encode one (H, W, 3) uint8 frame at ``pts`` (in ``time_base`` units, already offset)."""
-        width, height = self.size
-        if width % 2 or height % 2:
-            rgb = np.pad(rgb, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+        if any(self.pad):
+            rgb = np.pad(rgb, ((0, self.pad[0]), (0, self.pad[1]), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame.pts = pts
         frame.time_base = self.time_base

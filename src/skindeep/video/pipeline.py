@@ -1,15 +1,20 @@
 """Video removal: decode, remove tattoos frame by frame with temporal stabilisation, encode.
 
 ``remove_video(src, dst, config)`` is the whole job. The per-frame work is a :class:`FrameProcessor`:
-in temporal mode it warps the previous frame's ink probability and output along the optical flow, fuses
-them with the new detection and the new fill, and starts afresh on scene cuts; in per-frame mode it runs
-the photo pipeline on each frame alone (the flickering baseline).
+in temporal mode it warps the previous frame's ink probability, mask and output along the optical flow,
+fuses them with the new detection and the new fill (one pass of the photo pipeline per key frame), and
+starts afresh on scene cuts; in per-frame mode it runs the photo pipeline on each frame alone (the
+flickering baseline).
 """
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +30,7 @@ from skindeep.video.stabilise import (
     fuse_prob,
     hysteresis_mask,
     is_scene_cut,
+    limit_fill,
     propagate_fill,
     small_grey,
     warp,
@@ -49,7 +55,8 @@ class VideoConfig:
     mask_memory: float = 0.7  # weight of the flow-warped previous ink probability in the fused one
     fill_memory: float = 0.8  # weight of the flow-warped previous fill where it is still valid
     keep_ratio: float = 0.5  # a masked pixel stays masked down to keep_ratio x threshold (hysteresis)
-    flow_size: int = 320  # longer side of the grey frames the flow is computed on
+    flow_size: int = 640  # longer side of the grey frames the flow is computed on (DIS "fast" preset)
+    face_every: int = 8  # with face protection: find the face features every k-th frame, carry them between
     scene_cut: float = 0.5  # histogram distance above which the previous frame is forgotten
     threshold: float | None = None  # ink probability threshold; None: the remover's own
     strength: float = 1.0
@@ -69,7 +76,7 @@ class VideoReport:
     fps: float  # frames processed per second
     width: int
     height: int
-    detections: int  # frames the detector ran on
+    detections: int  # frames the network ran on (key frames)
     scene_cuts: int
     audio_copied: bool
     interrupted: bool = False  # stopped by Ctrl-C; dst holds the frames done so far and is playable
@@ -98,6 +105,15 @@ class FrameProcessor:
         self.since_key = 0
         own = getattr(self.remover, "threshold", None)
         self.threshold = self.config.threshold if self.config.threshold is not None else (own or 0.5)
+        protect = self.config.protect_face
+        self.protect = bool(getattr(self.remover, "protect_face", False)) if protect is None else protect
+        # Face protection runs a face detector (dlib, ~0.1 s at 720p): in temporal mode find the features
+        # every `face_every` frames and carry them along the flow, if the remover exposes its finder.
+        finder = getattr(self.remover, "face", None)
+        ours = self.protect and self.config.temporal and hasattr(finder, "mask")
+        self.face_finder = finder if ours else None
+        self.face_keep: np.ndarray | None = None  # (H, W) float32 1 on protected features
+        self.since_face = 0
 
     def reset(self) -> None:
         """Forget the previous frame (a new shot, or a new clip)."""
@@ -107,7 +123,7 @@ class FrameProcessor:
         """(H, W, 3) uint8 frame in, (H, W, 3) uint8 frame out."""
         if not self.config.temporal:
             self.detections += 1
-            return self._remove(rgb, mask=None).image
+            return self._remove(rgb).image
         return self._temporal(rgb)
 
     def _feather(self, shape: tuple[int, ...]) -> tuple[int, float]:
@@ -117,56 +133,77 @@ class FrameProcessor:
         grow = max(1, round(long_side * getattr(pipeline, "grow", 1 / 800)))
         return grow, max(0.7, long_side * getattr(pipeline, "feather", 1 / 1600))
 
-    def _remove(self, rgb: np.ndarray, mask: np.ndarray | None, threshold: float | None = None):
+    def _remove(self, rgb: np.ndarray, threshold: float | None = None, keep: np.ndarray | None = None):
         return self.remover.remove(
             rgb,
-            mask=mask,
+            keep=keep,
             threshold=self.threshold if threshold is None else threshold,
             strength=self.config.strength,
-            protect_face=self.config.protect_face,
+            # Our own carried face mask goes in as `keep`; otherwise the remover protects faces itself.
+            protect_face=False if self.face_finder is not None else self.config.protect_face,
         )
+
+    def _faces(self, rgb: np.ndarray, motion: Motion | None) -> np.ndarray | None:
+        """The protected face features of this frame, (H, W) float32 0/1, or None (none / not ours)."""
+        if self.face_finder is None:
+            return None
+        if motion is None or self.face_keep is None or self.since_face + 1 >= self.config.face_every:
+            found = self.face_finder.mask(rgb)
+            self.face_keep = None if found is None else np.asarray(found, np.float32)
+            self.since_face = 0
+        else:
+            self.face_keep = (warp(self.face_keep, motion) > 0.5).astype(np.float32)
+            self.since_face += 1
+        return self.face_keep
 
     def _temporal(self, rgb: np.ndarray) -> np.ndarray:
         cfg = self.config
         grey = small_grey(rgb, cfg.flow_size)
         motion = self._motion(grey, rgb.shape[:2])
         prev = self.previous
+        faces = self._faces(rgb, motion)
         if motion is None:  # first frame or a new shot: nothing to carry over
-            out, prob, alpha = self._key_frame(rgb, None, None, None)
+            out, prob, alpha = self._key_frame(rgb, None, None, None, faces)
         else:
             prev_alpha = warp(prev.alpha, motion)
             key = self.since_key + 1 >= max(1, cfg.key_every) or _flow_fails_on(prev_alpha, motion.valid)
             if key:
-                out, prob, alpha = self._key_frame(rgb, motion, prev, prev_alpha)
+                out, prob, alpha = self._key_frame(rgb, motion, prev, prev_alpha, faces)
             else:
                 # Between key frames the mask and the fill travel along the flow; no network runs.
                 self.since_key += 1
                 # Grow the carried mask by a pixel: flow errors add up between key frames, and a lagging
                 # mask edge would uncover ink; the extra ring gets the warped fill of the frame before.
                 prob, alpha = warp(prev.prob, motion), cv2.dilate(prev_alpha, _RING)
-                out = propagate_fill(rgb, alpha, warp(prev.out, motion), alpha, motion.valid, 1.0)
+                if faces is not None:
+                    alpha *= 1.0 - faces
+                out = propagate_fill(rgb, alpha, prev.out, alpha, motion, 1.0)
         self.previous = _Previous(grey, prob, out, alpha)
         return out
 
-    def _key_frame(self, rgb, motion: Motion | None, prev: _Previous | None, prev_alpha: np.ndarray | None):
-        """Detect, fuse with the warped past, remove, blend in the warped past fill: (out, prob, alpha)."""
+    def _key_frame(self, rgb, motion: Motion | None, prev: _Previous | None, prev_alpha: np.ndarray | None,
+                   faces: np.ndarray | None):
+        """Detect and remove, stabilise the mask, blend in the warped past fill: (out, prob, alpha).
+
+        One network pass: the remover runs at a low threshold (a generous mask, its own fill) and hands
+        back its raw detection; the stabilised mask then decides how much of that fill each pixel gets.
+        """
         cfg = self.config
-        detected = np.asarray(self.remover.detect(rgb), np.float32)
+        result = self._remove(rgb, threshold=cfg.keep_ratio * self.threshold, keep=faces)
         self.detections += 1
         self.since_key = 0
         valid = None
-        prob = detected
+        prob = np.asarray(result.ink_prob, np.float32)
         if motion is not None:
             valid = motion.valid
-            prob = fuse_prob(detected, warp(prev.prob, motion), valid, cfg.mask_memory)
+            prob = fuse_prob(prob, warp(prev.prob, motion), valid, cfg.mask_memory)
         mask = hysteresis_mask(prob, prev_alpha, valid, self.threshold, cfg.keep_ratio)
-        # Threshold 0 + a soft mask: "everything inside this mask is ink, nothing outside" (the contract's
-        # user mask), so the stabilised mask, not a fresh flickering detection, decides what is removed.
-        result = self._remove(rgb, mask=feather_mask(mask, *self._feather(rgb.shape)), threshold=0.0)
-        out = result.image
-        alpha = result.ink_mask.astype(np.float32) / 255.0
+        alpha = feather_mask(mask, *self._feather(rgb.shape))
+        if faces is not None:
+            alpha *= 1.0 - faces
+        out = limit_fill(rgb, result.image, result.ink_mask, alpha)
         if motion is not None:
-            out = propagate_fill(out, alpha, warp(prev.out, motion), prev_alpha, valid, cfg.fill_memory)
+            out = propagate_fill(out, alpha, prev.out, prev_alpha, motion, cfg.fill_memory)
         return out, prob, alpha
 
     def _motion(self, grey: np.ndarray, shape: tuple[int, int]) -> Motion | None:
@@ -207,7 +244,7 @@ def remove_video(
     t0 = time.perf_counter()
     container = vio.open_input(src)
     try:
-        info = vio._info(src, container)
+        info = vio.stream_info(src, container)
         remover = remover if remover is not None else default_remover()
         processor = FrameProcessor(remover, config)
         report = _run(container, info, dst, config, processor)
@@ -236,7 +273,7 @@ def _run(container, info: vio.VideoInfo, dst: Path, config: VideoConfig, process
         detections=0, scene_cuts=0, audio_copied=audio_src is not None,
     )
     end = config.end if config.end is not None else (info.duration or None)
-    total = int(round(((end or 0.0) - start) * float(info.fps))) if end else None
+    total = int(round((end - start) * float(info.fps))) if end else None
     bar = tqdm(total=total or None, unit="frame", disable=not config.progress, desc=info.path.name)
 
     def on_audio(packet) -> None:
@@ -246,40 +283,72 @@ def _run(container, info: vio.VideoInfo, dst: Path, config: VideoConfig, process
             writer.write_audio(packet)
 
     t_work = time.perf_counter()
-    try:
-        frames = vio.read_frames(container, config.start, config.end, on_audio if audio_src else None)
-        for frame in frames:
-            if writer is None:
-                writer = _open_writer(dst, info, config, frame.display_matrix, audio_src)
-                writer.audio_pts_offset = int(round(start / audio_src.time_base)) if audio_src else 0
-                for packet in pending_audio:
-                    writer.write_audio(packet)
-                pending_audio.clear()
-            out = processor(frame.rgb)
-            writer.write(out, frame.pts - int(round(start / info.time_base)))
-            bar.update(1)
-    except KeyboardInterrupt:
-        report.interrupted = True
-        log.warning("interrupted: flushing the %d frames done into %s", writer.frames if writer else 0, dst)
-    except vio.av.FFmpegError as exc:  # the writer wraps its own errors, so this one is decoding
-        raise InputError(f"{info.path}: cannot decode the video ({exc})") from exc
-    finally:
-        bar.close()
-        if writer is not None:
-            writer.close()
+    frames = vio.read_frames(container, config.start, config.end, on_audio if audio_src else None)
+    with _ctrl_c_stops() as stop:  # also over the flush: a file cut before its trailer does not play
+        try:
+            for frame in frames:
+                if writer is None:
+                    writer = _open_writer(dst, info, config, frame.display_matrix, audio_src,
+                                          dict(container.metadata))
+                    writer.audio_pts_offset = int(round(start / audio_src.time_base)) if audio_src else 0
+                    for packet in pending_audio:
+                        writer.write_audio(packet)
+                    pending_audio.clear()
+                writer.write(processor(frame.rgb), frame.pts - int(round(start / info.time_base)))
+                bar.update(1)
+                if stop.is_set():
+                    break
+        except KeyboardInterrupt:  # raised where no signal handler could be set (not the main thread)
+            stop.set()
+        except vio.av.FFmpegError as exc:  # the writer wraps its own errors, so this one is decoding
+            raise InputError(f"{info.path}: cannot decode the video ({exc})") from exc
+        finally:
+            bar.close()
+            if writer is not None:
+                if stop.is_set():
+                    log.warning("stopped: flushing the %d frames done into %s", writer.frames, dst)
+                writer.close()
+    report.interrupted = stop.is_set()
     if writer is None:
         dst.unlink(missing_ok=True)
         if report.interrupted:
             return report
-        raise InputError(f"{info.path}: no video frames between --start and --end")
+        window = f"{config.start or 0:g} s and {'the end' if config.end is None else f'{config.end:g} s'}"
+        raise InputError(f"{info.path}: no video frames between {window} (the video is {info.duration:.2f} s long)")
     report.frames = writer.frames
     report.fps = writer.frames / max(time.perf_counter() - t_work, 1e-9)
     report.detections, report.scene_cuts = processor.detections, processor.scene_cuts
     return report
 
 
-def _open_writer(dst, info, config, matrix, audio_src) -> vio.VideoWriter:
+@contextmanager
+def _ctrl_c_stops() -> Iterator[threading.Event]:
+    """While active, Ctrl-C (SIGINT) sets the yielded event instead of raising KeyboardInterrupt.
+
+    The loop then stops after the current frame and the encoder is flushed and the file closed without
+    being cut in the middle (an MP4 without its trailer does not play). Only the main thread can own
+    signal handlers; elsewhere KeyboardInterrupt stays as it is.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def on_sigint(signum, frame) -> None:
+        if not stop.is_set():
+            log.warning("Ctrl-C: finishing the current frame, then closing the video")
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _open_writer(dst, info, config, matrix, audio_src, metadata) -> vio.VideoWriter:
     return vio.VideoWriter(
         dst, info.width, info.height, info.fps, info.time_base, codec=config.codec, crf=config.crf,
         preset=config.preset, pix_fmt=config.pix_fmt, display_matrix=matrix, audio_template=audio_src,
+        metadata=metadata,
     )

@@ -9,6 +9,7 @@ the previous frame's mask/fill up with the current frame.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -49,7 +50,7 @@ class FlowEstimator:
         back = self.dis.calc(cur_grey, prev_grey, None)  # cur pixel -> its place in prev
         fwd = self.dis.calc(prev_grey, cur_grey, None)  # prev pixel -> its place in cur
         h, w = cur_grey.shape
-        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        gx, gy = _grid(h, w)
         src_x, src_y = gx + back[..., 0], gy + back[..., 1]
         # Going back then forward again must land where we started; occlusions and bad matches do not.
         fwd_at_src = cv2.remap(fwd, src_x, src_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -62,12 +63,20 @@ class FlowEstimator:
         return _upscale_motion(back, valid, full_shape)
 
 
+@lru_cache(maxsize=4)
+def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates (x, y), each (height, width) float32; cached, as every frame has the same size."""
+    gx, gy = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    gx.flags.writeable = gy.flags.writeable = False
+    return gx, gy
+
+
 def _upscale_motion(flow: np.ndarray, valid: np.ndarray, full_shape: tuple[int, int]) -> Motion:
     height, width = full_shape
     small_h, small_w = flow.shape[:2]
     sx, sy = width / small_w, height / small_h
     flow_full = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
-    gx, gy = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    gx, gy = _grid(height, width)
     map_x = gx + flow_full[..., 0] * sx
     map_y = gy + flow_full[..., 1] * sy
     valid_full = cv2.resize(valid, (width, height), interpolation=cv2.INTER_LINEAR)
@@ -124,38 +133,65 @@ def hysteresis_mask(
 def feather_mask(mask: np.ndarray, grow: int, sigma: float) -> np.ndarray:
     """Binary (H, W) uint8 0/255 mask -> soft (H, W) float32 0..1: dilated by ``grow`` px, edges blurred
     with ``sigma`` px, never below 1 on the dilated mask's core (as the photo pipeline feathers)."""
-    if not mask.any():
-        return np.zeros(mask.shape, np.float32)
+    alpha = np.zeros(mask.shape, np.float32)
+    x, y, w, h = cv2.boundingRect(mask)
+    if w == 0:
+        return alpha
+    pad = grow + int(np.ceil(3 * sigma)) + 1  # work on the mask's box (plus the feather's reach) only
+    box = (slice(max(0, y - pad), y + h + pad), slice(max(0, x - pad), x + w + pad))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-    grown = (cv2.dilate(mask, kernel) > 0).astype(np.float32)
+    grown = (cv2.dilate(mask[box], kernel) > 0).astype(np.float32)
     soft = cv2.GaussianBlur(grown, (0, 0), sigma)
-    alpha = np.maximum(soft, grown * (soft > 0.5))
+    alpha[box] = np.maximum(soft, grown * (soft > 0.5))
     alpha[alpha < 0.5 / 255] = 0.0  # exact zeros, so unmasked pixels stay bit-identical
     return alpha
+
+
+def limit_fill(rgb: np.ndarray, filled: np.ndarray, filled_mask: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Apply a fill only as far as ``alpha`` says: ``rgb + min(alpha / a, 1) * (filled - rgb)``.
+
+    ``filled``: (H, W, 3) uint8, the remover's result ``rgb + a * (clean - rgb)`` with its mask
+    ``filled_mask`` ((H, W) uint8, a = mask / 255); ``alpha``: (H, W) float32 0..1, the mask wanted.
+    Where ``alpha >= a`` the remover's result is kept as is; where ``alpha`` is 0, ``rgb`` exactly.
+    """
+    x, y, w, h = cv2.boundingRect(filled_mask)
+    if w == 0:
+        return rgb
+    box = (slice(y, y + h), slice(x, x + w))
+    a = filled_mask[box].astype(np.float32) / 255.0
+    ratio = np.minimum(alpha[box], a) / np.maximum(a, 1e-6)
+    r8 = np.round(ratio * 256.0).astype(np.uint16)[..., None]  # 8-bit fixed point: exact at 0 and 1
+    out = rgb.copy()
+    mixed = rgb[box].astype(np.uint16) * (256 - r8) + filled[box].astype(np.uint16) * r8 + 128
+    out[box] = (mixed >> 8).astype(np.uint8)
+    return out
 
 
 def propagate_fill(
     fresh: np.ndarray,
     fresh_alpha: np.ndarray,
-    warped_prev: np.ndarray,
+    prev_out: np.ndarray,
     warped_prev_alpha: np.ndarray,
-    valid: np.ndarray,
+    motion: Motion,
     memory: float,
 ) -> np.ndarray:
     """Blend the previous output, warped along the flow, into this frame's fill.
 
-    ``fresh``/``warped_prev``: (H, W, 3) uint8 results; ``fresh_alpha``/``warped_prev_alpha``: (H, W)
-    float32 0..1 masks actually applied. The previous fill is reused (weight ``memory``) only where both
-    frames were filled and the flow is valid, so the same skin keeps the same pixels; pixels outside this
-    frame's mask stay exactly ``fresh`` (bit-identical to the input there).
+    ``fresh``: (H, W, 3) uint8 this frame's result; ``prev_out``: (H, W, 3) uint8 the previous frame's
+    output (not yet warped); ``fresh_alpha``/``warped_prev_alpha``: (H, W) float32 0..1 masks applied in
+    this frame and (warped) in the previous one. The previous fill is reused (weight ``memory``) only
+    where both frames were filled and the flow is valid, so the same skin keeps the same pixels; pixels
+    with weight 0 stay exactly ``fresh`` (bit-identical to the input outside the mask).
     """
-    weight = memory * valid * np.minimum(fresh_alpha, warped_prev_alpha)
-    x, y, w, h = cv2.boundingRect((weight > 1e-3).astype(np.uint8))
+    x, y, w, h = cv2.boundingRect((fresh_alpha > 0).astype(np.uint8))
     if w == 0:
         return fresh
-    box = (slice(y, y + h), slice(x, x + w))  # work on the masked box only: masks are small
-    wb = weight[box][..., None]
-    mixed = fresh[box].astype(np.float32) + wb * (warped_prev[box].astype(np.float32) - fresh[box])
+    box = (slice(y, y + h), slice(x, x + w))  # masks are small: warp and blend their box only
+    weight = memory * motion.valid[box] * np.minimum(fresh_alpha[box], warped_prev_alpha[box])
+    wb = np.round(weight * 256.0).astype(np.uint16)[..., None]  # 8-bit fixed point: exact "fresh" at 0
+    warped = cv2.remap(prev_out, motion.map_x[box], motion.map_y[box], cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
     out = fresh.copy()
-    out[box] = np.where(wb > 1e-3, np.clip(mixed + 0.5, 0, 255), fresh[box]).astype(np.uint8)
+    mixed = fresh[box].astype(np.uint16) * (256 - wb) + warped.astype(np.uint16) * wb + 128
+    out[box] = (mixed >> 8).astype(np.uint8)
     return out

@@ -21,10 +21,21 @@ const maskCanvas = $("mask");
 const maskCtx = maskCanvas.getContext("2d", { willReadFrequently: true });
 
 // ---------- messages and busy indicator ----------
+// <body data-phase>: loading, detecting, ready (mask editable), removing, done, error. For styling
+// and for tests, which wait on it instead of guessing how long a request takes.
+function setPhase(phase) {
+  document.body.dataset.phase = phase;
+}
+
 function showError(message) {
   const box = $("error");
   box.textContent = message;
   box.hidden = !message;
+}
+
+function fail(message) {
+  showError(message);
+  setPhase("error");
 }
 
 function setBusy(message) {
@@ -75,7 +86,8 @@ async function loadLimits() {
     const health = await (await fetch("/health")).json();
     state.limits = health.limits;
     $("version").textContent = `skindeep ${health.version}`;
-    $("threshold").value = health.threshold;
+    // The slider shows sensitivity: more to the right = more marked as ink = a lower threshold.
+    $("threshold").value = 1 - health.threshold;
     $("protect-face").checked = health.protect_face;
   } catch (_) {
     /* the page still works; the server checks the limits anyway */
@@ -93,13 +105,14 @@ function loadImage(img, url) {
 async function pickFile(file) {
   showError("");
   if (!file) return;
+  setPhase("loading");
   if (file.type && !file.type.startsWith("image/")) {
-    showError(`"${file.name}" is not an image (${file.type}). Choose a JPEG, PNG or WEBP photo.`);
+    fail(`"${file.name}" is not an image (${file.type}). Choose a JPEG, PNG or WEBP photo.`);
     return;
   }
   if (state.limits && file.size > state.limits.max_upload_bytes) {
     const mb = (n) => (n / 2 ** 20).toFixed(1);
-    showError(`"${file.name}" is ${mb(file.size)} MB; this server takes at most ${mb(state.limits.max_upload_bytes)} MB.`);
+    fail(`"${file.name}" is ${mb(file.size)} MB; this server takes at most ${mb(state.limits.max_upload_bytes)} MB.`);
     return;
   }
   state.urls.forEach((url) => URL.revokeObjectURL(url));
@@ -123,16 +136,20 @@ async function pickFile(file) {
     document.querySelector("#drop strong").textContent = "Drop another photo here";
     await detect();
   } catch (err) {
-    showError(err.message);
+    // Nothing usable to edit: hide the editor rather than show a broken picture.
+    state.file = null;
+    $("editor").hidden = true;
+    fail(err.message);
   }
 }
 
 async function detect() {
+  setPhase("detecting");
   setBusy("Finding the ink…");
   try {
     const form = new FormData();
     form.append("image", state.file, state.file.name);
-    form.append("threshold", $("threshold").value);
+    form.append("threshold", (1 - Number($("threshold").value)).toFixed(3));
     form.append("protect_face", $("protect-face").checked ? "true" : "false");
     const blob = await (await post("/v1/detect", form)).blob();
     const bitmap = await createImageBitmap(blob);
@@ -143,7 +160,14 @@ async function detect() {
     ctx.drawImage(bitmap, 0, 0, scratch.width, scratch.height);
     const rgba = ctx.getImageData(0, 0, scratch.width, scratch.height).data;
     state.detected = new Uint8ClampedArray(rgba.length / 4);
-    for (let i = 0; i < state.detected.length; i++) state.detected[i] = rgba[i * 4];
+    let inked = 0;
+    for (let i = 0; i < state.detected.length; i++) {
+      state.detected[i] = rgba[i * 4];
+      if (state.detected[i]) inked++;
+    }
+    $("mask-info").textContent = inked
+      ? `Ink found on ${((100 * inked) / state.detected.length).toFixed(1)} % of the photo.`
+      : "No ink found. Paint over the tattoo with the brush, or move Sensitivity to the right.";
     redrawMask();
   } catch (err) {
     // Without a detection the user can still paint the mask by hand.
@@ -152,6 +176,7 @@ async function detect() {
     showError(`${err.message}\nYou can still paint the tattoo by hand and press "Remove tattoo".`);
   } finally {
     setBusy("");
+    setPhase("ready");
   }
 }
 
@@ -237,6 +262,19 @@ maskCanvas.addEventListener("pointerleave", () => { $("cursor").hidden = true; }
 $("threshold").addEventListener("change", () => state.file && detect());
 $("protect-face").addEventListener("change", () => state.file && detect());
 $("reset-mask").addEventListener("click", () => { state.strokes = []; redrawMask(); });
+function undo() {
+  if (state.strokes.length) {
+    state.strokes.pop();
+    redrawMask();
+  }
+}
+$("undo").addEventListener("click", undo);
+window.addEventListener("keydown", (event) => {
+  if ((event.ctrlKey || event.metaKey) && event.key === "z" && !$("editor").hidden) {
+    event.preventDefault();
+    undo();
+  }
+});
 $("clear-mask").addEventListener("click", () => {
   // An eraser stroke over everything, so it survives a later change of sensitivity.
   const { width, height } = maskCanvas;
@@ -274,8 +312,19 @@ function setDownload(link, part) {
   return link.href;
 }
 
+function maskIsEmpty() {
+  const alpha = maskCtx.getImageData(0, 0, maskCanvas.width, maskCanvas.height).data;
+  for (let i = 3; i < alpha.length; i += 4) if (alpha[i]) return false;
+  return true;
+}
+
 async function removeTattoo() {
   showError("");
+  if (maskIsEmpty()) {
+    fail("The mask is empty, so there is nothing to remove. Paint over the tattoo with the brush first.");
+    return;
+  }
+  setPhase("removing");
   setBusy("Removing the tattoo… (a few seconds on a CPU)");
   try {
     const form = new FormData();
@@ -296,10 +345,11 @@ async function removeTattoo() {
     document.querySelector("main").classList.add("has-result");
     setCompare(50);
     $("result").scrollIntoView({ behavior: "smooth", block: "start" });
-  } catch (err) {
-    showError(err.message);
-  } finally {
     setBusy("");
+    setPhase("done");
+  } catch (err) {
+    setBusy("");
+    fail(err.message);
   }
 }
 
