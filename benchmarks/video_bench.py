@@ -11,6 +11,7 @@ the *true* motion (skindeep.video.synthetic.temporal_change), error against the 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -66,7 +67,9 @@ def model_path(arg: str | None) -> tuple[Path, str]:
     if arg:
         return Path(arg), arg
     if SHIPPED.is_file():
-        return SHIPPED, "shipped weights (src/skindeep/weights/skindeep.onnx)"
+        meta = json.loads(SHIPPED.with_suffix(".json").read_text()) if SHIPPED.with_suffix(".json").is_file() else {}
+        facts = ", ".join(f"{k} {meta[k]}" for k in ("version", "step", "stage") if k in meta)
+        return SHIPPED, f"shipped weights (src/skindeep/weights/skindeep.onnx; {facts})"
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import build_tiny_onnx
 

@@ -202,6 +202,8 @@ def test_score_case_with_tiny_model(remover):
     assert {"skindeep", "input", "telea_true", "ns_true", "telea_pred", "ns_pred"} <= set(m)
     # the tiny model finds dark ink well on bright skin: a wrong/inverted mask would fail this
     assert record["mask"]["f1"] > 0.7 and record["mask"]["auroc"] > 0.9
+    assert remover.threshold == 0.5 and bench.SWEEP[4] == 0.5
+    assert record["mask"]["f1_at"][4] == pytest.approx(record["mask"]["f1"])
     assert m["input"]["psnr_in"] == pytest.approx(metrics.psnr(sample.tattooed, sample.clean, sample.ink > 20))
     assert m["telea_true"]["psnr_in"] > m["input"]["psnr_in"]
     assert m["telea_true"]["outside_change"] == 0.0
@@ -288,7 +290,8 @@ def tiny_run(tmp_path_factory, remover) -> Path:
     run = tmp_path_factory.mktemp("run")
     folder = make_real_dev(run.parent / "real-dev")
     syn = bench.run_synthetic(FakeBench(), remover, 3, (96, 128), run / "synthetic-grid.png", grid_rows=2)
-    syn.update(bench_version=bench.BENCH_VERSION, sizes=[96, 128], ink_min=bench.INK_MIN, threads=1)
+    syn.update(bench_version=bench.BENCH_VERSION, sizes=[96, 128], ink_min=bench.INK_MIN, threads=1,
+               sweep=list(bench.SWEEP))
 
     def ours(rgb, region=None):
         r = remover.remove(rgb)
@@ -296,7 +299,7 @@ def tiny_run(tmp_path_factory, remover) -> Path:
 
     methods = {"skindeep": ours, "identity": lambda rgb, region: (rgb, np.zeros(rgb.shape[:2], np.uint8))}
     metrics_ = {
-        "created": "test", "model": {"path": "tiny.onnx", "sha256": "0" * 64, "version": "tiny"},
+        "created": "test", "model": {"path": "tiny.onnx", "sha256": "0" * 64, "version": "tiny", "threshold": 0.5},
         "synthetic": syn,
         "real": {"folder": str(folder), **real.run_real(real.list_real(folder), methods, run / "real-sheet.png")},
         "clean": {"folder": str(folder), **real.run_clean(real.list_real(folder)[:2], ours, run / "clean-sheet.png")},
@@ -314,6 +317,7 @@ def test_report_has_tables_and_pictures(tiny_run):
                 "### By ink type", "### By size (px)", "| 96 | ", "| 128 | "):
         assert row in text, row
     assert "not calibrated LPIPS" in text
+    assert re.search(r"Mask F1 \(mean over cases\) by threshold: 0\.1: \d\.\d{3}, .* best \*\*\d\.\d{3} at 0\.\d", text)
     for png in ("synthetic-grid.png", "real-sheet.png", "clean-sheet.png", "psnr_by_type.png", "psnr_by_size.png"):
         path = tiny_run / png
         assert path.is_file() and f"({png})" in text, png

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -31,6 +32,8 @@ from skindeep.model.net import SkinDeepNet, predict  # noqa: E402
 from skindeep.model.validate import image_scores, telea  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+# One thread: on a shared, busy CPU, spinning OpenMP threads make small steps many times slower.
+torch.set_num_threads(1)
 
 
 def make_triple(rng: np.random.Generator, h: int, w: int) -> Triple:
@@ -221,6 +224,17 @@ def test_train_loop_checkpoints_and_resumes(tmp_path, folders):
     sample = read_triple(folders[1], "s000")
     assert sample.tattooed.shape == (96, 112, 3)
 
+    from skindeep.model.export import export_checkpoint
+
+    meta = export_checkpoint(out / "best.pt", tmp_path / "w" / "m.onnx", timing=False)
+
+    def no_nan(token):
+        raise AssertionError(f"non-strict JSON constant {token}")
+
+    written = json.loads((tmp_path / "w" / "m.json").read_text(), parse_constant=no_nan)
+    assert written == meta and written["train_size"] == 96 and written["parity"]["max_abs_clean"] < 1e-3
+    assert written["recommended_detect_size"] > 0 and 0 < written["threshold"] < 1
+
 
 @pytest.mark.slow
 def test_ddp_two_cpu_processes(tmp_path, folders):
@@ -242,3 +256,16 @@ def test_ddp_two_cpu_processes(tmp_path, folders):
     state = load_checkpoint(out / "last.pt")
     assert state["step"] == 2 and state["stage"] == 1
     assert [int(r["step"]) for r in csv.DictReader((out / "train.csv").open())] == [1, 2]
+
+
+def test_online_synth_dataset(shared_data):
+    """Online synthesis on the project's train split gives crops of the stage size, ink where changed."""
+    from skindeep.model.data import SynthDataset
+
+    ds = SynthDataset(shared_data / "people", shared_data / "designs", size=64, synth_size=128, seed=5, length=3)
+    item = ds[1]
+    assert item["tattooed"].shape == (3, 64, 64) and item["ink"].shape == (1, 64, 64)
+    changed = (item["tattooed"] - item["clean"]).abs().amax(0) > 3 / 255
+    assert not bool(changed[item["ink"][0] == 0].any())  # no ink, no change (resizing keeps this)
+    again = ds[1]
+    assert torch.equal(again["tattooed"], item["tattooed"])  # deterministic in (seed, index)

@@ -33,6 +33,8 @@ BENCH_VERSION = 1
 BENCH_SEED = 5_000_000  # far from the seeds training draws from 0 upwards
 INK_MIN = 20  # alpha (0..255) above which a pixel counts as ink for the metrics (as ink_stats.py)
 
+SWEEP = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # thresholds at which mask F1 is also measured
+
 # ink type -> synth design sources (weights) that make it
 INK_TYPES: dict[str, dict[str, float]] = {
     "fine_line": {"lineart": 2.0, "kanji": 1.0, "omniglot": 1.0},
@@ -179,6 +181,7 @@ def score_case(case: BenchCase, sample, remover, feat: Callable | None = None) -
             "iou": metrics.iou(prob >= threshold, truth),
             "f1": metrics.f1(prob >= threshold, truth),
             "auroc": metrics.auroc(prob, truth),
+            "f1_at": [metrics.f1(prob >= t, truth) for t in SWEEP],
         },
         "methods": {name: score_output(out, sample.clean, ink, feat) for name, out in outputs.items()},
     }
@@ -212,6 +215,7 @@ def summarize(cases: list[dict]) -> dict:
                 for m in methods
             },
             "mask": {k: metrics.finite_mean(c["mask"][k] for c in group) for k in ("iou", "f1", "auroc")},
+            "f1_at": [metrics.finite_mean(c["mask"]["f1_at"][i] for c in group) for i in range(len(SWEEP))],
             "sec_per_mp": float(np.median([c["sec_per_mp"] for c in group])) if group else float("nan"),
         }
         return out

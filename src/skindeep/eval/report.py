@@ -122,7 +122,7 @@ def _plot(path: Path, groups: dict, methods: tuple[str, ...], title: str) -> str
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=3, frameon=False)
     ax2.bar(list(x), [groups[g]["mask"]["f1"] for g in names], 0.6, color="tab:blue")
     ax2.axhline(0.85, color="k", lw=0.8, ls="--", label="target 0.85")
-    ax2.set_xticks(list(x), ticks, fontsize=7)
+    ax2.set_xticks(list(x), names, fontsize=7, rotation=35, ha="right")
     ax2.set_ylim(0, 1)
     ax2.set_title("Mask F1 (model)", fontsize=10)
     ax2.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
@@ -140,7 +140,7 @@ def _read_rgb(path: Path):
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-def _synthetic_section(run: Path, syn: dict) -> list[str]:
+def _synthetic_section(run: Path, syn: dict, threshold: float) -> list[str]:
     s = syn["summary"]
     overall = s["overall"]
     out = ["## Synthetic held-out benchmark", ""]
@@ -164,6 +164,13 @@ def _synthetic_section(run: Path, syn: dict) -> list[str]:
                 f"F1 **{fmt(mk['f1'], 3)}**, AUROC **{fmt(mk['auroc'], 3)}**. "
                 f"Speed: median **{fmt(overall['sec_per_mp'])} s per megapixel** ({syn.get('threads', '?')} "
                 "threads, on a machine shared with training).", ""]
+    sweep = syn.get("sweep")
+    if sweep and overall.get("f1_at"):
+        best = max(range(len(sweep)), key=lambda i: -1 if math.isnan(overall["f1_at"][i]) else overall["f1_at"][i])
+        out += ["Mask F1 (mean over cases) by threshold: "
+                + ", ".join(f"{t:g}: {fmt(f, 3)}" for t, f in zip(sweep, overall["f1_at"], strict=True))
+                + f" — best **{fmt(overall['f1_at'][best], 3)} at {sweep[best]:g}** "
+                f"(the model's threshold is {fmt(threshold, 2)}).", ""]
     out += _targets(overall)
     for key, title in (("by_type", "ink type"), ("by_size", "size (px)")):
         groups = s[key]
@@ -275,7 +282,7 @@ def write_report(run: Path) -> Path:
            + ", ".join(f"{k} {fmt(m[k].get('seconds'), 0)}" for k in ("synthetic", "real", "clean") if m.get(k)),
            ""]
     if m.get("synthetic"):
-        out += _synthetic_section(run, m["synthetic"])
+        out += _synthetic_section(run, m["synthetic"], model.get("threshold", float("nan")))
     if m.get("real"):
         out += _real_section(m["real"])
     if m.get("clean"):
@@ -290,7 +297,7 @@ def write_report(run: Path) -> Path:
 
 # --- compare -------------------------------------------------------------------------------------------
 
-HIGHER = ("psnr_in", "ssim_in", "iou", "f1", "auroc")
+HIGHER = ("psnr_in", "ssim_in", "iou", "f1", "auroc", "best f1 over thresholds")
 LOWER = ("feat_in", "outside_change", "outside_changed", "sec_per_mp", "outside", "edge", "gap",
          "changed_mean", "changed_median", "changed_visible_mean", "photos_over_0.5%")
 
@@ -306,6 +313,9 @@ def flatten(m: dict) -> dict[str, float]:
                 flat[f"synthetic / {meth} / {k}"] = x
         for k, x in s["overall"]["mask"].items():
             flat[f"synthetic / mask / {k}"] = x
+        if s["overall"].get("f1_at"):
+            flat["synthetic / mask / best f1 over thresholds"] = max(
+                (x for x in s["overall"]["f1_at"] if not math.isnan(x)), default=float("nan"))
         flat["synthetic / speed / sec_per_mp"] = s["overall"]["sec_per_mp"]
         for key in ("by_type", "by_size"):
             for g, b in s[key].items():

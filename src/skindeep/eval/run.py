@@ -126,7 +126,7 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
         bset = bench.BenchSet(cfg.people, cfg.designs)
         syn = bench.run_synthetic(bset, remover, cfg.n, tuple(cfg.sizes), out / "synthetic-grid.png",
                                   cfg.grid_rows, feat, tick("synthetic"))
-        syn.update(bench_version=bench.BENCH_VERSION, sizes=list(cfg.sizes), ink_min=bench.INK_MIN,
+        syn.update(bench_version=bench.BENCH_VERSION, sweep=list(bench.SWEEP), sizes=list(cfg.sizes), ink_min=bench.INK_MIN,
                    threads=cfg.threads or "default", feature_distance=feat is not None,
                    val_photos=len(bset.photos), val_designs=len(bset.designs), seconds=time.perf_counter() - t)
         metrics["synthetic"] = syn

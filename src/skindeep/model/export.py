@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -158,5 +159,17 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, version: str | No
         meta["telea_val_metrics"] = json.loads(telea.read_text())
     if timing:
         meta["seconds_1024_2threads"] = round(time_onnx(out), 3)
-    out.with_suffix(".json").write_text(json.dumps(meta, indent=2))
+    meta = _json_safe(meta)
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
     return meta
+
+
+def _json_safe(obj: Any) -> Any:
+    """Replace NaN/inf (figures that do not apply) by None so the metadata is strict JSON."""
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

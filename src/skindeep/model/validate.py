@@ -32,8 +32,9 @@ class ValMetrics:
     f1: float
     n: int
 
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+    def as_dict(self) -> dict[str, float | None]:
+        """Plain dict for JSON/CSV; NaN (a figure that does not apply) becomes None (JSON null)."""
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
 
 
 def image_scores(restored: np.ndarray, triple: Triple, prob: np.ndarray | None, threshold: float) -> dict:

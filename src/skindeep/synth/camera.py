@@ -54,7 +54,8 @@ def shoot(clean: np.ndarray, inked: np.ndarray, ink: np.ndarray, skin: np.ndarra
     t = c + (_optics(inked, cam) - c) * skin[..., None]  # blur must not carry ink off the skin
     a = _optics(ink, cam) * skin
     if cam["noise"] > 0:
-        noise = np.random.default_rng(cam["noise_seed"]).normal(0.0, cam["noise"] / 255.0, c.shape).astype(np.float32)
+        noise = np.random.default_rng(cam["noise_seed"]).standard_normal(c.shape, dtype=np.float32)
+        noise *= np.float32(cam["noise"] / 255.0)
         c, t = c + noise, t + noise
     c8 = np.clip(np.round(c * 255.0), 0, 255).astype(np.uint8)
     t8 = np.clip(np.round(t * 255.0), 0, 255).astype(np.uint8)

@@ -46,13 +46,13 @@ class SynthConfig:
     p_clean: float = 0.1
     source_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SOURCE_WEIGHTS))
     max_tattoos: int = 5
-    coverage_median: float = 0.26
+    coverage_median: float = 0.3
     coverage_spread: float = 0.8
     p_hard_negative: float = 0.3
     p_jpeg: float = 0.7
     jpeg_quality: tuple[int, int] = (55, 95)
     noise_sigma: tuple[float, float] = (0.0, 4.0)
-    zoom: tuple[float, float] = (1.0, 2.2)
+    zoom: tuple[float, float] = (1.0, 3.0)
     svg_cache: int = 512
 
 

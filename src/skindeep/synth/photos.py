@@ -9,11 +9,11 @@ import numpy as np
 from PIL import Image
 
 from skindeep.errors import InputError
-from skindeep.synth.skin import detect_skin, drop_dark_features
+from skindeep.synth.skin import SkinModel, drop_dark_features
 
 PHOTO_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 MASK_SUFFIXES = (".skin.png", ".skinhair.png")
-MAX_UPSCALE = 2.0
+MAX_UPSCALE = 2.5
 # Tattoos are mostly on arms, legs, torso and hands: face-only photo sets are drawn half as often.
 FACE_GROUPS = ("frll", "frlca", "sfa", "ecu", "pratheepan", "skimage")
 GROUP_FACTOR = {g: 0.5 for g in FACE_GROUPS}
@@ -85,25 +85,20 @@ def read_mask(path: Path) -> np.ndarray | None:
     return m
 
 
-def skin_mask_for(photo: Path, rgb: np.ndarray) -> tuple[np.ndarray, str]:
-    """Skin mask (H, W) uint8 255 = skin for ``rgb`` (the decoded photo, any scale), and its origin:
-    'label' (NAME.skin.png), 'label+detector' (NAME.skinhair.png cleaned by the detector) or 'detector'."""
-    h, w = rgb.shape[:2]
+def _label_mask(photo: Path, shape: tuple[int, int]) -> tuple[np.ndarray | None, str]:
+    """The photo's own label mask resized to ``shape`` (0/255) and its kind, or (None, 'detector')."""
     stem = photo.with_suffix("")
     for suffix, origin in ((".skin.png", "label"), (".skinhair.png", "label+detector")):
         m = read_mask(Path(str(stem) + suffix))
         if m is not None:
-            if m.shape != (h, w):
-                m = cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST)
-            m = np.where(m > 127, 255, 0).astype(np.uint8)
-            if origin == "label+detector":
-                m = m & detect_skin(rgb)
-            return drop_dark_features(rgb, m), origin
-    return detect_skin(rgb), "detector"
+            if m.shape != shape:
+                m = cv2.resize(m, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+            return np.where(m > 127, 255, 0).astype(np.uint8), origin
+    return None, "detector"
 
 
 def load_crop(
-    photo: Path, size: int, rng: np.random.Generator, zoom: tuple[float, float], tries: int = 3
+    photo: Path, size: int, rng: np.random.Generator, zoom: tuple[float, float], tries: int = 4
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """A random square crop of ``photo`` resized to ``size`` px, and its skin mask.
 
@@ -114,10 +109,19 @@ def load_crop(
     ``params['upscale']`` > 1 says the crop was enlarged (the ink is then softened to match)."""
     # read before drawing from rng: a failed read must consume no randomness (workers stay identical)
     rgb = read_rgb(photo, min_side=int(np.ceil(size * zoom[1])))
-    skin, origin = skin_mask_for(photo, rgb)
     h, w = rgb.shape[:2]
+    label, origin = _label_mask(photo, (h, w))
+    # everything about the whole photo is decided on a ~64 px thumbnail (cheap); the full-size
+    # skin mask is only made for the crop
     step = max(1, min(h, w) // 64)
-    small = skin[::step, ::step] > 127
+    thumb = rgb[::step, ::step]
+    model = SkinModel.fit(thumb) if origin != "label" else None
+    if label is not None:
+        small = label[::step, ::step] > 127
+        on = thumb[small]
+        y_ref = float(np.median(on @ np.array([0.299, 0.587, 0.114]))) if len(on) else None
+    else:
+        small = (model.apply(thumb) > 127) if model is not None else np.zeros(thumb.shape[:2], bool)
     ys, xs = np.nonzero(small)
     best = None
     for _ in range(tries):
@@ -135,11 +139,15 @@ def load_crop(
         if best is None or frac > best[0]:
             best = (frac, z, side, y0, x0)
     frac, z, side, y0, x0 = best
-    rgb = rgb[y0 : y0 + side, x0 : x0 + side]
-    skin = skin[y0 : y0 + side, x0 : x0 + side]
     interp = cv2.INTER_AREA if side >= size else cv2.INTER_CUBIC
-    rgb = cv2.resize(rgb, (size, size), interpolation=interp)
-    skin = cv2.resize(skin, (size, size), interpolation=cv2.INTER_NEAREST)
+    rgb = cv2.resize(rgb[y0 : y0 + side, x0 : x0 + side], (size, size), interpolation=interp)
+    if label is not None:
+        skin = cv2.resize(label[y0 : y0 + side, x0 : x0 + side], (size, size), interpolation=cv2.INTER_NEAREST)
+        if origin == "label+detector":  # swimwear masks include hair, eyes, lips: keep the skin colour
+            skin = skin & (model.apply(rgb) if model is not None else 0)
+        skin = drop_dark_features(rgb, skin, y_ref)
+    else:
+        skin = model.apply(rgb) if model is not None else np.zeros((size, size), np.uint8)
     flip = bool(rng.random() < 0.5)
     if flip:
         rgb, skin = rgb[:, ::-1], skin[:, ::-1]

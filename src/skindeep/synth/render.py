@@ -37,12 +37,14 @@ def render_ink(
     Returns T (S, S, 3) float32 0..1 (1 = untouched), a (S, S) float32 0..1 (ink alpha incl. halo), params.
     """
     px = size / 512.0  # physical effects are specified at 512 px and scaled
+    if alpha.size == 0:  # the design landed entirely outside the frame
+        return np.ones(alpha.shape + (3,), np.float32), np.zeros(alpha.shape, np.float32), dict(ink="none")
     age = float(rng.uniform(0, 1) ** 0.8)
     fresh = age < 0.12 and rng.random() < 0.7
     density = float(rng.uniform(0.6, 1.0))
     uneven = float(rng.uniform(0.0, 0.4))
-    scatter = float(rng.uniform(0.2, 0.5) + 0.2 * age)
-    bleed = float(max(0.3, (0.5 + 1.8 * age) * scale))
+    scatter = float(rng.uniform(0.22, 0.52) + 0.2 * age)
+    bleed = float(max(0.3, (0.3 + 1.0 * age) * min(scale, 1.0)))
     field = 1.0 - uneven * (0.5 + 0.5 * smooth_noise(rng, alpha.shape, int(rng.integers(4, 12))))
     # pigment grain: ink sits in clumps, so even solid areas are mottled at the skin's own pixel scale
     grain = float(rng.uniform(0.05, 0.35))
