@@ -53,6 +53,9 @@ class FakeSample:
 class FakeBench:
     """Stands in for bench.BenchSet: deterministic samples without the synth or the shared data."""
 
+    def cases(self, n: int, sizes: tuple[int, ...]) -> list[bench.BenchCase]:
+        return bench.plan_cases(n, sizes)
+
     def sample(self, case: bench.BenchCase) -> FakeSample:
         return FakeSample(case.size, case.seed - bench.BENCH_SEED)
 
@@ -202,11 +205,12 @@ def test_score_case_with_tiny_model(remover):
     assert {"skindeep", "input", "telea_true", "ns_true", "telea_pred", "ns_pred"} <= set(m)
     # the tiny model finds dark ink well on bright skin: a wrong/inverted mask would fail this
     assert record["mask"]["f1"] > 0.7 and record["mask"]["auroc"] > 0.9
-    assert remover.threshold == 0.5 and bench.SWEEP[4] == 0.5
-    assert record["mask"]["f1_at"][4] == pytest.approx(record["mask"]["f1"])
+    assert remover.threshold == 0.5
+    assert record["mask"]["f1_at"][bench.SWEEP.index(0.5)] == pytest.approx(record["mask"]["f1"])
     assert m["input"]["psnr_in"] == pytest.approx(metrics.psnr(sample.tattooed, sample.clean, sample.ink > 20))
     assert m["telea_true"]["psnr_in"] > m["input"]["psnr_in"]
-    assert m["telea_true"]["outside_change"] == 0.0
+    assert m["telea_true"]["outside_change"] == 0.0 and m["telea_true"]["far_changed"] == 0.0
+    assert m["skindeep"]["far_changed"] <= m["skindeep"]["outside_changed"]
     assert record["ink_type"] == "lettering" and record["sec_per_mp"] > 0
 
 
@@ -276,8 +280,15 @@ def test_clean_false_positives_count_changed_pixels(tmp_path):
         out[:8, :8] = 0  # 64 of 4096 pixels = 1.5625 %
         return out, np.zeros(rgb.shape[:2], np.uint8)
 
+    skin = np.zeros((64, 64), np.uint8)
+    skin[:, :32] = 255  # the left half is skin: the touched corner (8x8) lies on it
+    Image.fromarray(skin).save(tmp_path / "ccp_0000.skin.png")
     res = real.run_clean(paths, touch_corner, tmp_path / "sheet.png")
     assert res["summary"]["changed_mean"] == pytest.approx(64 / 4096)
+    assert res["summary"]["with_skin_mask"] == 1
+    assert res["summary"]["changed_on_skin_mean"] == pytest.approx(64 / 2048)
+    assert res["summary"]["changed_off_skin_mean"] == 0.0
+    assert res["summary"]["by_prefix"] == {"ccp": pytest.approx(64 / 4096)}
     assert res["summary"]["photos_over_0.5%"] == 2
     assert (tmp_path / "sheet.png").is_file()
 
@@ -317,7 +328,7 @@ def test_report_has_tables_and_pictures(tiny_run):
                 "### By ink type", "### By size (px)", "| 96 | ", "| 128 | "):
         assert row in text, row
     assert "not calibrated LPIPS" in text
-    assert re.search(r"Mask F1 \(mean over cases\) by threshold: 0\.1: \d\.\d{3}, .* best \*\*\d\.\d{3} at 0\.\d", text)
+    assert re.search(r"Mask F1 \(mean over cases\) by threshold: 0\.05: \d\.\d{3}, .* best \*\*\d\.\d{3} at 0\.\d", text)
     for png in ("synthetic-grid.png", "real-sheet.png", "clean-sheet.png", "psnr_by_type.png", "psnr_by_size.png"):
         path = tiny_run / png
         assert path.is_file() and f"({png})" in text, png
@@ -378,6 +389,19 @@ def test_cli_compare_and_errors(tiny_run, tmp_path):
     assert res.exit_code != 0 and "nope" in res.output and "not found" in res.output
     res = CliRunner().invoke(main, ["eval", "--sizes", "abc"])
     assert res.exit_code != 0 and "sizes" in res.output
+
+
+def test_saved_set_replays_the_same_pairs(remover, tmp_path):
+    saved = tmp_path / "set"
+    first = bench.run_synthetic(FakeBench(), remover, 3, (64, 96), save_dir=saved)
+    frozen = bench.FrozenSet(saved)
+    assert [c.name for c in frozen.cases(10, ())] == [c["name"] for c in first["cases"]]
+    again = bench.run_synthetic(frozen, remover, 3, (), grid_path=None)
+    assert again["set_fingerprint"] == first["set_fingerprint"]
+    assert [c["methods"]["skindeep"]["psnr_in"] for c in again["cases"]] == pytest.approx(
+        [c["methods"]["skindeep"]["psnr_in"] for c in first["cases"]])
+    with pytest.raises(InputError, match="no saved benchmark samples"):
+        bench.FrozenSet(tmp_path)
 
 
 @pytest.mark.slow

@@ -19,7 +19,15 @@ from click.testing import CliRunner
 from skindeep.errors import InputError
 from skindeep.video import VideoConfig, remove_video
 from skindeep.video import io as vio
-from skindeep.video.stabilise import FlowEstimator, Motion, propagate_fill, small_grey, warp
+from skindeep.video.stabilise import (
+    FlowEstimator,
+    Motion,
+    fuse_prob,
+    hysteresis_mask,
+    propagate_fill,
+    small_grey,
+    warp,
+)
 from skindeep.video.synthetic import make_clip, temporal_change, write_clip
 
 FPS = 12
@@ -284,6 +292,17 @@ def test_flow_warp_follows_a_known_shift():
     big_cur = cv2.resize(np.dstack([cur] * 3), (320, 240))
     assert np.abs(warp(big_prev, motion).astype(int) - big_cur)[inner].mean() < 3
     assert small_grey(big_cur, 160).shape == (120, 160)
+
+
+def test_mask_fusion_takes_new_ink_at_once_and_smooths_dropouts():
+    past = np.array([[0.9, 0.9, 0.0]], np.float32)
+    now = np.array([[0.9, 0.1, 0.9]], np.float32)  # steady ink, a one-frame dropout, new ink
+    fused = fuse_prob(now, past, np.ones_like(past), memory=0.7)
+    assert fused[0, 0] == pytest.approx(0.9) and fused[0, 1] == pytest.approx(0.66) and fused[0, 2] == 0.9
+    assert fuse_prob(now, past, np.zeros_like(past), memory=0.7)[0, 1] == pytest.approx(0.1)  # flow failed
+    was_masked = np.array([[1.0, 1.0, 0.0]], np.float32)
+    mask = hysteresis_mask(np.array([[0.3, 0.2, 0.3]], np.float32), was_masked, np.ones_like(past), 0.5)
+    assert mask.tolist() == [[255, 0, 0]]  # stays in down to 0.25, does not enter below 0.5
 
 
 def test_propagate_fill_only_inside_the_mask():

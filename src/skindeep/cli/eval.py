@@ -36,11 +36,16 @@ def _sizes(ctx, param, value: str) -> tuple[int, ...]:
 @click.option("--threads", type=int, help="onnxruntime threads (default: the remover's).")
 @click.option("--perceptual/--no-perceptual", default=None,
               help="Feature distance (needs torch; default: on when installed).")
+@click.option("--set", "bench_set", type=click.Path(file_okay=False, path_type=Path),
+              help="Score the synthetic pairs saved earlier with --save-set (same pixels whatever synth is now).")
+@click.option("--save-set", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write the synthetic pairs to this folder, to replay them later with --set.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default runs/eval/<date-time>).")
 @click.option("--compare", nargs=2, type=click.Path(path_type=Path), metavar="RUN_A RUN_B",
               help="Compare two finished runs (folders with metrics.json) instead; writes compare.md.")
-def command(model, people, designs, real_dir, n, sizes, n_real, n_clean, threads, perceptual, out, compare):
+def command(model, people, designs, real_dir, n, sizes, n_real, n_clean, threads, perceptual, bench_set, save_set,
+            out, compare):
     """Evaluate removal; write metrics.json, report.md, plots and contact sheets into --out."""
     from skindeep.eval import report
 
@@ -55,6 +60,7 @@ def command(model, people, designs, real_dir, n, sizes, n_real, n_clean, threads
         out = out or Path("runs") / "eval" / datetime.now().strftime("%Y%m%d-%H%M%S")
         cfg = EvalConfig(out=out, model=model, people=people, designs=designs, real=real_dir, n=n, sizes=sizes,
                          n_real=n_real, n_clean=n_clean, threads=threads, perceptual=perceptual,
+                         bench_set=bench_set, save_set=save_set,
                          command="skindeep eval " + " ".join(sys.argv[2:]))
         counts = {"synthetic": 0, "real": 0, "clean": 0}
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from skindeep.errors import SkinDeepError
+from skindeep.video import VideoConfig, remove_video  # needs PyAV: the CLI group names the extra if absent
+from skindeep.video.pipeline import default_remover
 
 
 @click.command(name="video")
@@ -36,8 +38,6 @@ def command(src, dst, model_path, start, end, codec, crf, preset, threshold, str
 
     Ctrl-C stops early and leaves a playable video of the frames done so far.
     """
-    from skindeep.video import VideoConfig, remove_video
-
     dst = dst or src.with_name(f"{src.stem}_clean.mp4")
     if dst.exists() and not overwrite:
         raise click.ClickException(f"{dst} exists; pass --overwrite to replace it")
@@ -51,8 +51,6 @@ def command(src, dst, model_path, start, end, codec, crf, preset, threshold, str
     try:
         remover = None
         if model_path is not None:
-            from skindeep.video.pipeline import default_remover
-
             remover = default_remover(model_path)
         report = remove_video(src, dst, config, remover=remover)
     except SkinDeepError as exc:

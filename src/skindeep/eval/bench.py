@@ -21,19 +21,23 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
+from skindeep.errors import InputError
 from skindeep.eval import baselines, images, metrics
 
 BENCH_VERSION = 1
 BENCH_SEED = 5_000_000  # far from the seeds training draws from 0 upwards
 INK_MIN = 20  # alpha (0..255) above which a pixel counts as ink for the metrics (as ink_stats.py)
 
-SWEEP = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # thresholds at which mask F1 is also measured
+FAR = 8  # px: changes farther than this from any ink are false positives (see score_output)
+SWEEP = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # thresholds at which mask F1 is also measured
 
 # ink type -> synth design sources (weights) that make it
 INK_TYPES: dict[str, dict[str, float]] = {
@@ -124,6 +128,10 @@ class BenchSet:
                 changes["source_weights"] = weights
         return dataclasses.replace(base, **changes)
 
+    def cases(self, n: int, sizes: tuple[int, ...]) -> list[BenchCase]:
+        """The planned cases (see :func:`plan_cases`)."""
+        return plan_cases(n, sizes)
+
     def sample(self, case: BenchCase):
         """The synth Sample of ``case`` (deterministic)."""
         key = (case.size, case.ink_type)
@@ -134,16 +142,56 @@ class BenchSet:
         return self._cache[key].sample(case.seed)
 
 
+CASE_NAME = re.compile(r"^b(\d+)_(\d{3,})_([a-z_]+)_(\d+)$")
+
+
+class FrozenSet:
+    """A benchmark set saved earlier with ``--save-set`` (synth sample files named after the cases).
+
+    Scoring a frozen set gives the same pairs whatever the synth engine has become since, so two
+    models can be compared on exactly the same pixels.
+    """
+
+    def __init__(self, folder: Path):
+        from skindeep import synth
+
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise InputError(f"{self.folder}: benchmark set folder not found")
+        self._load = synth.load_sample
+        self._cases = []
+        for name in synth.read_sample_dir(self.folder):
+            m = CASE_NAME.match(name)
+            if m:
+                self._cases.append(BenchCase(int(m[2]), BENCH_SEED + int(m[2]), int(m[4]), m[3]))
+        if not self._cases:
+            raise InputError(f"{self.folder}: no saved benchmark samples (b<version>_<index>_<type>_<size>.*)")
+        self._cases.sort(key=lambda c: c.index)
+
+    def cases(self, n: int, sizes: tuple[int, ...]) -> list[BenchCase]:
+        """The first ``n`` saved cases (``sizes`` is ignored: the set fixes them)."""
+        return self._cases[:n]
+
+    def sample(self, case: BenchCase):
+        return self._load(self.folder, case.name)
+
+
 def score_output(out: np.ndarray, clean: np.ndarray, ink: np.ndarray, feat: Callable | None) -> dict[str, float]:
-    """Quality of one restored image ``out`` against ``clean`` given the true ``ink`` alpha (H,W) uint8."""
+    """Quality of one restored image ``out`` against ``clean`` given the true ``ink`` alpha (H,W) uint8.
+
+    ``far_changed`` counts only pixels more than :data:`FAR` px from any ink: there a change is a false
+    detection, not the feathered edge of a true one.
+    """
     inside = ink > INK_MIN
     outside = ink == 0
+    near = cv2.dilate((ink > 0).astype(np.uint8), np.ones((2 * FAR + 1, 2 * FAR + 1), np.uint8)) > 0
     return {
         "psnr_in": metrics.psnr(out, clean, inside),
         "ssim_in": metrics.ssim(out, clean, inside),
         "feat_in": feat(out, clean, inside) if feat is not None else float("nan"),
         "outside_change": metrics.mean_change(out, clean, outside),
         "outside_changed": metrics.changed_fraction(out, clean, outside),
+        "far_changed": metrics.changed_fraction(out, clean, ~near),
     }
 
 
@@ -247,12 +295,16 @@ def grid_cases(cases: list[BenchCase], rows: int) -> set[int]:
 def run_synthetic(
     bench: BenchSet, remover, n: int, sizes: tuple[int, ...], grid_path: Path | None = None,
     grid_rows: int = 8, feat: Callable | None = None, progress: Callable[[str], None] | None = None,
+    save_dir: Path | None = None,
 ) -> dict:
     """Make, remove and score ``n`` cases; write a before/after grid of ``grid_rows`` of them.
 
+    ``bench`` is a :class:`BenchSet` (synthesise) or a :class:`FrozenSet` (read a saved set); with
+    ``save_dir`` each sample is also written there (``synth.write_sample``, named after its case), so
+    ``FrozenSet(save_dir)`` replays exactly these pairs later.
     Returns ``{"cases": [...], "summary": {...}, "set_fingerprint": sha256, "grid": file name or ""}``.
     """
-    cases = plan_cases(n, sizes)
+    cases = bench.cases(n, sizes)
     shown = grid_cases(cases, grid_rows)
     digest = hashlib.sha256()
     records, grid = [], []
@@ -262,6 +314,11 @@ def run_synthetic(
             remover.remove(sample.tattooed)
         digest.update(np.ascontiguousarray(sample.tattooed).tobytes())
         digest.update(np.ascontiguousarray(sample.clean).tobytes())
+        if save_dir is not None:
+            from skindeep.synth import write_sample
+
+            sample.name = case.name
+            write_sample(sample, save_dir)
         record, outputs = score_case(case, sample, remover, feat)
         records.append(record)
         if grid_path is not None and case.index in shown:
@@ -270,9 +327,11 @@ def run_synthetic(
                 [sample.tattooed, images.overlay(sample.tattooed, outputs["_pred_mask"]), outputs["skindeep"],
                  outputs["telea_true"], sample.clean],
                 200,
-                [f"{record['ink_type']} {case.size}px", "skindeep mask",
+                ["input", "skindeep mask",
                  f"skindeep {m['skindeep']['psnr_in']:.1f} dB", f"telea+true {m['telea_true']['psnr_in']:.1f} dB",
                  "clean (truth)"],
+                caption=f"{case.name}: {record['ink_type']}, {case.size} px, ink {record['ink_coverage']:.1%} "
+                        f"of the image, mask F1 {record['mask']['f1']:.2f}",
             ))
         if progress:
             progress(case.name)

@@ -39,15 +39,22 @@ def tile(rgb: np.ndarray, height: int, label: str | None = None) -> np.ndarray:
     return out
 
 
-def row(images: list[np.ndarray], height: int, labels: list[str] | None = None, gap: int = 4) -> np.ndarray:
-    """Tiles side by side with a white gap; ``labels`` (same length) are drawn on each tile."""
+def row(images: list[np.ndarray], height: int, labels: list[str] | None = None, gap: int = 4,
+        caption: str | None = None) -> np.ndarray:
+    """Tiles side by side with a white gap; ``labels`` (same length) are drawn on each tile and an
+    optional ``caption`` in a white strip above the row (readable however narrow the tiles are)."""
     labels = labels or [None] * len(images)
     parts: list[np.ndarray] = []
     for img, label in zip(images, labels, strict=True):
         if parts:
             parts.append(np.full((height, gap, 3), 255, np.uint8))
         parts.append(tile(img, height, label))
-    return np.concatenate(parts, 1)
+    out = np.concatenate(parts, 1)
+    if caption:
+        strip = np.full((20, out.shape[1], 3), 255, np.uint8)
+        cv2.putText(strip, caption, (3, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+        out = np.concatenate([strip, out], 0)
+    return out
 
 
 def stack(rows: list[np.ndarray], gap: int = 4) -> np.ndarray:

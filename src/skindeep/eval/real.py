@@ -176,16 +176,25 @@ def run_real(
             labels.append(name)
         rows.append(record)
         if sheet_path is not None and i in shown:
-            sheet.append(images.row(tiles, 180, [f"{photo.name}: input"] + labels[1:]))
+            fig = record["methods"][next(iter(methods))]
+            sheet.append(images.row(tiles, 200, labels, caption=(
+                f"{photo.name} ({'mask' if photo.has_mask else 'boxes'}): {next(iter(methods))} edge "
+                f"{fig['edge']:.2f}, gap {fig['gap']:.2f}, texture {fig['texture']:.2f}")))
         if progress:
             progress(photo.name)
     summary = {
         name: summarize_real([r["methods"][name] for r in rows]) for name in methods
     }
+    # per source (name prefix): boxes-only photos and masked ones behave differently
+    prefixes = sorted({r["name"].split("_")[0] for r in rows})
+    by_source = {
+        name: {p: summarize_real([r["methods"][name] for r in rows if r["name"].split("_")[0] == p]) for p in prefixes}
+        for name in methods
+    }
     written = ""
     if sheet_path is not None and sheet:
         written = images.save_png(sheet_path, images.stack(sheet)).name
-    return {"photos": rows, "summary": summary, "sheet": written}
+    return {"photos": rows, "summary": summary, "by_source": by_source, "sheet": written}
 
 
 def select_clean(photos: list[Path], n: int) -> list[Path]:
@@ -200,6 +209,15 @@ def select_clean(photos: list[Path], n: int) -> list[Path]:
             if q and len(picked) < n:
                 picked.append(q.pop(0))
     return picked
+
+
+def _skin_mask(photo: Path, shape: tuple[int, int]) -> np.ndarray | None:
+    """The photo's hand-labelled ``NAME.skin.png`` as (H, W) bool, or None when absent or mismatched."""
+    path = photo.with_name(photo.stem + ".skin.png")
+    if not path.is_file():
+        return None
+    skin = np.asarray(Image.open(path).convert("L")) > 127
+    return skin if skin.shape == tuple(shape) else None
 
 
 def run_clean(
@@ -217,11 +235,15 @@ def run_clean(
         except OSError as exc:
             raise InputError(f"{path}: cannot read the photo ({exc})") from exc
         out, mask = remove(rgb)
+        skin = _skin_mask(path, rgb.shape[:2])
         rows.append({
             "name": path.stem,
             "changed": metrics.changed_fraction(out, rgb),
             "changed_visible": metrics.changed_fraction(out, rgb, tol=VISIBLE_TOL),
             "mean_change": metrics.mean_change(out, rgb),
+            # where a hand-labelled skin mask exists: false ink on skin vs on hair/clothes/background
+            "changed_on_skin": metrics.changed_fraction(out, rgb, skin) if skin is not None else float("nan"),
+            "changed_off_skin": metrics.changed_fraction(out, rgb, ~skin) if skin is not None else float("nan"),
         })
         kept.append((rows[-1]["changed"], path.stem, rgb, mask, out))
         kept = sorted(kept, key=lambda k: -k[0])[:sheet_rows]  # keep only the worst in memory
@@ -234,11 +256,19 @@ def run_clean(
         "changed_median": float(np.median(changed)) if changed else float("nan"),
         "changed_visible_mean": metrics.finite_mean(r["changed_visible"] for r in rows),
         "photos_over_0.5%": int(sum(c > 0.005 for c in changed)),
+        "changed_on_skin_mean": metrics.finite_mean(r["changed_on_skin"] for r in rows),
+        "changed_off_skin_mean": metrics.finite_mean(r["changed_off_skin"] for r in rows),
+        "with_skin_mask": int(sum(np.isfinite(r["changed_on_skin"]) for r in rows)),
+        "by_prefix": {
+            prefix: metrics.finite_mean(r["changed"] for r in rows if r["name"].split("_")[0] == prefix)
+            for prefix in sorted({r["name"].split("_")[0] for r in rows})
+        },
     }
     written = ""
     if sheet_path is not None and kept:
         sheet = [
-            images.row([rgb, images.overlay(rgb, mask), out], 180, [f"{name}: {c:.2%} changed", "mask", "output"])
+            images.row([rgb, images.overlay(rgb, mask), out], 200, ["input", "mask", "output"],
+                       caption=f"{name}: {c:.2%} of the pixels changed")
             for c, name, rgb, mask, out in kept
         ]
         written = images.save_png(sheet_path, images.stack(sheet)).name

@@ -16,6 +16,7 @@ import numpy as np
 
 from skindeep.errors import InputError
 from skindeep.eval import images
+from skindeep.eval.real import meets_targets
 
 METHOD_LABELS = {
     "skindeep": "skindeep (model)",
@@ -146,19 +147,20 @@ def _synthetic_section(run: Path, syn: dict, threshold: float) -> list[str]:
     out = ["## Synthetic held-out benchmark", ""]
     out.append(
         f"{overall['n']} pairs made by `skindeep.synth` from the validation photos and designs only "
-        f"(bench v{syn['bench_version']}, sizes {', '.join(map(str, syn['sizes']))}, set fingerprint "
-        f"`{syn['set_fingerprint'][:12]}`). Inside = true ink alpha > {syn['ink_min']}; outside = ink 0. "
+        f"(bench v{syn['bench_version']}, sizes {', '.join(map(str, syn['sizes']))}, "
+        f"{'read from ' + repr(syn['source']) + ', ' if syn.get('source', 'synthesised') != 'synthesised' else ''}"
+        f"set fingerprint `{syn['set_fingerprint'][:12]}`). Inside = true ink alpha > {syn['ink_min']}; outside = ink 0. "
         "PSNR means clip at 60 dB. `feat` is a distance in frozen EfficientNet-Lite0 ImageNet features, "
         "LPIPS-style but **not calibrated LPIPS** (lower is better; comparable only with itself)."
     )
     out.append("")
     rows = [
         [METHOD_LABELS.get(m, m), fmt(v["psnr_in"]), fmt(v["ssim_in"], 3), fmt(v["feat_in"], 3),
-         fmt(v["outside_change"]), fmt(v["outside_changed"], 2, pct=True)]
+         fmt(v["outside_change"]), fmt(v["outside_changed"], 2, pct=True), fmt(v.get("far_changed"), 2, pct=True)]
         for m, v in overall["methods"].items()
     ]
     out.append(table(["method", "PSNR in ink (dB)", "SSIM in ink", "feat in ink", "change outside (grey lv)",
-                      "pixels changed outside"], rows))
+                      "pixels changed outside", "changed > 8 px from ink"], rows))
     mk = overall["mask"]
     out += ["", f"Mask (model's probability ≥ its threshold vs true ink): IoU **{fmt(mk['iou'], 3)}**, "
                 f"F1 **{fmt(mk['f1'], 3)}**, AUROC **{fmt(mk['auroc'], 3)}**. "
@@ -224,7 +226,9 @@ def _targets(overall: dict) -> list[str]:
     lines.append(f"- mask F1 ≥ 0.85: {fmt(f1, 3)} → **{'met' if f1 >= 0.85 else 'not met'}**")
     oc = m["skindeep"]["outside_change"]
     lines.append(f"- pixels outside the ink unchanged: mean change {fmt(oc, 3)} grey levels, "
-                 f"{fmt(m['skindeep']['outside_changed'], 2, pct=True)} of them changed")
+                 f"{fmt(m['skindeep']['outside_changed'], 2, pct=True)} of them changed (the feathered edge "
+                 f"included); {fmt(m['skindeep'].get('far_changed'), 2, pct=True)} of the pixels more than 8 px "
+                 "from any ink changed (false detections)")
     return lines
 
 
@@ -240,12 +244,17 @@ def _real_section(real: dict) -> list[str]:
            "or boxes): a reference smear, not a competitor.", ""]
     rows = []
     for m, v in real["summary"].items():
-        from skindeep.eval.real import meets_targets
-
         rows.append([METHOD_LABELS.get(m, m), fmt(v["outside"]), fmt(v["edge"]), fmt(v["gap"]),
                      fmt(v["texture"]), fmt(v["box_changed"], 1, pct=True), "yes" if meets_targets(v) else "no"])
     out.append(table(["method", "change outside", "edge after/before", "gap after/before", "texture",
                       "box area changed", "all targets"], rows))
+    first = next(iter(real["summary"]))
+    by_source = real.get("by_source", {}).get(first, {})
+    if len(by_source) > 1:
+        out += ["", f"{METHOD_LABELS.get(first, first)} by source:", "",
+                table(["source", "photos", "change outside", "edge", "gap", "texture", "box area changed"],
+                      [[p, str(v["n"]), fmt(v["outside"]), fmt(v["edge"]), fmt(v["gap"]), fmt(v["texture"]),
+                        fmt(v["box_changed"], 1, pct=True)] for p, v in by_source.items()])]
     if real.get("sheet"):
         out += ["", "Contact sheet: input | model's mask (red; boxes in green) | skindeep | skindeep with the region "
                 "| Telea.", "",
@@ -264,6 +273,14 @@ def _clean_section(clean: dict) -> list[str]:
                        fmt(s["changed_visible_mean"], 2, pct=True), str(s["photos_over_0.5%"])]]))
     ok = s["changed_mean"] < 0.005
     out += ["", f"Target (< 0.5 % changed, mean): **{'met' if ok else 'not met'}**."]
+    if s.get("with_skin_mask"):
+        out += ["", f"On the {s['with_skin_mask']} photos with a hand-labelled skin mask: "
+                    f"{fmt(s['changed_on_skin_mean'], 2, pct=True)} of the skin pixels changed, "
+                    f"{fmt(s['changed_off_skin_mean'], 2, pct=True)} of the rest (hair, eyes, lips, clothes, "
+                    "background)."]
+    if s.get("by_prefix"):
+        out += ["", "Pixels changed by source: "
+                + ", ".join(f"{k} {fmt(v, 2, pct=True)}" for k, v in s["by_prefix"].items()) + "."]
     if clean.get("sheet"):
         out += ["", "The photos with the most change: input | mask | output.", "", f"![clean sheet]({clean['sheet']})"]
     return out + [""]
@@ -298,7 +315,7 @@ def write_report(run: Path) -> Path:
 # --- compare -------------------------------------------------------------------------------------------
 
 HIGHER = ("psnr_in", "ssim_in", "iou", "f1", "auroc", "best f1 over thresholds")
-LOWER = ("feat_in", "outside_change", "outside_changed", "sec_per_mp", "outside", "edge", "gap",
+LOWER = ("feat_in", "outside_change", "outside_changed", "far_changed", "sec_per_mp", "outside", "edge", "gap",
          "changed_mean", "changed_median", "changed_visible_mean", "photos_over_0.5%")
 
 

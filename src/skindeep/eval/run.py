@@ -50,6 +50,8 @@ class EvalConfig:
     threads: int | None = None
     perceptual: bool | None = None  # None = on when torch and the encoder weights are installed
     grid_rows: int = 10
+    bench_set: Path | None = None  # read the synthetic pairs from a set saved with save_set
+    save_set: Path | None = None  # also write the synthetic pairs here (to replay them later)
     command: str = "skindeep eval"
     extra: dict = field(default_factory=dict)
 
@@ -63,7 +65,7 @@ class EvalConfig:
         if self.real is None and data is not None:
             self.real = data / "real-dev"
         needs = []
-        if self.n > 0:
+        if self.n > 0 and self.bench_set is None:
             needs += [("--people", self.people), ("--designs", self.designs)]
         if self.n_clean > 0:
             needs.append(("--people", self.people))
@@ -123,12 +125,13 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
     }
     if cfg.n > 0:
         t = time.perf_counter()
-        bset = bench.BenchSet(cfg.people, cfg.designs)
+        bset = bench.FrozenSet(cfg.bench_set) if cfg.bench_set else bench.BenchSet(cfg.people, cfg.designs)
         syn = bench.run_synthetic(bset, remover, cfg.n, tuple(cfg.sizes), out / "synthetic-grid.png",
-                                  cfg.grid_rows, feat, tick("synthetic"))
-        syn.update(bench_version=bench.BENCH_VERSION, sweep=list(bench.SWEEP), sizes=list(cfg.sizes), ink_min=bench.INK_MIN,
-                   threads=cfg.threads or "default", feature_distance=feat is not None,
-                   val_photos=len(bset.photos), val_designs=len(bset.designs), seconds=time.perf_counter() - t)
+                                  cfg.grid_rows, feat, tick("synthetic"), save_dir=cfg.save_set)
+        syn.update(bench_version=bench.BENCH_VERSION, sweep=list(bench.SWEEP), ink_min=bench.INK_MIN,
+                   sizes=sorted({c["size"] for c in syn["cases"]}), threads=cfg.threads or "default",
+                   feature_distance=feat is not None, source=str(cfg.bench_set or "synthesised"),
+                   seconds=time.perf_counter() - t)
         metrics["synthetic"] = syn
     if cfg.n_real > 0:
         t = time.perf_counter()

@@ -21,7 +21,7 @@ def sample_camera(rng: np.random.Generator, noise_sigma: tuple[float, float], p_
                   jpeg_quality: tuple[int, int]) -> dict:
     return dict(
         resample=float(rng.uniform(1.0, 2.5)) if rng.random() < 0.4 else 1.0,
-        defocus=float(rng.uniform(0.3, 1.0)) if rng.random() < 0.3 else 0.0,
+        defocus=float(rng.uniform(0.4, 1.3)) if rng.random() < 0.5 else 0.0,
         noise=float(rng.uniform(*noise_sigma)),
         jpeg=int(rng.integers(jpeg_quality[0], jpeg_quality[1] + 1)) if rng.random() < p_jpeg else 0,
         noise_seed=int(rng.integers(2**31)),

@@ -10,7 +10,7 @@ import numpy as np
 # ../shared/tools/ink_stats.py against real-dev: real tattoos are mostly large, dense, shaded pieces.
 DEFAULT_SOURCE_WEIGHTS: dict[str, float] = {
     "icons": 0.13,
-    "color": 0.09,
+    "color": 0.16,
     "kanji": 0.03,
     "omniglot": 0.02,
     "lettering": 0.09,
@@ -22,7 +22,7 @@ DEFAULT_SOURCE_WEIGHTS: dict[str, float] = {
     "realism": 0.13,
     "lineart": 0.06,
     "brush": 0.04,
-    "colorfill": 0.05,
+    "colorfill": 0.08,
 }
 
 
@@ -46,7 +46,7 @@ class SynthConfig:
     p_clean: float = 0.1
     source_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SOURCE_WEIGHTS))
     max_tattoos: int = 5
-    coverage_median: float = 0.3
+    coverage_median: float = 0.38
     coverage_spread: float = 0.8
     p_hard_negative: float = 0.3
     p_jpeg: float = 0.7

@@ -16,22 +16,18 @@ from skindeep.synth.designs import DesignSampler
 from skindeep.synth.photos import FACE_GROUPS, group_weights, list_photos, load_crop, photo_group
 from skindeep.synth.render import render_ink
 from skindeep.synth.svg import list_designs
-from skindeep.synth.util import gauss, log_uniform, luminance, smooth_noise
+from skindeep.synth.util import gauss, luminance, smooth_noise
 from skindeep.synth.warp import place, sample_placement
 
 MAX_PHOTO_TRIES = 8
 PORTRAIT_GROUPS = ("frll", "frlca", "sfa", "ecu", "skimage")  # sources of realism/line-art pieces
 
 
-def _side_fraction(rng: np.random.Generator) -> tuple[str, float]:
-    """Tattoo side as a fraction of the image side: fine-line pieces to sleeve-sized ones.
-    Real tattoos here cover a median 25 % of the photo, so large pieces dominate."""
-    r = rng.random()
-    if r < 0.08:
-        return "small", log_uniform(rng, 0.1, 0.3)
-    if r < 0.35:
-        return "medium", float(rng.uniform(0.3, 0.65))
-    return "large", float(rng.uniform(0.65, 1.5))
+def _side_fraction(rng: np.random.Generator, area: float) -> tuple[str, float]:
+    """Side of a piece (fraction of the image side) meant to ink about ``area`` of the frame: a piece
+    covers roughly 45 % of its box once its outline is filled. Returns (size class, side fraction)."""
+    frac = float(np.sqrt(max(area, 1e-4) / 0.45) * np.exp(rng.normal(0.0, 0.2)))
+    return ("small" if frac < 0.3 else "medium" if frac < 0.65 else "large"), frac
 
 
 class Synthesizer:
@@ -90,12 +86,24 @@ class Synthesizer:
             # without many bare or fully painted frames.
             budget = float(np.clip(np.exp(rng.normal(np.log(cfg.coverage_median), cfg.coverage_spread)), 0.005, 0.9))
             params["coverage_budget"] = round(budget, 4)
-            for _ in range(cfg.max_tattoos):
-                crop, t, a, tp = self._tattoo(rng, ys, xs, cdf, skin_f, photo_params["upscale"], face_host, budget)
+            covered = 0.0
+            for k in range(min(cfg.max_tattoos, 2) if face_host else cfg.max_tattoos):
+                # the first piece takes most of the budget (one coherent motif, as in real photos);
+                # later, smaller ones fill what is left, away from the ink already there
+                share = budget * (float(rng.uniform(0.6, 1.0)) if k == 0 else float(rng.uniform(0.3, 1.0)))
+                area = share if k == 0 else max(budget - covered, 0.01) * share / budget
+                if k:
+                    free = cv2.dilate((a_total > 0.05).astype(np.uint8), np.ones((9, 9), np.uint8))[ys, xs] == 0
+                    weights = np.where(free, dist[ys, xs].astype(np.float64) ** 2, 0.0)
+                    if weights.sum() <= 0:
+                        break
+                    cdf = np.cumsum(weights)
+                crop, t, a, tp = self._tattoo(rng, ys, xs, cdf, skin_f, photo_params["upscale"], face_host, area)
                 t_total[crop] *= t
                 a_total[crop] = 1.0 - (1.0 - a_total[crop]) * (1.0 - a)
                 tattoos.append(tp)
-                if _ink_region(a_total) >= budget * 0.8:
+                covered = _ink_region(a_total)
+                if covered >= budget * 0.8:
                     break
         inked = clean * t_total
         if tattoos:
@@ -137,17 +145,14 @@ class Synthesizer:
         raise InputError(f"{self.people_dir}: none of the {len(self.photos)} photos can be read ({last})")
 
     def _tattoo(self, rng, ys, xs, cdf, skin_f, upscale: float, face_host: bool,
-                budget: float) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray, dict]:
+                area: float) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray, dict]:
         s = self.config.size
         source = self.sampler.pick_source(rng)
-        size_class, frac = _side_fraction(rng)
-        skin_frac = len(ys) / (s * s)
-        # scale with the visible body part: a full sleeve on a close-up arm, a smaller piece on a far one
-        frac *= 1.6 * float(np.sqrt(skin_frac))
-        # and not far beyond the photo's ink budget (a piece fills about half its box)
-        frac = min(frac, float(np.sqrt(2.5 * budget / 0.5)))
+        size_class, frac = _side_fraction(rng, area)
+        # no bigger than the visible body part allows (a piece over a far-away arm stays small)
+        frac = min(frac, 1.6 * float(np.sqrt(len(ys) / (s * s))))
         if face_host:  # face tattoos are small pieces; a portrait-sized piece over a face looks absurd
-            frac = min(frac, 0.5)
+            frac = min(frac, 0.3)
         side = frac * s
         # centres favour the inside of the skin (weight = squared distance to its edge), so big pieces sit on
         # the body part instead of being mostly clipped away by a sleeve or the background

@@ -13,7 +13,7 @@ from skindeep.synth.skin import SkinModel, drop_dark_features
 
 PHOTO_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 MASK_SUFFIXES = (".skin.png", ".skinhair.png")
-MAX_UPSCALE = 2.5
+MAX_UPSCALE = 2.0
 # Tattoos are mostly on arms, legs, torso and hands: face-only photo sets are drawn half as often.
 FACE_GROUPS = ("frll", "frlca", "sfa", "ecu", "pratheepan", "skimage")
 GROUP_FACTOR = {g: 0.5 for g in FACE_GROUPS}

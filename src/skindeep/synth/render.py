@@ -14,6 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from skindeep.synth.procedural import PALETTE
 from skindeep.synth.util import gauss, smooth_noise
 
 BLACK_INKS = {
@@ -43,8 +44,8 @@ def render_ink(
     fresh = age < 0.12 and rng.random() < 0.7
     density = float(rng.uniform(0.6, 1.0))
     uneven = float(rng.uniform(0.0, 0.4))
-    scatter = float(rng.uniform(0.22, 0.52) + 0.2 * age)
-    bleed = float(max(0.3, (0.3 + 1.0 * age) * min(scale, 1.0)))
+    scatter = float(rng.uniform(0.12, 0.42) + 0.15 * age)
+    bleed = float(max(0.3, (0.3 + 1.0 * age) * scale**0.4))
     field = 1.0 - uneven * (0.5 + 0.5 * smooth_noise(rng, alpha.shape, int(rng.integers(4, 12))))
     # pigment grain: ink sits in clumps, so even solid areas are mottled at the skin's own pixel scale
     grain = float(rng.uniform(0.05, 0.35))
@@ -53,7 +54,8 @@ def render_ink(
     a = alpha * density * field * np.clip(1.0 - grain * 0.5 * (1.0 + clumps), 0.0, 1.0)
     a = np.clip(gauss(a, bleed) * (1.0 + 0.3 * age), 0.0, 1.0)
     if colour is None:
-        table = BRUSH_INKS if brush else BLACK_INKS
+        # most single-ink pieces are black; some are one colour (a red rose, a blue swallow outline)
+        table = BRUSH_INKS if brush else PALETTE if rng.random() < 0.15 else BLACK_INKS
         ink_name = str(rng.choice(list(table)))
         c = np.array(table[ink_name], np.float32)
         c = c + age * np.array([0.0, 0.04, 0.07], np.float32)  # old black ink drifts to blue-green
@@ -62,7 +64,7 @@ def render_ink(
         ink_name = "design-colours"
         c_eff = gauss(colour, bleed)
     grey = c_eff.mean(-1, keepdims=True)
-    desat = 0.25 + 0.35 * age
+    desat = 0.1 + 0.3 * age
     c_eff = (c_eff * (1 - desat) + grey * desat) * float(rng.uniform(0.75, 0.95))  # dermis darkens, desaturates
     reflect = scatter + (1.0 - scatter) * c_eff
     a = a * skin

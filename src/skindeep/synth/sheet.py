@@ -29,8 +29,16 @@ def contact_sheet(samples: list[Sample], thumb: int = 160, columns: int = 2, gap
     return out
 
 
-def write_sheet(samples: list[Sample], path: str | Path, thumb: int = 160, columns: int = 2) -> Path:
+def write_sheet(samples: list[Sample], path: str | Path, thumb: int = 160, columns: int = 3,
+                max_bytes: int = 3_000_000) -> Path:
+    """Write a contact sheet PNG; reduced to a 256-colour palette when the full-colour file would
+    exceed ``max_bytes`` (sheets are for looking at and for committing)."""
+    from PIL import Image
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), contact_sheet(samples, thumb, columns)[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    img = Image.fromarray(contact_sheet(samples, thumb, columns))
+    img.save(path, optimize=True)
+    if path.stat().st_size > max_bytes:
+        img.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)
     return path
