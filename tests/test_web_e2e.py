@@ -10,10 +10,13 @@ never ``playwright install``: the system Chromium is used).
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -57,10 +60,10 @@ def make_photo() -> np.ndarray:
     return photo
 
 
-@pytest.fixture(scope="module")
-def server_url(tiny_model_path):
-    app = create_app(ServeConfig(model_path=tiny_model_path, protect_face=False))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+@contextmanager
+def running_server(config: ServeConfig) -> Iterator[str]:
+    """uvicorn on a free 127.0.0.1 port in a thread; yields its URL."""
+    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -68,9 +71,17 @@ def server_url(tiny_model_path):
         assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
         time.sleep(0.05)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server_url(tiny_model_path):
+    with running_server(ServeConfig(model_path=tiny_model_path, protect_face=False)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +265,26 @@ def test_api_docs_render_without_internet(server_url, browser):
     page.wait_for_selector(".opblock-summary-path[data-path='/v1/remove']", timeout=20_000)
     assert outside == []
     page.close()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("SKINDEEP_SCREENSHOT_PHOTO"), reason="set SKINDEEP_SCREENSHOT_PHOTO to remake it"
+)
+def test_make_docs_screenshot(browser):
+    """Remakes docs/web-screenshot.png with the shipped model: SKINDEEP_SCREENSHOT_PHOTO=photo.png
+    (optional SKINDEEP_SCREENSHOT_SLIDER, percent). Not a check; skipped unless asked for."""
+    out = Path(__file__).resolve().parents[1] / "docs" / "web-screenshot.png"
+    with running_server(ServeConfig()) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 1700})
+        page.goto(url)
+        page.set_input_files("#file", os.environ["SKINDEEP_SCREENSHOT_PHOTO"])
+        wait_phase(page, "ready")
+        page.click("#remove")
+        wait_phase(page, "done")
+        page.fill("#compare-slider", os.environ.get("SKINDEEP_SCREENSHOT_SLIDER", "15"))
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.evaluate("window.scrollTo(0, 0)")
+        shot = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("RGB")
+        # 256 colours: a third of the bytes, and the page is flat colour apart from the photo.
+        shot.quantize(256, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+        page.close()

@@ -11,11 +11,12 @@ import click
 @click.option("--checkpoint", required=True, type=click.Path(dir_okay=False), help="e.g. runs/main/best.pt")
 @click.option("--out", default="src/skindeep/weights/skindeep.onnx", show_default=True,
               type=click.Path(dir_okay=False), help="ONNX file; metadata goes next to it as .json.")
-@click.option("--threshold", default=0.5, show_default=True, help="Recommended ink threshold (metadata).")
+@click.option("--threshold", type=float, default=None,
+              help="Recommended ink threshold (metadata); default: best mask F1 on the run's val set.")
 @click.option("--detect-size", default=320, show_default=True,
               help="Recommended long side for detection (metadata; the remover reads it).")
 @click.option("--no-timing", is_flag=True, help="Skip the 1024x1024 onnxruntime timing.")
-def command(checkpoint: str, out: str, threshold: float, detect_size: int, no_timing: bool) -> None:
+def command(checkpoint: str, out: str, threshold: float | None, detect_size: int, no_timing: bool) -> None:
     """Export CHECKPOINT to ONNX; fails loudly if onnxruntime and torch differ by >= 1e-3."""
     from skindeep.errors import SkinDeepError
     from skindeep.model.export import export_checkpoint

@@ -126,12 +126,15 @@ def time_onnx(onnx_path: str | Path, size: int = 1024, threads: int = 2, repeats
 
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path, version: str | None = None,
-                      threshold: float = 0.5, timing: bool = True, detect_size: int = 320) -> dict[str, Any]:
+                      threshold: float | None = None, timing: bool = True, detect_size: int = 320,
+                      val_dir: str | Path | None = None) -> dict[str, Any]:
     """Checkpoint -> ONNX at ``out`` + parity check + ``out`` with .json metadata. Returns the metadata.
 
     ``detect_size``: the long side to shrink photos to for detection. The network saw tattoos at the
     scale of 320 px samples (crops of 0.4-1x their side), and on real photos it finds more ink at
     256-320 px than at 512 (looked at on real-dev sheets).
+    ``threshold``: None picks it by pooled mask F1 on the validation folder (``val_dir``, default the
+    run's ``data.val_dir``) when that exists, else 0.5.
     """
     from skindeep import __version__
     from skindeep.model.checkpoint import model_from_checkpoint
@@ -139,6 +142,16 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, version: str | No
     model, cfg, state = model_from_checkpoint(checkpoint)
     out = export_onnx(model, out)
     report = check_parity(model, out)
+    threshold_f1 = None
+    if threshold is None:
+        threshold = 0.5
+        folder = Path(val_dir or cfg.data.val_dir)
+        if cfg.data.val_dir and folder.is_dir():
+            from skindeep.model.data import load_val_set
+            from skindeep.model.validate import pick_threshold
+
+            threshold, threshold_f1 = pick_threshold(model, load_val_set(folder, cfg.data.val_limit),
+                                                     cfg.data.ink_threshold)
     train_size = max(s.size for s in cfg.stages[: state.get("stage", 0) + 1])
     meta: dict[str, Any] = {
         "name": "skindeep",
@@ -150,6 +163,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, version: str | No
         "train_size": train_size,
         "recommended_detect_size": detect_size,
         "threshold": threshold,
+        "threshold_val_f1": threshold_f1,
         "step": state.get("step"),
         "stage": state.get("stage"),
         "train_seconds": round(float(state.get("seconds", 0.0))),

@@ -263,7 +263,8 @@ def train(
                     checkpoint("last.pt")
                     log(f"stopped at step {state['step']} (stage {stage}); resume with --resume")
                     return dict(state)
-        validate()
+        if state["step"] % cfg.val_every:  # not validated at this very step already
+            validate()
         state["stage"] += 1
         state["stage_step"] = 0
         checkpoint("last.pt")

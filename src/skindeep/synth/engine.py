@@ -152,7 +152,7 @@ class Synthesizer:
         # no bigger than the visible body part allows (a piece over a far-away arm stays small)
         frac = min(frac, 1.6 * float(np.sqrt(len(ys) / (s * s))))
         if face_host:  # face tattoos are small pieces; a portrait-sized piece over a face looks absurd
-            frac = min(frac, 0.3)
+            frac = min(frac, 0.4)
         side = frac * s
         # centres favour the inside of the skin (weight = squared distance to its edge), so big pieces sit on
         # the body part instead of being mostly clipped away by a sleeve or the background
