@@ -421,3 +421,13 @@ def test_cli_end_to_end_on_shared_data(shared_data, tiny_model_path, tmp_path):
     assert [c["size"] for c in m["synthetic"]["cases"]] == [128, 128]
     assert m["real"]["summary"]["skindeep"]["n"] == 2 and m["clean"]["summary"]["n"] == 2
     assert "| skindeep (model) |" in (out / "report.md").read_text()
+
+
+def test_sheet_rows_keep_captions_readable_and_pngs_small(tmp_path):
+    from skindeep.eval import images
+
+    r = images.row([np.zeros((50, 20, 3), np.uint8)], 50, ["x"], caption="a caption much wider than the tile")
+    assert r.shape[0] == 70 and r.shape[1] > 150
+    noise = np.random.default_rng(0).integers(0, 256, (900, 900, 3), dtype=np.uint8)  # incompressible
+    path = images.save_png(tmp_path / "n.png", noise, max_bytes=300_000)
+    assert path.stat().st_size <= 300_000 and Image.open(path).size[0] < 900

@@ -221,6 +221,9 @@ def test_train_loop_checkpoints_and_resumes(tmp_path, folders):
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
     vals = list(csv.DictReader((out / "val.csv").open()))
     assert len(vals) >= 2 and all(np.isfinite(float(v["psnr_in"])) for v in vals)
+    logs: list[str] = []
+    state = train(cfg, tmp_path / "ft", init=out / "best.pt", max_steps=1, log=logs.append)
+    assert state["step"] == 1 and any("initialised weights from" in m for m in logs)
     sample = read_triple(folders[1], "s000")
     assert sample.tattooed.shape == (96, 112, 3)
 

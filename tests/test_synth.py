@@ -121,6 +121,17 @@ def test_real_design_sources_non_empty(shared_data):
         assert (d.alpha > 0.1).mean() > 0.002, source
 
 
+def test_skin_detector_finds_skin_not_clothes():
+    from skindeep.synth.skin import detect_skin
+
+    img = _skin_photo(np.random.default_rng(3), 80, 80)[..., ::-1].copy()  # RGB skin tone
+    img[:, 40:] = (40, 70, 150)  # blue clothing
+    img[10:14, 10:30] = (60, 40, 30)  # an eyebrow-dark stroke on the skin
+    mask = detect_skin(img)
+    assert (mask[:, 4:36] > 0).mean() > 0.8 and (mask[:, 44:] > 0).mean() == 0
+    assert (mask[11:13, 12:28] > 0).mean() == 0, "dark features are not skin (no ink goes there)"
+
+
 def test_p_clean_gives_zero_ink(data):
     synth = _synth(data, p_clean=1.0)
     for seed in range(5):

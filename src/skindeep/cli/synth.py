@@ -28,9 +28,13 @@ def _init_worker(people: str, designs: str, config) -> None:
     _WORKER = Synthesizer(people, designs, config)
 
 
-def _make(job: tuple[int, str]):
-    seed, name = job
-    return _WORKER.sample(seed, name=name)
+def _make(job: tuple[int, str, bool]):
+    """Worker: make one sample and encode its files here, so the parent only writes bytes."""
+    from skindeep.synth.sampleio import encode_sample
+
+    seed, name, keep = job
+    sample = _WORKER.sample(seed, name=name)
+    return encode_sample(sample), (sample if keep else None)
 
 
 @click.command("synth")
@@ -48,7 +52,8 @@ def command(people: Path, designs: Path, out: Path, n: int, seed: int, size: int
     """Write N synthetic samples: NAME.tattooed.png, NAME.clean.png, NAME.ink.png, NAME.json."""
     from tqdm import tqdm
 
-    from skindeep.synth import SynthConfig, Synthesizer, sample_seeds, write_sample
+    from skindeep.synth import SynthConfig, Synthesizer, sample_seeds
+    from skindeep.synth.sampleio import write_files
     from skindeep.synth.sheet import write_sheet
 
     _single_threaded_cv2()
@@ -57,19 +62,22 @@ def command(people: Path, designs: Path, out: Path, n: int, seed: int, size: int
         config.p_clean = p_clean
     try:
         synth = Synthesizer(people, designs, config)  # validates the folders before any worker starts
-        jobs = [(s, f"{i:06d}") for i, s in enumerate(sample_seeds(n, seed))]
+        # the first 48 samples travel back whole for the preview sheet; the rest as encoded files
+        jobs = [(s, f"{i:06d}", preview and i < 48) for i, s in enumerate(sample_seeds(n, seed))]
         shown = []
         if workers == 1:
-            results = (synth.sample(s, name=name) for s, name in jobs)
+            global _WORKER
+            _WORKER = synth
+            results = map(_make, jobs)
             pool = None
         else:
             pool = mp.get_context("fork" if hasattr(mp, "get_context") else None).Pool(
                 workers, initializer=_init_worker, initargs=(str(people), str(designs), config))
             results = pool.imap(_make, jobs, chunksize=4)  # ordered: output independent of workers
         try:
-            for sample in tqdm(results, total=n, desc="synth", unit="sample"):
-                write_sample(sample, out)
-                if preview and len(shown) < 48:
+            for files, sample in tqdm(results, total=n, desc="synth", unit="sample"):
+                write_files(files, out)
+                if sample is not None:
                     shown.append(sample)
         finally:
             if pool is not None:

@@ -51,6 +51,9 @@ def row(images: list[np.ndarray], height: int, labels: list[str] | None = None, 
         parts.append(tile(img, height, label))
     out = np.concatenate(parts, 1)
     if caption:
+        (tw, _), _ = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+        if tw + 6 > out.shape[1]:  # a narrow row: widen it so the caption is not cut
+            out = np.pad(out, ((0, 0), (0, tw + 6 - out.shape[1]), (0, 0)), constant_values=255)
         strip = np.full((20, out.shape[1], 3), 255, np.uint8)
         cv2.putText(strip, caption, (3, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
         out = np.concatenate([strip, out], 0)

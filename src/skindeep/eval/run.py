@@ -117,7 +117,7 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
         "skindeep_version": _version(),
         "host": f"{platform.machine()}, {os.cpu_count()} cpu",
         "model": {
-            "path": str(model_path),
+            "path": _shown(model_path),
             "sha256": file_sha256(model_path) if model_path.is_file() else "",
             "version": str(getattr(info, "version", "unknown")),
             "threshold": float(getattr(remover, "threshold", 0.5)),
@@ -151,7 +151,7 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
             "telea": lambda rgb, region: (baselines.telea(rgb, region), region.astype(np.uint8) * 255),
             "identity": lambda rgb, region: (rgb, np.zeros(rgb.shape[:2], np.uint8)),
         }
-        metrics["real"] = {"folder": str(cfg.real),
+        metrics["real"] = {"folder": _shown(cfg.real),
                            **real.run_real(photos, methods, out / "real-sheet.png", progress=tick("real")),
                            "seconds": time.perf_counter() - t}
     if cfg.n_clean > 0:
@@ -164,12 +164,19 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
             r = remover.remove(rgb)
             return np.asarray(r.image)[..., :3], np.asarray(r.ink_mask)
 
-        metrics["clean"] = {"folder": str(cfg.people),
+        metrics["clean"] = {"folder": _shown(cfg.people),
                             **real.run_clean(clean, ours_clean, out / "clean-sheet.png", progress=tick("clean")),
                             "seconds": time.perf_counter() - t}
     metrics["seconds"] = time.perf_counter() - start
     report.save_metrics(out, metrics)
     return report.write_report(out)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when it is inside it or beside it (``../shared/data``):
+    reports should read the same on every machine."""
+    rel = os.path.relpath(Path(path).resolve(), Path.cwd().resolve())
+    return rel if rel.split(os.sep).count("..") <= 1 else str(path)
 
 
 def _version() -> str:

@@ -127,12 +127,15 @@ def time_onnx(onnx_path: str | Path, size: int = 1024, threads: int = 2, repeats
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path, version: str | None = None,
                       threshold: float | None = None, timing: bool = True, detect_size: int = 320,
-                      val_dir: str | Path | None = None) -> dict[str, Any]:
+                      val_dir: str | Path | None = None, restore_side: int = 320) -> dict[str, Any]:
     """Checkpoint -> ONNX at ``out`` + parity check + ``out`` with .json metadata. Returns the metadata.
 
     ``detect_size``: the long side to shrink photos to for detection. The network saw tattoos at the
     scale of 320 px samples (crops of 0.4-1x their side), and on real photos it finds more ink at
     256-320 px than at 512 (looked at on real-dev sheets).
+    ``restore_side``: the long side at which restoring works best. The restorer gates its correction
+    by its *own* ink probability, which drops at scales it was not trained at: on real-dev photos
+    restoring at 320 px (correction upsampled) removed much more ink than at 512 or at full size.
     ``threshold``: None picks it by pooled mask F1 on the validation folder (``val_dir``, default the
     run's ``data.val_dir``) when that exists, else 0.5.
     """
@@ -162,6 +165,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, version: str | No
         "outputs": {"ink": [1, 1, "H", "W"], "clean": [1, 3, "H", "W"]},
         "train_size": train_size,
         "recommended_detect_size": detect_size,
+        "recommended_restore_side": restore_side,
         "threshold": threshold,
         "threshold_val_f1": threshold_f1,
         "step": state.get("step"),

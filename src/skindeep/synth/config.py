@@ -46,7 +46,7 @@ class SynthConfig:
     p_clean: float = 0.1
     source_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SOURCE_WEIGHTS))
     max_tattoos: int = 5
-    coverage_median: float = 0.38
+    coverage_median: float = 0.45
     coverage_spread: float = 0.8
     p_hard_negative: float = 0.3
     p_jpeg: float = 0.7

@@ -45,7 +45,7 @@ def render_ink(
     density = float(rng.uniform(0.6, 1.0))
     uneven = float(rng.uniform(0.0, 0.4))
     scatter = float(rng.uniform(0.12, 0.42) + 0.15 * age)
-    bleed = float(max(0.4, (0.45 + 1.0 * age) * scale**0.4))
+    bleed = float(max(0.3, (0.3 + 1.0 * age) * scale**0.4))
     field = 1.0 - uneven * (0.5 + 0.5 * smooth_noise(rng, alpha.shape, int(rng.integers(4, 12))))
     # pigment grain: ink sits in clumps, so even solid areas are mottled at the skin's own pixel scale
     grain = float(rng.uniform(0.15, 0.5))

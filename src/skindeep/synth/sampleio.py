@@ -14,21 +14,40 @@ from skindeep.synth.config import Sample
 SUFFIXES = (".tattooed.png", ".clean.png", ".ink.png", ".json")
 
 
-def _write_png(path: Path, img: np.ndarray) -> None:
+def _png(img: np.ndarray) -> bytes:
     arr = img[..., ::-1] if img.ndim == 3 else img
     # fixed compression level: PNG bytes depend only on the pixels -> byte-identical reruns
-    if not cv2.imwrite(str(path), np.ascontiguousarray(arr), [cv2.IMWRITE_PNG_COMPRESSION, 3]):
-        raise InputError(f"{path}: cannot write PNG")
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(arr), [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def encode_sample(sample: Sample) -> dict[str, bytes]:
+    """The 4 files of a sample as {file name: bytes} (lets worker processes do the PNG encoding)."""
+    return {
+        f"{sample.name}.tattooed.png": _png(sample.tattooed),
+        f"{sample.name}.clean.png": _png(sample.clean),
+        f"{sample.name}.ink.png": _png(sample.ink),
+        f"{sample.name}.json": (json.dumps(sample.params, indent=1, sort_keys=True) + "\n").encode(),
+    }
+
+
+def write_files(files: dict[str, bytes], out_dir: str | Path) -> None:
+    """Write encoded sample files into ``out_dir`` (created if needed)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        try:
+            (out / name).write_bytes(data)
+        except OSError as exc:
+            raise InputError(f"{out / name}: cannot write ({exc})") from exc
 
 
 def write_sample(sample: Sample, out_dir: str | Path) -> None:
-    """Write the 4 files of ``sample`` into ``out_dir`` (created if needed)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_png(out / f"{sample.name}.tattooed.png", sample.tattooed)
-    _write_png(out / f"{sample.name}.clean.png", sample.clean)
-    _write_png(out / f"{sample.name}.ink.png", sample.ink)
-    (out / f"{sample.name}.json").write_text(json.dumps(sample.params, indent=1, sort_keys=True) + "\n")
+    """Write the 4 files of ``sample`` into ``out_dir`` (created if needed):
+    NAME.tattooed.png, NAME.clean.png, NAME.ink.png (alpha 0..255), NAME.json (parameters)."""
+    write_files(encode_sample(sample), out_dir)
 
 
 def read_sample_dir(folder: str | Path) -> list[str]:

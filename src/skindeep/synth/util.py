@@ -33,7 +33,3 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) any -> (H, W) float32 Rec.601 luma in the input's units."""
     f = rgb.astype(np.float32)
     return 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
-
-
-def log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
-    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
