@@ -178,6 +178,8 @@ def test_config_validation_errors(tmp_path):
         config_from_dict({"loss": {"l2": 1.0}})
     with pytest.raises(ConfigError, match="threads must be int"):
         config_from_dict({"threads": "two"})
+    with pytest.raises(ConfigError, match="data.max_zoom"):
+        config_from_dict({"data": {"max_zoom": 0.5}})
     with pytest.raises(ConfigError, match="lr"):
         config_from_dict({"stages": [{"size": 64, "lr": 5.0}]})
     bad = tmp_path / "bad.toml"
@@ -273,3 +275,22 @@ def test_online_synth_dataset(shared_data):
     assert not bool(changed[item["ink"][0] == 0].any())  # no ink, no change (resizing keeps this)
     again = ds[1]
     assert torch.equal(again["tattooed"], item["tattooed"])  # deterministic in (seed, index)
+
+
+def test_zoomed_crops_enlarge_the_ink():
+    """max_zoom > 1 takes smaller crops and enlarges them: same size out, ink strokes wider on average."""
+    from skindeep.model.data import random_crop
+
+    t = make_triple(np.random.default_rng(4), 128, 128)
+
+    def mean_stroke_fraction(zoom: float) -> float:
+        rng = np.random.default_rng(0)
+        crops = [random_crop(t, 64, rng, max_zoom=zoom) for _ in range(40)]
+        assert all(c.tattooed.shape == (64, 64, 3) and c.ink.shape == (64, 64) for c in crops)
+        # thickness proxy: share of ink pixels whose 4 neighbours are all ink (interior of strokes)
+        inner = [((c.ink[1:-1, 1:-1] > 0) & (c.ink[:-2, 1:-1] > 0) & (c.ink[2:, 1:-1] > 0)
+                  & (c.ink[1:-1, :-2] > 0) & (c.ink[1:-1, 2:] > 0)).sum() / max((c.ink > 0).sum(), 1)
+                 for c in crops]
+        return float(np.mean(inner))
+
+    assert mean_stroke_fraction(4.0) > mean_stroke_fraction(1.0) + 0.1

@@ -113,6 +113,19 @@ def test_every_source_makes_a_non_empty_design(data, source):
         assert 0.0 <= d.alpha.min() and d.alpha.max() <= 1.0
 
 
+def test_prerasterised_png_designs_work_like_svgs(tmp_path, data):
+    from skindeep.synth.svg import rasterise_designs
+
+    people, designs = data
+    assert rasterise_designs(designs, tmp_path / "png", size=64) == 5
+    synth = Synthesizer(people, tmp_path / "png", SynthConfig(size=64))
+    assert all(p.suffix == ".png" for p in synth.designs)
+    for source in ("icons", "color", "kanji", "omniglot"):
+        d = synth.sampler.draw(np.random.default_rng(0), source, 96)
+        assert (d.alpha > 0.1).mean() > 0.005, source
+    assert synth.sampler.draw(np.random.default_rng(0), "color", 96).colour[..., 0].max() > 0.5  # red kept
+
+
 def test_real_design_sources_non_empty(shared_data):
     synth = Synthesizer(shared_data / "people", shared_data / "designs", SynthConfig(size=64))
     assert set(synth.sampler.available) == set(SOURCES)

@@ -62,6 +62,7 @@ class DataConfig:
     workers: int = 1
     val_limit: int = 64  # validation samples used (the first N of val_dir, sorted: fixed)
     ink_threshold: float = 0.1  # ink alpha above this counts as ink for the metrics (0..1)
+    max_zoom: float = 1.0  # > 1: also enlarge crops up to this factor (ink bigger than in the samples)
 
 
 @dataclass
@@ -133,6 +134,8 @@ class TrainConfig:
                 fail(f"loss.{f.name}", f"must be >= 0, got {getattr(self.loss, f.name)}")
         if not 0 <= self.data.ink_threshold < 1:
             fail("data.ink_threshold", f"must be in [0, 1), got {self.data.ink_threshold}")
+        if not 1.0 <= self.data.max_zoom <= 8.0:
+            fail("data.max_zoom", f"must be in [1, 8], got {self.data.max_zoom}")
         if self.data.workers < 0:
             fail("data.workers", f"must be >= 0, got {self.data.workers}")
         if self.data.synth_size % 32 or self.data.synth_size < max(s.size for s in self.stages):

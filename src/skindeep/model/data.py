@@ -63,10 +63,13 @@ def read_triple(folder: str | Path, name: str) -> Triple:
     return Triple(t, c, k)
 
 
-def random_crop(triple: Triple, size: int, rng: np.random.Generator, flip: bool = True) -> Triple:
-    """Random square crop with side in [size, short side], resized to ``size`` (area), random h-flip.
+def random_crop(triple: Triple, size: int, rng: np.random.Generator, flip: bool = True,
+                max_zoom: float = 1.0) -> Triple:
+    """Random square crop with side in [size / max_zoom, short side], resized to ``size``, random h-flip.
 
-    Images smaller than ``size`` are first upscaled so the short side is ``size``.
+    ``max_zoom`` > 1 also takes crops smaller than ``size`` and enlarges them, so the network sees ink
+    larger (in pixels) than in the samples, as in full-resolution photos. Images smaller than ``size``
+    are first upscaled so the short side is ``size``.
     """
     h, w = triple.ink.shape
     if min(h, w) < size:
@@ -74,14 +77,16 @@ def random_crop(triple: Triple, size: int, rng: np.random.Generator, flip: bool 
         nh, nw = max(size, round(h * f)), max(size, round(w * f))
         triple = Triple(*(cv2.resize(a, (nw, nh), interpolation=cv2.INTER_LINEAR) for a in _arrays(triple)))
         h, w = nh, nw
-    side = int(rng.integers(size, min(h, w) + 1))
+    smallest = size if max_zoom <= 1 else max(8, round(size / max_zoom))
+    side = int(rng.integers(smallest, min(h, w) + 1))
     y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
     mirror = flip and rng.random() < 0.5  # one decision for all three arrays
     out = []
     for a in _arrays(triple):
         a = a[y : y + side, x : x + side]
         if side != size:
-            a = cv2.resize(a, (size, size), interpolation=cv2.INTER_AREA)
+            interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+            a = cv2.resize(a, (size, size), interpolation=interp)
         if mirror:
             a = a[:, ::-1]
         out.append(np.ascontiguousarray(a))
@@ -109,8 +114,12 @@ class FolderDataset(Dataset):
     """Random crops of ``size`` px from a folder of samples. ``length`` virtual items per epoch (each picks
     a sample by index modulo the folder size); the crop randomness comes from ``seed`` and the index."""
 
-    def __init__(self, folder: str | Path, size: int, seed: int = 0, length: int | None = None):
+    max_zoom: float = 1.0  # class default: objects pickled by an older version still work
+
+    def __init__(self, folder: str | Path, size: int, seed: int = 0, length: int | None = None,
+                 max_zoom: float = 1.0):
         self.folder = Path(folder)
+        self.max_zoom = max_zoom
         self.names = list_samples(self.folder)
         self.size = size
         self.seed = seed
@@ -122,16 +131,19 @@ class FolderDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, i])
         name = self.names[int(rng.integers(len(self.names)))] if self.length != len(self.names) else self.names[i]
-        return to_tensors(random_crop(read_triple(self.folder, name), self.size, rng))
+        return to_tensors(random_crop(read_triple(self.folder, name), self.size, rng, max_zoom=self.max_zoom))
 
 
 class SynthDataset(Dataset):
     """Online synthetic pairs on the project's *train* split: item ``i`` is ``Synthesizer.sample(seed+i)``,
     randomly cropped to ``size``. The synthesizer is built lazily in each DataLoader worker."""
 
+    max_zoom: float = 1.0
+
     def __init__(self, people_dir: str | Path, designs_dir: str | Path, size: int, synth_size: int = 320,
-                 seed: int = 0, length: int = 100_000, split: str = "train"):
+                 seed: int = 0, length: int = 100_000, split: str = "train", max_zoom: float = 1.0):
         self.people_dir, self.designs_dir = Path(people_dir), Path(designs_dir)
+        self.max_zoom = max_zoom
         self.size, self.synth_size, self.seed, self.length, self.split = size, synth_size, seed, length, split
         self._synth = None
 
@@ -146,7 +158,7 @@ class SynthDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         s = self.synthesizer().sample(self.seed + i)
         rng = np.random.default_rng([self.seed, i, 1])
-        return to_tensors(random_crop(Triple(s.tattooed, s.clean, s.ink), self.size, rng))
+        return to_tensors(random_crop(Triple(s.tattooed, s.clean, s.ink), self.size, rng, max_zoom=self.max_zoom))
 
 
 def make_synthesizer(people_dir: str | Path, designs_dir: str | Path, size: int, split: str):

@@ -14,9 +14,9 @@ from skindeep.synth.designs import SOURCES
 from skindeep.synth.engine import Synthesizer, sample_seeds
 from skindeep.synth.photos import split_photos
 from skindeep.synth.sampleio import load_sample, read_sample_dir, write_sample
-from skindeep.synth.svg import split_designs
+from skindeep.synth.svg import rasterise_designs, split_designs
 
 __all__ = [
     "DEFAULT_SOURCE_WEIGHTS", "SOURCES", "Sample", "SynthConfig", "Synthesizer", "load_sample",
-    "read_sample_dir", "sample_seeds", "split_designs", "split_photos", "write_sample",
+    "rasterise_designs", "read_sample_dir", "sample_seeds", "split_designs", "split_photos", "write_sample",
 ]
