@@ -39,7 +39,7 @@ def _make(job: tuple[int, str, bool]):
 
 @click.command("synth")
 @click.option("--people", "people", required=True, type=click.Path(path_type=Path), help="Folder of clean people photos.")
-@click.option("--designs", "designs", required=True, type=click.Path(path_type=Path), help="Folder of SVG designs.")
+@click.option("--designs", "designs", required=True, type=click.Path(path_type=Path), help="Folder of SVG (or pre-rasterised PNG) designs.")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option("-n", "n", default=100, show_default=True, type=click.IntRange(min=1), help="Number of samples.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Run seed (same seed: byte-identical output).")

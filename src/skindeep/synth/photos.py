@@ -25,8 +25,8 @@ def photo_group(path: Path) -> str:
 
 
 def group_weights(photos: list[Path]) -> np.ndarray:
-    """Sampling probabilities that damp big groups (weight 1/sqrt(group size), halved for face-only
-    sets x0.3): the abdomen set alone is 28 % of the photos, real tattoos are mostly on arms, legs, backs."""
+    """Sampling probabilities that damp big groups (weight 1/sqrt(group size), x0.3 for face-only
+    sets): the abdomen set alone is 28 % of the photos, real tattoos are mostly on arms, legs, backs."""
     groups = [photo_group(p) for p in photos]
     counts = {g: groups.count(g) for g in set(groups)}
     w = np.array([GROUP_FACTOR.get(g, 1.0) / np.sqrt(counts[g]) for g in groups])
