@@ -250,7 +250,7 @@ def test_cli_save_mask_and_layers(photos, tiny_model_path, tmp_path):
     assert np.array_equal(layer[..., :3], original)
 
 
-def test_cli_mask_file_and_cluster_error(photos, tiny_model_path, tmp_path):
+def test_cli_empty_user_mask_changes_nothing(photos, tiny_model_path, tmp_path):
     mask = np.zeros((120, 160), np.uint8)  # empty user mask: nothing may change
     PILImage.fromarray(mask).save(tmp_path / "m.png")
     result = _cli([photos / "a.png", "-o", tmp_path / "o.png", "--mask", tmp_path / "m.png", "--model",
@@ -262,3 +262,9 @@ def test_cli_mask_file_and_cluster_error(photos, tiny_model_path, tmp_path):
 def test_default_config_values():
     cfg = PipelineConfig()
     assert cfg.tile > cfg.context > 0 and cfg.restore_side >= 1024
+
+
+def test_cli_cluster_without_scale_is_a_clear_error(photos, tiny_model_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "skindeep.scale", None)  # makes `import skindeep.scale` fail
+    result = _cli([photos / "a.png", "--cluster", "tcp://nowhere:8786", "--model", tiny_model_path, "-q"])
+    assert result.exit_code != 0 and "--cluster needs skindeep.scale" in result.output

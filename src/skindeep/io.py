@@ -349,6 +349,9 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a photo should get the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
