@@ -25,8 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 SIZES = {"1 MP": (1152, 864), "4 MP": (2304, 1728), "12 MP": (4000, 3000)}
-# (seed, photo) picked by looking: a small icon on the neck, a large piece over the chest and neck.
-CASES = {"small": 8, "large": 9}
+# Tattoo share of the photo (ink alpha > 20) for each case; the first seed in range is used.
+CASES = {"small": (0.005, 0.03), "large": (0.08, 0.40)}
 
 
 def make_photos(out: Path) -> list[tuple[str, str, Path, float]]:
@@ -40,9 +40,12 @@ def make_photos(out: Path) -> list[tuple[str, str, Path, float]]:
                       noise_sigma=(0.0, 0.5))
     synth = Synthesizer(people, designs, cfg, photos=photos, designs=split_designs(designs)[1])
     made = []
-    for case, seed in CASES.items():
-        sample = synth.sample(seed)
-        coverage = float((sample.ink > 20).mean())
+    for case, (low, high) in CASES.items():
+        for seed in range(500):
+            sample = synth.sample(seed)
+            coverage = float((sample.ink > 20).mean())
+            if low <= coverage <= high:
+                break
         for label, (w, h) in SIZES.items():
             # 4:3 photo: the square sample, padded with its own edge, then upscaled.
             side = sample.tattooed.shape[0]

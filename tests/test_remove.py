@@ -268,3 +268,19 @@ def test_cli_cluster_without_scale_is_a_clear_error(photos, tiny_model_path, mon
     monkeypatch.setitem(sys.modules, "skindeep.scale", None)  # makes `import skindeep.scale` fail
     result = _cli([photos / "a.png", "--cluster", "tcp://nowhere:8786", "--model", tiny_model_path, "-q"])
     assert result.exit_code != 0 and "--cluster needs skindeep.scale" in result.output
+
+
+def test_shipped_model_on_the_bundled_example():
+    from skindeep.remove.session import DEFAULT_MODEL
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "tattooed.jpg"
+    if not DEFAULT_MODEL.is_file() or not example.is_file():
+        pytest.skip("shipped weights or bundled example not present")
+    from skindeep.io import read_image
+
+    rgb = read_image(example).rgb
+    res = Remover().remove(rgb)
+    changed = np.any(res.image != rgb, axis=2)
+    assert 0.002 < changed.mean() < 0.08, changed.mean()  # the tattoo, not the whole photo
+    ys, _ = np.nonzero(changed)
+    assert np.median(ys) > 0.6 * rgb.shape[0]  # the example's tattoo is on the neck

@@ -6,6 +6,7 @@ The top level stays light: `remove`, `Remover` and `Result` are imported on firs
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     if name in ("remove", "Remover", "Result"):
-        from skindeep import remove as _remove_module
-
-        return getattr(_remove_module, name if name != "remove" else "remove")
+        # import_module, not `from skindeep import remove`: that would re-enter this __getattr__.
+        return getattr(importlib.import_module("skindeep.remove"), name)
     raise AttributeError(f"module 'skindeep' has no attribute {name!r}")
