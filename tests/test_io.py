@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io as _io
+import os
 import tempfile
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from PIL import Image as PILImage
 from PIL import ImageCms, ImageOps
 
 from skindeep.errors import InputError
-from skindeep.io import encode_image, orient, read_image, read_mask, write_image
+from skindeep.io import decode_image, encode_image, orient, read_image, read_mask, write_image
 
 
 def pattern(h: int = 40, w: int = 60) -> np.ndarray:
@@ -187,3 +188,42 @@ def test_read_mask_alpha_and_resize(tmp_path):
     assert read_mask(tmp_path / "m.png", size=(60, 40)).shape == (40, 60)
     with pytest.raises(InputError, match="mask is 30x20"):
         read_mask(tmp_path / "m.png", size=(100, 20))
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = write_image(tmp_path / "x.png", pattern())
+        assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+        os.umask(0o027)
+        assert write_image(tmp_path / "y.jpg", pattern()).stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+
+
+def test_decode_image_from_memory_matches_read_image(tmp_path):
+    exif = PILImage.Exif()
+    exif[0x0112] = 6
+    rgba = np.dstack([pattern(), np.linspace(0, 255, 60, dtype=np.uint8)[None].repeat(40, 0)])
+    PILImage.fromarray(rgba, "RGBA").save(tmp_path / "a.png", exif=exif.tobytes(), icc_profile=srgb_icc())
+    data = (tmp_path / "a.png").read_bytes()
+    from_file, from_memory = read_image(tmp_path / "a.png"), decode_image(data, "upload.png")
+    assert from_memory.rgb.shape == (60, 40, 3)  # orientation applied
+    assert np.array_equal(from_memory.rgb, from_file.rgb) and np.array_equal(from_memory.alpha, from_file.alpha)
+    assert from_memory.icc_profile == srgb_icc() and from_memory.path is None
+    assert from_file.path == tmp_path / "a.png"
+    # an already opened Pillow image gives the same result
+    with PILImage.open(_io.BytesIO(data)) as opened:
+        opened.load()
+        assert np.array_equal(decode_image(data, "x", opened=opened).rgb, from_file.rgb)
+
+
+def test_decode_image_16bit_from_memory_and_errors_name_the_upload():
+    import cv2
+
+    deep = np.random.default_rng(2).integers(0, 65535, (20, 30, 3), dtype=np.uint16)
+    data = cv2.imencode(".png", deep[..., ::-1])[1].tobytes()
+    img = decode_image(data, "deep.png")
+    assert img.bit_depth == 16 and np.array_equal(img.raw, deep)
+    with pytest.raises(InputError, match="upload 'x.jpg': not a readable image"):
+        decode_image(b"not an image", "upload 'x.jpg'")

@@ -284,3 +284,114 @@ def test_shipped_model_on_the_bundled_example():
     assert 0.002 < changed.mean() < 0.08, changed.mean()  # the tattoo, not the whole photo
     ys, _ = np.nonzero(changed)
     assert np.median(ys) > 0.6 * rgb.shape[0]  # the example's tattoo is on the neck
+
+
+# -- follow-ups: reduced restore scale, mask modes, skipping finished outputs, cluster errors -------------
+def test_restore_pixels_caps_what_the_network_sees(tiny_model_path):
+    from skindeep.remove.pipeline import restore_scale
+
+    assert restore_scale(864, 1152, PipelineConfig(restore_pixels=None)) == 1.0
+    assert abs(restore_scale(1000, 1000, PipelineConfig(restore_pixels=250_000)) - 0.5) < 1e-9
+    assert restore_scale(3000, 4000, PipelineConfig(restore_pixels=None)) == 2048 / 4000
+    remover = Remover(tiny_model_path, protect_face=False, restore_pixels=100_000)
+    seen = []
+    run = remover.model.run
+    remover.model.run = lambda rgb, want_clean=True: seen.append(rgb.shape[:2]) or run(rgb, want_clean)
+    img = with_mark(skin(600, 800), 300, 300, 12, 200)
+    res = remover.remove(img)
+    restore_inputs = seen[1:]  # seen[0] is the detection pass
+    assert restore_inputs and max(h * w for h, w in restore_inputs) <= 100_000 * 1.01
+    assert res.image[300:312, 300:500].mean() > img[300:312, 300:500].mean() + 40
+    assert np.array_equal(res.image[res.ink_mask == 0], img[res.ink_mask == 0])
+
+
+def test_mask_mode_replace_uses_the_mask_as_is(remover):
+    img = with_mark(skin(300, 400), 100, 100, 10, 150)  # detected ink at rows 100..110
+    painted = np.zeros(img.shape[:2], np.uint8)
+    painted[200:240, 50:120] = 255  # light skin, nothing detected there
+    painted[220:240, 50:60] = 128
+    keep = np.zeros(img.shape[:2], bool)
+    keep[230:240, 100:120] = True
+    res = remover.remove(img, mask=painted, keep=keep, mask_mode="replace")
+    expected = painted.copy()
+    expected[keep] = 0
+    assert np.array_equal(res.ink_mask, expected)  # the painted mask, cut by keep; not grown or detected
+    assert np.array_equal(res.image[90:120], img[90:120])  # the detected mark is outside the mask: kept
+    assert np.array_equal(res.image[res.ink_mask == 0], img[res.ink_mask == 0])
+    # limit (default): the same mask selects no detected ink, so nothing changes
+    assert np.array_equal(remover.remove(img, mask=painted).image, img)
+
+
+def test_mask_mode_is_validated(remover):
+    img = skin(50, 50)
+    with pytest.raises(ValueError, match="mask_mode must be one of"):
+        remover.remove(img, mask=np.ones((50, 50), bool), mask_mode="paint")
+    with pytest.raises(ValueError, match="'replace' needs a mask"):
+        remover.remove(img, mask_mode="replace")
+
+
+def test_cli_mask_mode_replace(photos, tiny_model_path, tmp_path):
+    painted = np.zeros((120, 160), np.uint8)
+    painted[90:110, 100:140] = 255
+    PILImage.fromarray(painted).save(tmp_path / "m.png")
+    args = [photos / "a.png", "-o", tmp_path / "o.png", "--model", tiny_model_path, "--no-protect-face", "-q"]
+    result = _cli([*args, "--mask-mode", "replace"])
+    assert result.exit_code == 2 and "--mask-mode replace needs --mask" in result.output
+    result = _cli([*args, "--mask-mode", "replace", "--mask", tmp_path / "m.png", "--save-mask"])
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(np.asarray(PILImage.open(tmp_path / "o.mask.png")), painted)
+    out, src = np.asarray(PILImage.open(tmp_path / "o.png")), np.asarray(PILImage.open(photos / "a.png"))
+    assert np.array_equal(out[50:60], src[50:60])  # the detected mark is not in the painted mask
+
+
+def test_cli_skips_finished_outputs_unless_asked(photos, tiny_model_path, tmp_path):
+    import os
+
+    out = tmp_path / "out"
+    args = [photos / "a.png", photos / "b.jpg", "-o", out, "--model", tiny_model_path, "--no-protect-face"]
+    first = _cli(args)
+    assert first.exit_code == 0 and "2 done, 0 skipped" in first.output, first.output
+    stamp = (out / "a.png").stat().st_mtime_ns
+    again = _cli(args)
+    assert again.exit_code == 0 and "0 done, 2 skipped" in again.output, again.output
+    assert "a.png  skipped (already done" in again.output and "changed" not in again.output
+    assert (out / "a.png").stat().st_mtime_ns == stamp
+    # An input newer than its output is done again; so is everything with --no-skip-existing / --overwrite.
+    old = (photos / "b.jpg").stat().st_mtime_ns - 86400 * 10**9
+    os.utime(out / "b.jpg", ns=(old, old))  # output older than its input: stale
+    assert "1 done, 1 skipped" in _cli(args).output
+    assert "2 done, 0 skipped" in _cli([*args, "--no-skip-existing"]).output
+    assert "2 done, 0 skipped" in _cli([*args, "--overwrite"]).output
+    # Asking for a side file an earlier run did not write redoes the job.
+    assert "2 done, 0 skipped" in _cli([*args, "--save-mask"]).output
+    assert "0 done, 2 skipped" in _cli([*args, "--save-mask"]).output
+
+
+def test_cli_cluster_errors_are_clean_messages(photos, tiny_model_path):
+    result = _cli([photos / "a.png", "--cluster", "local:many", "--model", tiny_model_path, "-q"])
+    assert result.exit_code == 1, result.output
+    assert "expected 'local:N'" in result.output and "Traceback" not in result.output
+    assert not isinstance(result.exception, SkinDeepError)  # turned into a ClickException exit
+
+
+def test_cli_cluster_progress_and_skipped(photos, tiny_model_path, monkeypatch):
+    import skindeep.scale
+    from skindeep.remove.batch import JobResult
+
+    calls = {}
+
+    def fake_run_on_cluster(jobs, options, remover_kwargs, address, *, skip_existing=True, progress=None):
+        calls.update(address=address, skip_existing=skip_existing, mask_mode=options.mask_mode)
+        results = [JobResult(jobs[0].src, jobs[0].dst, True, None, 0.0, skipped=True),
+                   JobResult(jobs[1].src, jobs[1].dst, True, None, 0.5, ink_fraction=0.25)]
+        for result in results:
+            progress(result)
+        return results
+
+    monkeypatch.setattr(skindeep.scale, "run_on_cluster", fake_run_on_cluster)
+    result = _cli([photos / "a.png", photos / "b.jpg", "--cluster", "local:2", "--model", tiny_model_path])
+    assert result.exit_code == 0, result.output
+    assert calls == {"address": "local:2", "skip_existing": True, "mask_mode": "limit"}
+    assert "2/2" in result.stderr  # the progress bar advanced once per finished photo
+    assert "a.png -> " in result.output and "skipped (already done" in result.output
+    assert "(25.0% changed" in result.output and "1 done, 1 skipped, 0 failed" in result.output

@@ -89,18 +89,18 @@ def _png_bit_depth(head: bytes) -> int:
     return 8
 
 
-def _read_16bit(path: Path) -> np.ndarray | None:
+def _read_16bit(data: bytes) -> np.ndarray | None:
     """16-bit pixels via OpenCV (Pillow reads 16-bit RGB as 8-bit), RGB[A] order; None if not 16-bit."""
     import cv2
 
-    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if data is None or data.dtype != np.uint16:
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if pixels is None or pixels.dtype != np.uint16:
         return None
-    if data.ndim == 3 and data.shape[2] == 3:
-        data = data[:, :, ::-1]
-    elif data.ndim == 3 and data.shape[2] == 4:
-        data = data[:, :, [2, 1, 0, 3]]
-    return np.ascontiguousarray(data)
+    if pixels.ndim == 3 and pixels.shape[2] == 3:
+        pixels = pixels[:, :, ::-1]
+    elif pixels.ndim == 3 and pixels.shape[2] == 4:
+        pixels = pixels[:, :, [2, 1, 0, 3]]
+    return np.ascontiguousarray(pixels)
 
 
 def read_image(path: str | os.PathLike) -> Image:
@@ -109,16 +109,36 @@ def read_image(path: str | os.PathLike) -> Image:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     try:
-        with PILImage.open(path) as img:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from exc
+    image = decode_image(data, str(path))
+    image.path = path
+    return image
+
+
+def decode_image(data: bytes, name: str = "image", opened: PILImage.Image | None = None) -> Image:
+    """Decode an encoded photo held in memory exactly like ``read_image`` reads a file.
+
+    data: the file's bytes (JPEG, PNG, WebP, TIFF, BMP, GIF...). name: how error messages name it.
+    opened: optional, ``data`` already opened and loaded with Pillow (saves decoding it twice).
+    Returns an ``Image`` (``path`` None): EXIF orientation applied, ICC/EXIF/alpha/16-bit/CMYK kept.
+    Raises InputError naming ``name`` when ``data`` is not a readable image.
+    """
+    try:
+        if opened is not None:
+            return _from_pil(opened, data)
+        with PILImage.open(_io.BytesIO(data)) as img:
             img.load()
-            return _from_pil(img, path)
+            return _from_pil(img, data)
     except InputError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable image ({exc})") from exc
+        raise InputError(f"{name}: not a readable image ({exc})") from exc
 
 
-def _from_pil(img: PILImage.Image, path: Path | None) -> Image:
+def _from_pil(img: PILImage.Image, data: bytes | None) -> Image:
+    """An ``Image`` from an opened, loaded Pillow image; ``data`` (its encoded bytes) gives 16-bit pixels."""
     exif = img.getexif()
     orientation = int(exif.get(ORIENTATION_TAG, 1) or 1)
     if ORIENTATION_TAG in exif:
@@ -135,14 +155,12 @@ def _from_pil(img: PILImage.Image, path: Path | None) -> Image:
     if img.format == "WEBP" and img.info.get("lossless"):
         info["lossless"] = True
     common = {"format": img.format, "exif": exif_bytes, "icc_profile": img.info.get("icc_profile"),
-              "path": path, "info": info, "mode": img.mode}
+              "info": info, "mode": img.mode}
 
     raw16 = None
-    if path is not None and (img.mode.startswith("I") or img.format in ("PNG", "TIFF")):
-        with open(path, "rb") as fh:
-            head = fh.read(32)
-        if img.mode.startswith("I;16") or _png_bit_depth(head) == 16 or img.format == "TIFF":
-            raw16 = _read_16bit(path)
+    if data is not None and (img.mode.startswith("I") or img.format in ("PNG", "TIFF")):
+        if img.mode.startswith("I;16") or _png_bit_depth(data[:32]) == 16 or img.format == "TIFF":
+            raw16 = _read_16bit(data)
     if raw16 is not None:
         raw16 = orient(raw16, orientation)
         colour = raw16[..., :3] if raw16.ndim == 3 else np.repeat(raw16[..., None], 3, axis=2)

@@ -25,11 +25,32 @@ def _run_in_worker(job, options):
     return run_job(_worker_remover, job, options)
 
 
-def _run_local(jobs, options, remover_kwargs: dict, workers: int, progress):
-    """Yield JobResults in completion order, in this process or in ``workers`` processes."""
+def _skipped(job):
+    from skindeep.remove.batch import JobResult
+
+    return JobResult(src=job.src, dst=job.dst, ok=True, error=None, seconds=0.0, skipped=True)
+
+
+def _run_local(jobs, options, remover_kwargs: dict, workers: int, progress, skip_existing: bool):
+    """Yield JobResults, in this process or in ``workers`` processes.
+
+    With ``skip_existing``, jobs an earlier run finished (same rule as ``--cluster``:
+    ``skindeep.scale.is_finished``) come back as ``skipped`` without loading the model.
+    """
     from skindeep.remove import Remover
     from skindeep.remove.batch import run_job
+    from skindeep.scale import is_finished
 
+    todo = []
+    for job in jobs:
+        if skip_existing and is_finished(job, options):
+            yield _skipped(job)
+            progress.update(1)
+        else:
+            todo.append(job)
+    jobs = todo
+    if not jobs:
+        return
     if workers <= 1 or len(jobs) <= 1:
         remover = Remover(**remover_kwargs)
         for job in jobs:
@@ -52,10 +73,16 @@ def _run_local(jobs, options, remover_kwargs: dict, workers: int, progress):
               help="Output folder (or output file for a single input). Default: NAME.skindeep.EXT next to each input.")
 @click.option("-r", "--recursive", is_flag=True, help="Look for photos in sub-folders too.")
 @click.option("--overwrite", is_flag=True, help="Allow writing over input files (without -o: replace each input).")
+@click.option("--skip-existing/--no-skip-existing", default=True, show_default=True,
+              help="Skip photos whose output an earlier run already wrote (newer than the input, with the "
+                   "asked --save-mask/--save-layers files); --overwrite redoes everything.")
 @click.option("--format", "fmt", type=click.Choice(["jpg", "png", "webp", "tif", "bmp"], case_sensitive=False),
               help="Output format (default: the input's).")
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality (default: the input's own).")
-@click.option("--mask", type=click.Path(path_type=Path), help="Mask image: remove ink only where it is white.")
+@click.option("--mask", type=click.Path(path_type=Path), help="Mask image (white = selected), see --mask-mode.")
+@click.option("--mask-mode", type=click.Choice(["limit", "replace"]), default="limit", show_default=True,
+              help="limit: remove detected ink only where --mask is white; replace: --mask is the ink mask "
+                   "itself (hand-painted), detection and --threshold are not used.")
 @click.option("--keep", type=click.Path(path_type=Path), help="Mask image: never change pixels where it is white.")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Ink probability threshold (default: the model's).")
 @click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
@@ -72,8 +99,9 @@ def _run_local(jobs, options, remover_kwargs: dict, workers: int, progress):
 @click.option("--threads", type=click.IntRange(1, 256), help="onnxruntime threads per worker.")
 @click.option("--cluster", metavar="ADDRESS", help="Run on a Dask cluster (needs the [scale] extra).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def command(inputs, out, recursive, overwrite, fmt, quality, mask, keep, threshold, strength, protect_face,
-            save_mask, save_layers, model_path, detect_size, workers, threads, cluster, quiet):
+def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask, mask_mode, keep, threshold,
+            strength, protect_face, save_mask, save_layers, model_path, detect_size, workers, threads, cluster,
+            quiet):
     """Remove tattoos from photos (files and folders) at full resolution.
 
     \b
@@ -88,6 +116,9 @@ def command(inputs, out, recursive, overwrite, fmt, quality, mask, keep, thresho
     from skindeep.remove import Remover
     from skindeep.remove.batch import RemoveOptions, plan_jobs
 
+    if mask_mode == "replace" and mask is None:
+        raise click.UsageError("--mask-mode replace needs --mask FILE")
+    skip_existing = skip_existing and not overwrite  # --overwrite: write every output again
     remover_kwargs = {"model_path": model_path, "threshold": threshold, "protect_face": protect_face,
                       "threads": threads}
     if detect_size:
@@ -100,26 +131,35 @@ def command(inputs, out, recursive, overwrite, fmt, quality, mask, keep, thresho
     if not jobs:
         raise click.ClickException("no photos found in " + ", ".join(map(str, inputs)))
     options = RemoveOptions(threshold=threshold, strength=strength, protect_face=protect_face, mask=mask,
-                            keep=keep, save_mask=save_mask, save_layers=save_layers, format=fmt, quality=quality)
+                            keep=keep, save_mask=save_mask, save_layers=save_layers, format=fmt, quality=quality,
+                            mask_mode=mask_mode)
 
-    if cluster:
-        try:
-            from skindeep.scale import run_on_cluster
-        except ImportError as exc:
-            raise click.ClickException(
-                f"--cluster needs skindeep.scale and Dask ({exc}); install pip install 'skindeep[scale]'."
-            ) from exc
-        results = run_on_cluster(jobs, options, remover_kwargs, cluster)
-    else:
-        with tqdm(total=len(jobs), unit="photo", disable=quiet or len(jobs) < 2, file=sys.stderr) as bar:
-            results = list(_run_local(jobs, options, remover_kwargs, workers, bar))
+    with tqdm(total=len(jobs), unit="photo", disable=quiet or len(jobs) < 2, file=sys.stderr) as bar:
+        if cluster:
+            try:
+                from skindeep.scale import run_on_cluster
+            except ImportError as exc:
+                raise click.ClickException(
+                    f"--cluster needs skindeep.scale and Dask ({exc}); install pip install 'skindeep[scale]'."
+                ) from exc
+            try:
+                results = run_on_cluster(jobs, options, remover_kwargs, cluster, skip_existing=skip_existing,
+                                         progress=lambda _result: bar.update(1))
+            except SkinDeepError as exc:  # bad address, scheduler unreachable, Dask missing
+                raise click.ClickException(str(exc)) from exc
+        else:
+            results = list(_run_local(jobs, options, remover_kwargs, workers, bar, skip_existing))
 
     failed = [r for r in results if not r.ok]
-    done = [r for r in results if r.ok]
+    done = [r for r in results if r.ok and not r.skipped]
+    skipped = [r for r in results if r.skipped]
     if not quiet:
-        for r in done if len(done) <= 20 else []:
-            click.echo(f"{r.src} -> {r.dst}  ({r.ink_fraction:.1%} changed, {r.seconds:.2f} s)")
-        click.echo(f"{len(done)} done, {len(failed)} failed", err=bool(failed))
+        for r in [r for r in results if r.ok] if len(done) + len(skipped) <= 20 else []:
+            if r.skipped:
+                click.echo(f"{r.src} -> {r.dst}  skipped (already done; --no-skip-existing redoes it)")
+            else:
+                click.echo(f"{r.src} -> {r.dst}  ({r.ink_fraction:.1%} changed, {r.seconds:.2f} s)")
+        click.echo(f"{len(done)} done, {len(skipped)} skipped, {len(failed)} failed", err=bool(failed))
     if failed:
         click.echo("Failed:", err=True)
         for r in failed:

@@ -293,7 +293,8 @@ def write_report(run: Path) -> Path:
     model = m.get("model", {})
     out = ["# skindeep evaluation report", "",
            f"- model: `{model.get('path', '?')}` (sha256 `{str(model.get('sha256', '?'))[:12]}`, "
-           f"version {model.get('version', '?')})",
+           f"version {model.get('version', '?')}"
+           + "".join(f", {k} {v}" for k, v in (model.get("training") or {}).items()) + ")",
            f"- made {m.get('created', '?')} by `{m.get('command', 'skindeep eval')}` in {fmt(m.get('seconds'), 0)} s",
            f"- skindeep {m.get('skindeep_version', '?')} on {m.get('host', '?')}; seconds per part: "
            + ", ".join(f"{k} {fmt(m[k].get('seconds'), 0)}" for k in ("synthetic", "real", "clean") if m.get(k)),

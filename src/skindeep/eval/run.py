@@ -9,6 +9,7 @@ No torch is imported unless the (optional) feature distance is on and torch is i
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import time
@@ -121,6 +122,7 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
             "sha256": file_sha256(model_path) if model_path.is_file() else "",
             "version": str(getattr(info, "version", "unknown")),
             "threshold": float(getattr(remover, "threshold", 0.5)),
+            "training": _training_meta(model_path),
         },
     }
     if cfg.n > 0:
@@ -170,6 +172,15 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
     metrics["seconds"] = time.perf_counter() - start
     report.save_metrics(out, metrics)
     return report.write_report(out)
+
+
+def _training_meta(model_path: Path) -> dict:
+    """Step / stage / training seconds from the metadata JSON beside the weights, when present."""
+    try:
+        meta = json.loads(model_path.with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: meta[k] for k in ("step", "stage", "train_seconds", "train_size") if k in meta}
 
 
 def _shown(path: Path) -> str:

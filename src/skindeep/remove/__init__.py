@@ -19,8 +19,8 @@ from skindeep.remove.session import ModelError
 
 __all__ = ["ModelError", "PipelineConfig", "Remover", "Result", "remove", "default_remover"]
 
-_INIT_KEYS = ("model_path", "threads", "config", "detect_size", "restore_side", "tile", "overlap", "context",
-              "grow", "feather", "min_speck")
+_INIT_KEYS = ("model_path", "threads", "config", "detect_size", "restore_side", "restore_pixels", "tile", "context",
+              "max_pass_pixels", "grow", "feather", "min_speck")
 _cache: dict[tuple, Remover] = {}
 _cache_lock = threading.Lock()
 

@@ -50,6 +50,7 @@ class RemoveOptions:
     save_layers: bool = False
     format: str | None = None
     quality: int | None = None
+    mask_mode: str = "limit"  # "limit": remove detected ink only inside mask; "replace": mask is the ink
 
 
 @dataclass
@@ -64,6 +65,7 @@ class JobResult:
     ink_fraction: float = 0.0  # share of the photo's pixels that were changed
     mask_path: Path | None = None
     layer_path: Path | None = None
+    skipped: bool = False  # True: dst was already there from an earlier run, nothing was done
 
 
 def side_path(dst: Path, kind: str) -> Path:
@@ -143,6 +145,7 @@ def run_job(remover: Remover, job: Job, options: RemoveOptions) -> JobResult:
             threshold=options.threshold,
             strength=options.strength,
             protect_face=options.protect_face,
+            mask_mode=options.mask_mode,
         )
         write_image(job.dst, result.image, like=image, format=options.format, quality=options.quality)
         mask_path = layer_path = None

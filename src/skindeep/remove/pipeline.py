@@ -3,10 +3,12 @@
 1. ``detect``: the network runs on the photo shrunk to a working size (long side ``detect_size``); the
    ink probability is upsampled to full size.
 2. mask: threshold, drop specks, dilate a little, feather; then the user's mask (only there), the keep
-   mask (never there) and face protection (eyes, brows, lips, nostrils) cut it.
+   mask (never there) and face protection (eyes, brows, lips, nostrils) cut it. With
+   ``mask_mode="replace"`` the user's mask itself is the mask (keep and face protection still cut it).
 3. restore: boxes around the masked ink (plus context) are cut from the full-size photo and run through
-   the network in overlapping tiles, at the photo's own resolution (or, for photos whose long side
-   exceeds ``restore_side``, at a reduced scale with the *correction* upsampled, see ``_restore_box``).
+   the network in overlapping tiles, at the photo's own resolution (or, for photos over
+   ``restore_pixels`` or with a long side over ``restore_side``, at a reduced scale with the
+   *correction* upsampled, see ``_restore``).
 4. composite: ``out = in + alpha * (clean - in)``, only inside the boxes; where alpha is 0 the output
    is the input, bit for bit. Cost grows with the ink area, not with the megapixels.
 """
@@ -45,6 +47,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+MASK_MODES = ("limit", "replace")
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), full-size pixels
 
 
@@ -54,6 +57,9 @@ class PipelineConfig:
 
     detect_size: int | None = None  # long side of the photo as the detector sees it
     restore_side: int = 2048  # above this long side, restore at reduced scale (correction upsampled)
+    # Also cap the restore-scale area: the network, trained on small photos, restores better and faster
+    # at <= 0.6 MP than at full size (benchmarks/remove_speed.md, "Restore scale"). None = no cap.
+    restore_pixels: int | None = 600_000
     tile: int = 640  # side of a restore tile's core, at restore scale
     context: int = 48  # margin around each core the network also sees; tiles blend over it
     max_pass_pixels: int = 1_100_000  # largest single network input (bounds memory), at restore scale
@@ -128,6 +134,12 @@ def _merge_boxes(boxes: list[Box]) -> list[Box]:
     return boxes
 
 
+def _mask_boxes(mask: np.ndarray) -> list[Box]:
+    """Non-overlapping boxes around the non-zero blobs of an (H, W) mask."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
+    return _merge_boxes([(int(x), int(y), int(x + bw), int(y + bh)) for x, y, bw, bh, _ in stats[1:count]])
+
+
 def _cells(length: int, core: float) -> list[tuple[int, int]]:
     """Split 0..length into equal cells no longer than ``core``: [(start, end), ...]."""
     n = max(1, int(np.ceil(length / core)))
@@ -158,6 +170,15 @@ def _upsample_region(small: np.ndarray, size: tuple[int, int], region: Box) -> n
     matrix = np.float32([[fx, 0, (x0 + 0.5) * fx - 0.5], [0, fy, (y0 + 0.5) * fy - 0.5]])
     return cv2.warpAffine(small, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
+
+
+def restore_scale(h: int, w: int, cfg: PipelineConfig) -> float:
+    """Scale (<= 1) at which an (h, w) photo is restored: long side <= ``restore_side`` and, when set,
+    area <= ``restore_pixels``."""
+    scale = min(1.0, cfg.restore_side / max(h, w))
+    if cfg.restore_pixels:
+        scale = min(scale, float(np.sqrt(cfg.restore_pixels / (h * w))))
+    return scale
 
 
 def _padded(n: int) -> int:
@@ -267,7 +288,7 @@ class Remover:
         cfg = self.config
         h, w = rgb.shape[:2]
         out = rgb.copy()
-        scale = min(1.0, cfg.restore_side / max(h, w))
+        scale = restore_scale(h, w, cfg)
         hs, ws = (h, w) if scale == 1.0 else (max(1, round(h * scale)), max(1, round(w * scale)))
         rx, ry = w / ws, h / hs  # full-size pixels per restore-scale pixel
         cells = [(x0, y0, x1, y1) for y0, y1 in _cells(hs, cfg.tile) for x0, x1 in _cells(ws, cfg.tile)]
@@ -285,7 +306,7 @@ class Remover:
         tiles = [(max(x0 - m, 0), max(y0 - m, 0), min(x1 + m, ws), min(y1 + m, hs)) for (x0, y0, x1, y1), _ in touched]
         tiled_cost = sum(_padded(y1 - y0) * _padded(x1 - x0) for x0, y0, x1, y1 in tiles)
         single_cost = _padded(hs) * _padded(ws)
-        if clean_full is not None:  # small photo: the detection pass already restored it
+        if clean_full is not None and scale == 1.0:  # small photo: the detection pass already restored it
             ink_s, clean_s = None, clean_full
         elif single_cost <= min(tiled_cost, cfg.max_pass_pixels):
             ink_s, clean_s = self.model.run(small)
@@ -338,10 +359,14 @@ class Remover:
         threshold: float | None = None,
         strength: float = 1.0,
         protect_face: bool | None = None,
+        mask_mode: str = "limit",
     ) -> Result:
         """Remove tattoos from ``image`` (numpy (H, W[, 3|4]) or PIL image).
 
-        mask: optional (H, W) mask (bool, uint8 0..255 or float 0..1): remove ink only there.
+        mask: optional (H, W) mask (bool, uint8 0..255 or float 0..1), used as ``mask_mode`` says.
+        mask_mode: "limit" (default): remove detected ink only inside ``mask``. "replace": ``mask`` is
+            the ink mask as it is (like a hand-painted mask in an inpainter; needs a mask): detection,
+            ``threshold``, growing and feathering are not applied; ``keep`` and face protection still are.
         keep: optional (H, W) mask: never change pixels there.
         threshold: ink probability threshold (default: the Remover's).
         strength: 0..1, how much of the tattoo to remove (0 = unchanged, 1 = all).
@@ -356,6 +381,10 @@ class Remover:
         threshold = self.threshold if threshold is None else float(threshold)
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be in 0..1, got {strength}")
+        if mask_mode not in MASK_MODES:
+            raise ValueError(f"mask_mode must be one of {MASK_MODES}, got {mask_mode!r}")
+        if mask_mode == "replace" and user_mask is None:
+            raise ValueError("mask_mode 'replace' needs a mask")
 
         t = time.perf_counter()
         prob_small, clean_full = self._detect_small(rgb)
@@ -363,10 +392,13 @@ class Remover:
         timings["detect"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        alpha, boxes = self._alpha(prob_small, prob, threshold)
+        if mask_mode == "replace":
+            alpha, boxes = user_mask, _mask_boxes(user_mask)
+        else:
+            alpha, boxes = self._alpha(prob_small, prob, threshold)
         for x0, y0, x1, y1 in boxes:
             box = alpha[y0:y1, x0:x1]
-            if user_mask is not None:
+            if user_mask is not None and mask_mode == "limit":
                 box *= user_mask[y0:y1, x0:x1]
             if keep_mask is not None:
                 box[keep_mask[y0:y1, x0:x1] >= 0.5] = 0.0

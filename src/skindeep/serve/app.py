@@ -310,11 +310,9 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
         _check_total([photo, mask_upload, keep_upload], config.max_upload_bytes)
         if mask_mode == "replace" and mask_upload is None:
             raise ApiError(422, "mask_mode 'replace' needs a mask")
-        if mask_mode == "replace":
-            # Threshold 0 makes every pixel a candidate, so the user's mask alone decides (the
-            # Remover multiplies its detection by the user's mask).
-            threshold = 0.0
         options = {"threshold": threshold, "strength": strength, "protect_face": protect_face}
+        if mask_mode != "limit":  # the default stays implicit, so any Remover-like object works
+            options["mask_mode"] = mask_mode
         ticket = getattr(request.state, "ticket", None)
         return await pool.run(
             ticket, remove_job, photo, mask_upload, keep_upload, options, format, quality, output

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from skindeep import io as skio
+from skindeep.errors import InputError
 
 
 class ApiError(Exception):
@@ -83,9 +84,9 @@ def decode_image(data: bytes, field: str, filename: str | None, max_pixels: int)
     ICC profile, EXIF and the save options needed to write the result back the same way."""
     image = open_image(data, field, filename, max_pixels)
     try:
-        return skio._from_pil(image, None)
-    except (OSError, ValueError) as exc:
-        raise ApiError(422, f"{describe(field, filename)} could not be decoded: {exc}") from exc
+        return skio.decode_image(data, describe(field, filename), opened=image)
+    except InputError as exc:
+        raise ApiError(422, str(exc)) from exc
 
 
 def decode_mask(
