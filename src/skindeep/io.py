@@ -359,6 +359,21 @@ def _png_insert_chunk(png: bytes, kind: bytes, payload: bytes) -> bytes:
     return png[:33] + chunk + png[33:]
 
 
+def _umask() -> int:
+    """The process umask. Read from /proc on Linux: setting it to read it back (os.umask) would race
+    with files other threads (e.g. the server's) create meanwhile."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and os.replace (never half-written)."""
     path = Path(path)
@@ -367,9 +382,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a photo should get the usual permissions
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a photo should get the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
