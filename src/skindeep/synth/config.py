@@ -25,6 +25,26 @@ DEFAULT_SOURCE_WEIGHTS: dict[str, float] = {
     "colorfill": 0.08,
 }
 
+# The "real" preset's mix: real-dev photos are mostly large black-and-grey realism pieces (portraits,
+# animals), blackwork and dense grey shading / stippling covering much of a forearm or chest, so those
+# sources dominate; icons and thin glyphs (which read as small strokes) are rare.
+REAL_SOURCE_WEIGHTS: dict[str, float] = {
+    "icons": 0.04,
+    "color": 0.05,
+    "kanji": 0.01,
+    "omniglot": 0.0,
+    "lettering": 0.05,
+    "tribal": 0.06,
+    "mandala": 0.05,
+    "dotwork": 0.09,
+    "hatching": 0.12,
+    "blackwork": 0.17,
+    "realism": 0.27,
+    "lineart": 0.03,
+    "brush": 0.02,
+    "colorfill": 0.04,
+}
+
 
 @dataclass
 class SynthConfig:
@@ -54,6 +74,24 @@ class SynthConfig:
     noise_sigma: tuple[float, float] = (0.0, 4.0)
     zoom: tuple[float, float] = (1.0, 3.0)
     svg_cache: int = 512
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> SynthConfig:
+        """A named configuration, with keyword overrides (e.g. ``size=320``).
+
+        "default": the dataclass defaults. "real": pushed toward what ../shared/data/real-dev shows:
+        large shaded realism / blackwork / grey-wash pieces covering a big part of the skin (a higher,
+        narrower ink-area budget, fewer and bigger pieces), few icons; hard negatives a bit more often
+        and some clean samples kept so the detector still learns what is not ink.
+        """
+        presets: dict[str, dict] = {
+            "default": {},
+            "real": dict(source_weights=dict(REAL_SOURCE_WEIGHTS), coverage_median=0.8, coverage_spread=0.45,
+                         max_tattoos=3, p_hard_negative=0.4, p_clean=0.1),
+        }
+        if name not in presets:
+            raise ValueError(f"unknown SynthConfig preset {name!r}; known: {', '.join(sorted(presets))}")
+        return cls(**{**presets[name], **overrides})
 
 
 @dataclass
