@@ -236,3 +236,21 @@ def test_cli_error_names_missing_folder(tmp_path, data):
     r = CliRunner().invoke(command, ["--people", str(tmp_path / "missing"), "--designs", str(designs),
                                      "--out", str(tmp_path / "o"), "-n", "1"])
     assert r.exit_code != 0 and str(tmp_path / "missing") in r.output
+
+
+def test_real_preset_inks_more_of_the_skin_with_shaded_sources(data):
+    """The "real" preset (large shaded pieces, few icons) covers clearly more of the frame than the
+    default over the same seeds, keeps the default untouched, and rejects unknown names."""
+    people, designs = data
+    assert SynthConfig.preset("default") == SynthConfig()
+    assert SynthConfig.preset("real", size=96).size == 96
+    with pytest.raises(ValueError, match="unknown SynthConfig preset 'nope'"):
+        SynthConfig.preset("nope")
+    coverage = {}
+    for name in ("default", "real"):
+        synth = Synthesizer(people, designs, SynthConfig.preset(name, size=64, p_clean=0.0))
+        coverage[name] = np.mean([(synth.sample(seed).ink > 20).mean() for seed in range(8)])
+    assert coverage["real"] > 1.2 * coverage["default"], coverage
+    weights = SynthConfig.preset("real").source_weights
+    shaded = sum(weights[k] for k in ("realism", "blackwork", "hatching", "dotwork")) / sum(weights.values())
+    assert shaded > 0.5 and weights["icons"] < SynthConfig().source_weights["icons"]
