@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -213,8 +214,10 @@ def test_train_loop_checkpoints_and_resumes(tmp_path, folders):
 
     cfg = tiny_config(*folders)
     out = tmp_path / "run"
+    handler_before = signal.getsignal(signal.SIGINT)
     state = train(cfg, out, max_steps=3, log=lambda m: None)
     assert state["step"] == 3 and state["stage"] == 1
+    assert signal.getsignal(signal.SIGINT) is handler_before  # a library call gives Ctrl-C back
     assert (out / "last.pt").is_file() and (out / "best.pt").is_file() and (out / "telea.json").is_file()
     assert load_checkpoint(out / "last.pt")["step"] == 3
     state = train(cfg, out, resume=True, log=lambda m: None)

@@ -130,15 +130,25 @@ class _Stop:
     requested = False
 
     @classmethod
-    def install(cls) -> None:
+    def install(cls) -> dict:
+        """Install the handlers; returns the previous ones for ``restore``."""
+
         def handler(signum, frame):  # noqa: ARG001
             cls.requested = True
 
+        previous = {}
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
-                signal.signal(sig, handler)
+                previous[sig] = signal.signal(sig, handler)
             except ValueError:  # not the main thread (e.g. inside some test runners)
                 pass
+        return previous
+
+    @staticmethod
+    def restore(previous: dict) -> None:
+        # train() is also a library call: give the caller its own Ctrl-C back.
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def train(
@@ -156,6 +166,23 @@ def train(
     ``init``: start from another checkpoint's weights with a fresh schedule (fine-tuning).
     ``max_steps``: stop after this many steps in this call (tests, time-boxed runs).
     """
+    _Stop.requested = False
+    previous = _Stop.install()
+    try:
+        return _train(cfg, out_dir, resume, init, max_steps, pretrained, log)
+    finally:
+        _Stop.restore(previous)
+
+
+def _train(
+    cfg: TrainConfig,
+    out_dir: str | Path,
+    resume: bool,
+    init: str | Path | None,
+    max_steps: int | None,
+    pretrained: bool | None,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
     d = setup_dist()
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed + d.rank)
@@ -163,8 +190,6 @@ def train(
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-    _Stop.requested = False
-    _Stop.install()
 
     model = build_model(cfg.model, pretrained=pretrained)
     opt = make_optimizer(model, cfg)

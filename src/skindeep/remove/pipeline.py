@@ -56,7 +56,9 @@ class PipelineConfig:
     """Knobs of the pipeline. Sizes in pixels; ``None`` means "from the model's metadata"."""
 
     detect_size: int | None = None  # long side of the photo as the detector sees it
-    restore_side: int = 2048  # above this long side, restore at reduced scale (correction upsampled)
+    # Above this long side, restore at reduced scale (correction upsampled). None = the model's
+    # recommendation: the network restores best near the scale it was trained at (docs/training.md).
+    restore_side: int | None = None
     # Also cap the restore-scale area: the network, trained on small photos, restores better and faster
     # at <= 0.6 MP than at full size (benchmarks/remove_speed.md, "Restore scale"). None = no cap.
     restore_pixels: int | None = 600_000
@@ -211,6 +213,8 @@ class Remover:
         self.config = replace(config or PipelineConfig(), **overrides)
         if self.config.detect_size is None:
             self.config.detect_size = int(self.model.info.detect_size)
+        if self.config.restore_side is None:
+            self.config.restore_side = int(self.model.info.restore_side)
         self.face = FaceProtector()
 
     def __repr__(self) -> str:

@@ -33,6 +33,7 @@ class ModelInfo:
     threshold: float = 0.5
     detect_size: int = 640
     train_size: int = 256
+    restore_side: int = 2048  # long side above which the network restores at reduced scale
     version: str = "unknown"
 
     @classmethod
@@ -47,6 +48,7 @@ class ModelInfo:
         info = cls()
         for key, alias in (("threshold", "threshold"), ("detect_size", "recommended_detect_size"),
                            ("detect_size", "detect_size"), ("train_size", "train_size"),
+                           ("restore_side", "recommended_restore_side"),
                            ("version", "version")):
             if alias in data and data[alias] is not None:
                 setattr(info, key, type(getattr(info, key))(data[alias]))
