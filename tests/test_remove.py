@@ -261,7 +261,19 @@ def test_cli_empty_user_mask_changes_nothing(photos, tiny_model_path, tmp_path):
 
 def test_default_config_values():
     cfg = PipelineConfig()
-    assert cfg.tile > cfg.context > 0 and cfg.restore_side >= 1024
+    assert cfg.tile > cfg.context > 0 and cfg.restore_side is None  # None: the model's recommendation
+
+
+def test_restore_side_comes_from_the_model_metadata(tiny_model_path, tmp_path):
+    import json
+    import shutil
+
+    model = tmp_path / "m.onnx"
+    shutil.copy(tiny_model_path, model)
+    assert Remover(model, protect_face=False).config.restore_side == 2048  # no metadata: the default
+    model.with_suffix(".json").write_text(json.dumps({"recommended_restore_side": 320}))
+    assert Remover(model, protect_face=False).config.restore_side == 320
+    assert Remover(model, protect_face=False, restore_side=640).config.restore_side == 640
 
 
 def test_cli_cluster_without_scale_is_a_clear_error(photos, tiny_model_path, monkeypatch):

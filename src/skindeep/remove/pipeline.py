@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from skindeep.remove.face import FaceProtector
-from skindeep.remove.session import InkModel
+from skindeep.remove.session import DEFAULT_RESTORE_SIDE, InkModel
 
 
 @dataclass
@@ -177,7 +177,7 @@ def _upsample_region(small: np.ndarray, size: tuple[int, int], region: Box) -> n
 def restore_scale(h: int, w: int, cfg: PipelineConfig) -> float:
     """Scale (<= 1) at which an (h, w) photo is restored: long side <= ``restore_side`` and, when set,
     area <= ``restore_pixels``."""
-    scale = min(1.0, cfg.restore_side / max(h, w))
+    scale = min(1.0, (cfg.restore_side or DEFAULT_RESTORE_SIDE) / max(h, w))
     if cfg.restore_pixels:
         scale = min(scale, float(np.sqrt(cfg.restore_pixels / (h * w))))
     return scale

@@ -22,6 +22,9 @@ DEFAULT_MODEL = WEIGHTS_DIR / "skindeep.onnx"
 MULTIPLE = 32
 
 
+DEFAULT_RESTORE_SIDE = 2048  # for models whose metadata recommends no restore side
+
+
 class ModelError(SkinDeepError):
     """The model file is missing or cannot be loaded."""
 
@@ -33,7 +36,7 @@ class ModelInfo:
     threshold: float = 0.5
     detect_size: int = 640
     train_size: int = 256
-    restore_side: int = 2048  # long side above which the network restores at reduced scale
+    restore_side: int = DEFAULT_RESTORE_SIDE  # long side above which the network restores at reduced scale
     version: str = "unknown"
 
     @classmethod
