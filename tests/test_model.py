@@ -229,6 +229,12 @@ def test_train_loop_checkpoints_and_resumes(tmp_path, folders):
     logs: list[str] = []
     state = train(cfg, tmp_path / "ft", init=out / "best.pt", max_steps=1, log=logs.append)
     assert state["step"] == 1 and any("initialised weights from" in m for m in logs)
+    from skindeep.model.checkpoint import slim_checkpoint
+
+    slim = slim_checkpoint(out / "best.pt", tmp_path / "slim.pt")
+    assert slim.stat().st_size < (out / "best.pt").stat().st_size / 2  # no optimizer, float16
+    state = train(cfg, tmp_path / "ft2", init=slim, max_steps=1, log=lambda m: None)
+    assert state["step"] == 1
     sample = read_triple(folders[1], "s000")
     assert sample.tattooed.shape == (96, 112, 3)
 

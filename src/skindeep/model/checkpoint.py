@@ -49,3 +49,18 @@ def model_from_checkpoint(path: str | Path) -> tuple[SkinDeepNet, TrainConfig, d
     model = build_model(cfg.model, pretrained=False)
     model.load_state_dict(state["model"])
     return model.eval(), cfg, state
+
+
+def slim_checkpoint(src: str | Path, dst: str | Path, half: bool = True) -> Path:
+    """Write the weights-only part of a checkpoint (no optimizer), small enough to commit.
+
+    It is what the next session starts from with ``skindeep train --init DST`` (a fresh schedule);
+    ``half`` stores float tensors as float16 (load_state_dict converts them back to float32).
+    """
+    state = load_checkpoint(src)
+    weights = {
+        k: (v.half() if half and v.is_floating_point() else v) for k, v in state["model"].items()
+    }
+    keep = {k: state[k] for k in ("step", "stage", "best", "config", "metrics", "seconds") if k in state}
+    save_checkpoint(dst, {"model": weights, **keep, "slim_from": str(src)})
+    return Path(dst)
