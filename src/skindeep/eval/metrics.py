@@ -89,28 +89,28 @@ def ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     return float(ssim_map(a, b)[region].mean())
 
 
-def mean_change(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
-    """Mean absolute difference in grey levels (0..255, averaged over channels) over ``where``."""
+def _abs_diff_in(a: np.ndarray, b: np.ndarray, where: np.ndarray | None, channels) -> np.ndarray | None:
+    """Per-pixel |a - b| in grey levels inside ``where`` (channels merged by ``channels``); None if empty."""
     _check_pair(a, b)
     region = _region(where, a.shape)
     if not region.any():
-        return float("nan")
+        return None
     diff = np.abs(a.astype(np.int16) - b.astype(np.int16))
     if diff.ndim == 3:
-        diff = diff.mean(-1)
-    return float(diff[region].mean())
+        diff = channels(diff, axis=-1)
+    return diff[region]
+
+
+def mean_change(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
+    """Mean absolute difference in grey levels (0..255, averaged over channels) over ``where``."""
+    diff = _abs_diff_in(a, b, where, np.mean)
+    return float("nan") if diff is None else float(diff.mean())
 
 
 def changed_fraction(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None, tol: int = 0) -> float:
     """Share of the pixels in ``where`` whose value changed by more than ``tol`` in any channel."""
-    _check_pair(a, b)
-    region = _region(where, a.shape)
-    if not region.any():
-        return float("nan")
-    diff = np.abs(a.astype(np.int16) - b.astype(np.int16))
-    if diff.ndim == 3:
-        diff = diff.max(-1)
-    return float((diff[region] > tol).mean())
+    diff = _abs_diff_in(a, b, where, np.max)
+    return float("nan") if diff is None else float((diff > tol).mean())
 
 
 def iou(pred: np.ndarray, true: np.ndarray) -> float:
