@@ -70,8 +70,18 @@ def client(remover):
         yield test_client
 
 
-def post_remove(client: TestClient, photo: bytes, name: str = "photo.png", ctype: str = "image/png", **data):
-    return client.post("/v1/remove", files={"image": (name, photo, ctype)}, data=data)
+def post_remove(
+    client: TestClient,
+    photo: bytes,
+    name: str = "photo.png",
+    ctype: str = "image/png",
+    masks: dict[str, tuple[str, np.ndarray]] | None = None,
+    **data,
+):
+    """POST /v1/remove with ``photo`` and optional ``masks`` ({"mask"|"keep": (filename, array)}), as PNGs."""
+    files = {"image": (name, photo, ctype)}
+    files.update({field: (fname, encode(array), "image/png") for field, (fname, array) in (masks or {}).items()})
+    return client.post("/v1/remove", files=files, data=data)
 
 
 # ---------------------------------------------------------------- success
@@ -123,15 +133,7 @@ def test_user_mask_limits_and_replaces_the_detection(client):
     # limit: a mask over the left half of the square only -> the right half stays dark.
     mask = np.zeros(photo.shape[:2], np.uint8)
     mask[:, :55] = 255
-    limited = decode(
-        client.post(
-            "/v1/remove",
-            files={
-                "image": ("p.png", encode(photo), "image/png"),
-                "mask": ("m.png", encode(mask), "image/png"),
-            },
-        ).content
-    )
+    limited = decode(post_remove(client, encode(photo), masks={"mask": ("m.png", mask)}).content)
     assert limited[30:50, 40:50].mean() > photo[30:50, 40:50].mean() + 30
     np.testing.assert_array_equal(limited[30:50, 60:70], photo[30:50, 60:70])
 
@@ -139,14 +141,7 @@ def test_user_mask_limits_and_replaces_the_detection(client):
     painted = np.zeros(photo.shape[:2], np.uint8)
     painted[70:90, 90:120] = 255
     replaced = decode(
-        client.post(
-            "/v1/remove",
-            files={
-                "image": ("p.png", encode(photo), "image/png"),
-                "mask": ("m.png", encode(painted), "image/png"),
-            },
-            data={"mask_mode": "replace"},
-        ).content
+        post_remove(client, encode(photo), masks={"mask": ("m.png", painted)}, mask_mode="replace").content
     )
     assert np.abs(replaced[72:88, 92:118].astype(int) - photo[72:88, 92:118]).mean() > 5
     np.testing.assert_array_equal(replaced[INK], photo[INK])
@@ -155,19 +150,10 @@ def test_user_mask_limits_and_replaces_the_detection(client):
 def test_mask_drawn_at_preview_size_is_scaled_and_other_sizes_refused(client):
     photo = make_photo()
     half = np.zeros((48, 64), np.uint8)
-    ok = client.post(
-        "/v1/remove",
-        files={"image": ("p.png", encode(photo), "image/png"), "mask": ("m.png", encode(half), "image/png")},
-    )
+    ok = post_remove(client, encode(photo), masks={"mask": ("m.png", half)})
     assert ok.status_code == 200, ok.text
     np.testing.assert_array_equal(decode(ok.content), photo)  # empty mask: nothing removed
-    wrong = client.post(
-        "/v1/remove",
-        files={
-            "image": ("p.png", encode(photo), "image/png"),
-            "mask": ("m.png", encode(np.zeros((50, 50), np.uint8)), "image/png"),
-        },
-    )
+    wrong = post_remove(client, encode(photo), masks={"mask": ("m.png", np.zeros((50, 50), np.uint8))})
     assert wrong.status_code == 422
     assert "mask 'm.png' is 50x50 but the image is 128x96" in wrong.json()["detail"]
 
@@ -176,15 +162,7 @@ def test_keep_mask_protects_its_area(client):
     photo = make_photo()
     keep = np.zeros(photo.shape[:2], np.uint8)
     keep[:, :55] = 255
-    out = decode(
-        client.post(
-            "/v1/remove",
-            files={
-                "image": ("p.png", encode(photo), "image/png"),
-                "keep": ("k.png", encode(keep), "image/png"),
-            },
-        ).content
-    )
+    out = decode(post_remove(client, encode(photo), masks={"keep": ("k.png", keep)}).content)
     np.testing.assert_array_equal(out[:, :55], photo[:, :55])
     assert out[30:50, 58:70].mean() > photo[30:50, 58:70].mean() + 30
 
@@ -295,13 +273,7 @@ def test_image_over_the_pixel_limit_is_413_with_the_limit(remover):
     )
     # A mask is checked too.
     client = make_client(remover, max_pixels=12_288)
-    response = client.post(
-        "/v1/remove",
-        files={
-            "image": ("p.png", encode(make_photo()), "image/png"),
-            "mask": ("m.png", encode(np.zeros((200, 200), np.uint8)), "image/png"),
-        },
-    )
+    response = post_remove(client, encode(make_photo()), masks={"mask": ("m.png", np.zeros((200, 200), np.uint8))})
     assert response.status_code == 413 and "mask 'm.png' is 200x200" in response.json()["detail"]
 
 
