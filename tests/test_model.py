@@ -303,3 +303,29 @@ def test_zoomed_crops_enlarge_the_ink():
         return float(np.mean(inner))
 
     assert mean_stroke_fraction(4.0) > mean_stroke_fraction(1.0) + 0.02  # 0.61 vs 0.57 with these seeds
+
+
+def test_colour_grade_keeps_the_pair_exact_and_varies_the_colour():
+    """The grade is one per-pixel function for both images: equal where ink == 0, ink untouched; and it
+    really changes colour (some grades near-grey: saturation down to 0.1)."""
+    from skindeep.model.data import augment, colour_grade
+
+    t = make_triple(np.random.default_rng(5), 64, 64)
+    outside = t.ink == 0
+    assert np.array_equal(t.tattooed[outside], t.clean[outside])
+    sats = []
+    for seed in range(20):
+        g = colour_grade(t, np.random.default_rng(seed))
+        assert np.array_equal(g.ink, t.ink)
+        assert np.array_equal(g.tattooed[outside], g.clean[outside])
+        assert np.abs(g.clean.astype(int) - t.clean).mean() > 0.5
+        f = g.clean.astype(np.float32)
+        sats.append(float((f.max(-1) - f.min(-1)).mean()))
+    f = t.clean.astype(np.float32)
+    assert min(sats) < 0.5 * float((f.max(-1) - f.min(-1)).mean())
+    # p_grade = 0 draws nothing extra: same crops as random_crop alone
+    from skindeep.model.data import random_crop
+
+    a = augment(t, 32, np.random.default_rng(1), 1.0, 0.0)
+    b = random_crop(t, 32, np.random.default_rng(1))
+    assert np.array_equal(a.tattooed, b.tattooed)

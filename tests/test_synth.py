@@ -127,7 +127,8 @@ def test_prerasterised_png_designs_work_like_svgs(tmp_path, data):
 
 
 def test_real_design_sources_non_empty(shared_data):
-    synth = Synthesizer(shared_data / "people", shared_data / "designs", SynthConfig(size=64))
+    every = {source: 1.0 for source in SOURCES}
+    synth = Synthesizer(shared_data / "people", shared_data / "designs", SynthConfig(size=64, source_weights=every))
     assert set(synth.sampler.available) == set(SOURCES)
     for source in SOURCES:
         d = synth.sampler.draw(np.random.default_rng(1), source, 128)
@@ -254,3 +255,77 @@ def test_real_preset_inks_more_of_the_skin_with_shaded_sources(data):
     weights = SynthConfig.preset("real").source_weights
     shaded = sum(weights[k] for k in ("realism", "blackwork", "hatching", "dotwork")) / sum(weights.values())
     assert shaded > 0.5 and weights["icons"] < SynthConfig().source_weights["icons"]
+
+
+def test_scene_hard_negatives_are_in_both_images_and_never_ink(data):
+    """Darker skin, cast shadows and moles change the clean photo itself: a clean sample with them
+    differs from the photo without them, yet tattooed == clean and ink == 0."""
+    on = _synth(data, p_clean=1.0, p_darker_skin=1.0, p_cast_shadow=1.0, p_skin_marks=1.0)
+    off = _synth(data, p_clean=1.0)
+    for seed in range(4):
+        a, b = on.sample(seed), off.sample(seed)
+        assert a.ink.max() == 0 and np.array_equal(a.tattooed, a.clean)
+        kinds = {note["kind"] for note in a.params["scene"]}
+        assert kinds == {"darker_skin", "cast_shadow", "skin_marks"}
+        assert "scene" not in b.params
+    # the scene darkens on average (skin re-toned, shadow): the same photo crop, lower luma
+    a, b = on.sample(11), off.sample(11)
+    assert a.params["photo"] == b.params["photo"]
+    assert a.clean.astype(float).mean() < b.clean.astype(float).mean() - 3
+
+
+def test_darker_skin_only_touches_skin():
+    from skindeep.synth.scene import darker_skin
+
+    rgb = np.full((64, 64, 3), 0.7, np.float32)
+    skin = np.zeros((64, 64), np.float32)
+    skin[:, :32] = 1
+    out, note = darker_skin(np.random.default_rng(0), rgb, skin)
+    assert note["amount"] >= 0.3
+    assert np.allclose(out[:, 40:], 0.7)  # far from the skin: untouched
+    assert (out[:, :24] < 0.7 * 0.95).all()  # skin: darker in every channel
+    assert out[:, :24, 2].mean() < out[:, :24, 0].mean()  # and warmer (blue drops most)
+
+
+def test_real_v2_preset_draws_colour_realism_and_brown_ink(data):
+    cfg = SynthConfig.preset("real-v2", size=64)
+    assert cfg.source_weights["colorrealism"] > 0 and cfg.p_brown_ink > 0 and cfg.p_darker_skin > 0
+    assert SynthConfig.preset("default").p_cast_shadow == 0  # the default engine is unchanged
+    from skindeep.synth.photoart import colour_realism
+
+    people, _ = data
+    d = colour_realism(np.random.default_rng(2), 96, sorted(people.glob("*.jpg")))
+    assert d.colour is not None and d.colour.shape == (96, 96, 3)
+    sat = d.colour.max(-1) - d.colour.min(-1)
+    assert float(sat[d.alpha > 0.3].mean()) > 0.2  # pigment, not grey
+    from skindeep.synth.render import BROWN_INKS, render_ink
+
+    alpha = np.ones((32, 32), np.float32)
+    names = {render_ink(np.random.default_rng(s), alpha, None, alpha, 64, brush=False, p_brown=1.0)[2]["ink"]
+             for s in range(30)}
+    assert names & set(BROWN_INKS)
+
+
+def test_neotrad_piece_has_a_black_outline_around_shaded_colour(data):
+    """Traditional look: the rim of the motif is black ink, the inside is coloured and darker toward the
+    rim than at its middle."""
+    people, designs = data
+    synth = Synthesizer(people, designs, SynthConfig(size=64, source_weights={"neotrad": 1.0}))
+    assert synth.sampler.available == ["neotrad"]
+    found = 0
+    for seed in range(6):
+        d = synth.sampler.draw(np.random.default_rng(seed), "neotrad", 128)
+        if d.colour is None:  # a motif too small to fill falls back to plain ink
+            continue
+        found += 1
+        solid = (d.alpha > 0.5).astype(np.uint8)
+        rim = solid - cv2.erode(solid, np.ones((3, 3), np.uint8))
+        assert d.colour[rim > 0].max(-1).mean() < 0.05  # outline: black
+        depth = cv2.distanceTransform(solid, cv2.DIST_L2, 5)
+        inner = depth > 0.6 * depth.max()
+        if inner.sum() > 20:
+            band = (depth > 3) & (depth < 0.3 * depth.max())
+            assert d.colour[inner].mean() > d.colour[band].mean()  # lighter middle, darker rim
+            sat = d.colour.max(-1) - d.colour.min(-1)
+            assert float(sat[inner].mean()) > 0.1
+    assert found >= 3

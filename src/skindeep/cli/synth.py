@@ -45,10 +45,12 @@ def _make(job: tuple[int, str, bool]):
 @click.option("--seed", default=0, show_default=True, type=int, help="Run seed (same seed: byte-identical output).")
 @click.option("--size", default=256, show_default=True, type=click.IntRange(min=32), help="Sample side in pixels.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes.")
+@click.option("--preset", default="default", show_default=True,
+              type=click.Choice(["default", "real", "real-v2", "real-v3"]), help="SynthConfig preset (docs/synth.md).")
 @click.option("--p-clean", default=None, type=click.FloatRange(0, 1), help="Share of samples with no tattoo.")
 @click.option("--preview", is_flag=True, help="Also write OUT/preview.png: a contact sheet (clean | tattooed | ink) of the first 48.")
 def command(people: Path, designs: Path, out: Path, n: int, seed: int, size: int, workers: int,
-            p_clean: float | None, preview: bool) -> None:
+            preset: str, p_clean: float | None, preview: bool) -> None:
     """Write N synthetic samples: NAME.tattooed.png, NAME.clean.png, NAME.ink.png, NAME.json."""
     from tqdm import tqdm
 
@@ -57,7 +59,7 @@ def command(people: Path, designs: Path, out: Path, n: int, seed: int, size: int
     from skindeep.synth.sheet import write_sheet
 
     _single_threaded_cv2()
-    config = SynthConfig(size=size)
+    config = SynthConfig.preset(preset, size=size)
     if p_clean is not None:
         config.p_clean = p_clean
     try:

@@ -63,6 +63,7 @@ class DataConfig:
     val_limit: int = 64  # validation samples used (the first N of val_dir, sorted: fixed)
     ink_threshold: float = 0.1  # ink alpha above this counts as ink for the metrics (0..1)
     max_zoom: float = 1.0  # > 1: also enlarge crops up to this factor (ink bigger than in the samples)
+    colour_grade: float = 0.0  # chance of a random colour grade (white balance, saturation, gamma) per crop
 
 
 @dataclass
@@ -136,6 +137,8 @@ class TrainConfig:
             fail("data.ink_threshold", f"must be in [0, 1), got {self.data.ink_threshold}")
         if not 1.0 <= self.data.max_zoom <= 8.0:
             fail("data.max_zoom", f"must be in [1, 8], got {self.data.max_zoom}")
+        if not 0.0 <= self.data.colour_grade <= 1.0:
+            fail("data.colour_grade", f"must be in [0, 1], got {self.data.colour_grade}")
         if self.data.workers < 0:
             fail("data.workers", f"must be >= 0, got {self.data.workers}")
         if self.data.synth_size % 32 or self.data.synth_size < max(s.size for s in self.stages):

@@ -93,6 +93,35 @@ def random_crop(triple: Triple, size: int, rng: np.random.Generator, flip: bool 
     return Triple(*out)
 
 
+def colour_grade(triple: Triple, rng: np.random.Generator) -> Triple:
+    """The same random colour grade on tattooed and clean (ink unchanged): white balance, exposure,
+    saturation (down to near grey) and gamma, as real photos vary. Per-pixel and identical for both, so
+    ``tattooed == clean`` where ``ink == 0`` still holds. The first model missed clear ink on desaturated
+    and colour-cast real photos (docs/experiments.md, experiment 4)."""
+    gains = np.exp(rng.normal(0.0, 0.08, 3) + rng.normal(0.0, 0.12)).astype(np.float32)
+    saturation = float(rng.uniform(0.1, 1.4))
+    gamma = float(np.exp(rng.normal(0.0, 0.18)))
+    lut_in = np.arange(256, dtype=np.float32) / 255.0
+
+    def grade(rgb: np.ndarray) -> np.ndarray:
+        x = lut_in[rgb] * gains
+        grey = x @ np.array([0.299, 0.587, 0.114], np.float32)
+        x = grey[..., None] + saturation * (x - grey[..., None])
+        x = np.clip(x, 0.0, 1.0) ** gamma
+        return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+
+    return Triple(grade(triple.tattooed), grade(triple.clean), triple.ink)
+
+
+def augment(triple: Triple, size: int, rng: np.random.Generator, max_zoom: float, p_grade: float) -> Triple:
+    """Random crop (``random_crop``) then, with chance ``p_grade``, a ``colour_grade`` (drawn only when
+    ``p_grade`` > 0, so older configs keep their exact crops)."""
+    out = random_crop(triple, size, rng, max_zoom=max_zoom)
+    if p_grade > 0 and rng.random() < p_grade:
+        out = colour_grade(out, rng)
+    return out
+
+
 def _arrays(t: Triple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return t.tattooed, t.clean, t.ink
 
@@ -114,12 +143,14 @@ class FolderDataset(Dataset):
     """Random crops of ``size`` px from a folder of samples. ``length`` virtual items per epoch (each picks
     a sample by index modulo the folder size); the crop randomness comes from ``seed`` and the index."""
 
-    max_zoom: float = 1.0  # class default: objects pickled by an older version still work
+    max_zoom: float = 1.0  # class defaults: objects pickled by an older version still work
+    p_grade: float = 0.0
 
     def __init__(self, folder: str | Path, size: int, seed: int = 0, length: int | None = None,
-                 max_zoom: float = 1.0):
+                 max_zoom: float = 1.0, p_grade: float = 0.0):
         self.folder = Path(folder)
         self.max_zoom = max_zoom
+        self.p_grade = p_grade
         self.names = list_samples(self.folder)
         self.size = size
         self.seed = seed
@@ -131,7 +162,7 @@ class FolderDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, i])
         name = self.names[int(rng.integers(len(self.names)))] if self.length != len(self.names) else self.names[i]
-        return to_tensors(random_crop(read_triple(self.folder, name), self.size, rng, max_zoom=self.max_zoom))
+        return to_tensors(augment(read_triple(self.folder, name), self.size, rng, self.max_zoom, self.p_grade))
 
 
 class SynthDataset(Dataset):
@@ -139,11 +170,14 @@ class SynthDataset(Dataset):
     randomly cropped to ``size``. The synthesizer is built lazily in each DataLoader worker."""
 
     max_zoom: float = 1.0
+    p_grade: float = 0.0
 
     def __init__(self, people_dir: str | Path, designs_dir: str | Path, size: int, synth_size: int = 320,
-                 seed: int = 0, length: int = 100_000, split: str = "train", max_zoom: float = 1.0):
+                 seed: int = 0, length: int = 100_000, split: str = "train", max_zoom: float = 1.0,
+                 p_grade: float = 0.0):
         self.people_dir, self.designs_dir = Path(people_dir), Path(designs_dir)
         self.max_zoom = max_zoom
+        self.p_grade = p_grade
         self.size, self.synth_size, self.seed, self.length, self.split = size, synth_size, seed, length, split
         self._synth = None
 
@@ -158,18 +192,20 @@ class SynthDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         s = self.synthesizer().sample(self.seed + i)
         rng = np.random.default_rng([self.seed, i, 1])
-        return to_tensors(random_crop(Triple(s.tattooed, s.clean, s.ink), self.size, rng, max_zoom=self.max_zoom))
+        return to_tensors(augment(Triple(s.tattooed, s.clean, s.ink), self.size, rng, self.max_zoom, self.p_grade))
 
 
-def make_synthesizer(people_dir: str | Path, designs_dir: str | Path, size: int, split: str):
-    """A ``skindeep.synth.Synthesizer`` restricted to the project's ``train`` or ``val`` split."""
+def make_synthesizer(people_dir: str | Path, designs_dir: str | Path, size: int, split: str,
+                     preset: str = "default"):
+    """A ``skindeep.synth.Synthesizer`` restricted to the project's ``train`` or ``val`` split, with the
+    ``SynthConfig.preset`` named ``preset``."""
     from skindeep import synth
 
     if split not in ("train", "val"):
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
     photos = synth.split_photos(people_dir)[0 if split == "train" else 1]
     designs = synth.split_designs(designs_dir)[0 if split == "train" else 1]
-    return synth.Synthesizer(people_dir, designs_dir, synth.SynthConfig(size=size), photos=photos, designs=designs)
+    return synth.Synthesizer(people_dir, designs_dir, synth.SynthConfig.preset(preset, size=size), photos=photos, designs=designs)
 
 
 def load_val_set(folder: str | Path, limit: int | None = None) -> list[tuple[str, Triple]]:

@@ -23,6 +23,8 @@ DEFAULT_SOURCE_WEIGHTS: dict[str, float] = {
     "lineart": 0.06,
     "brush": 0.04,
     "colorfill": 0.08,
+    "colorrealism": 0.0,
+    "neotrad": 0.0,
 }
 
 # The "real" preset's mix: real-dev photos are mostly large black-and-grey realism pieces (portraits,
@@ -43,6 +45,22 @@ REAL_SOURCE_WEIGHTS: dict[str, float] = {
     "lineart": 0.03,
     "brush": 0.02,
     "colorfill": 0.04,
+    "colorrealism": 0.0,
+    "neotrad": 0.0,
+}
+
+# "real-v2": the "real" mix plus colour realism pieces (colour portraits, roses: the first model missed
+# them on real-dev), taken mostly from the icon/lettering share.
+REAL_V2_SOURCE_WEIGHTS: dict[str, float] = {
+    **REAL_SOURCE_WEIGHTS, "realism": 0.22, "colorrealism": 0.12, "color": 0.06, "colorfill": 0.05,
+    "icons": 0.03, "lettering": 0.05, "hatching": 0.10, "blackwork": 0.15,
+}
+
+# "real-v3": about half of real-dev's pieces are colour work with bold outlines (traditional /
+# neo-traditional), so "neotrad" joins, taken from blackwork/hatching/realism.
+REAL_V3_SOURCE_WEIGHTS: dict[str, float] = {
+    **REAL_V2_SOURCE_WEIGHTS, "neotrad": 0.18, "realism": 0.16, "blackwork": 0.10, "hatching": 0.07,
+    "dotwork": 0.06,
 }
 
 
@@ -58,6 +76,10 @@ class SynthConfig:
         tattoo outlines) is log-normal with this median and sigma; tattoos are added until it is met.
     p_hard_negative: chance of painting dark tattoo-like prints/shadows on NON-skin areas of the
         photo itself (both images get them, ink stays 0 there).
+    p_darker_skin, p_cast_shadow, p_skin_marks: chances of the hard negatives ON skin
+        (``skindeep.synth.scene``): darker skin tone, a cast shadow, moles/freckles/veins.
+    p_brown_ink: chance a single-ink piece is brown/sepia instead of black.
+    bleed_scale: multiplies the ink's blur (bleed); < 1 = crisper ink.
     p_jpeg: chance the camera pipeline ends with a JPEG round trip (quality in jpeg_quality).
     svg_cache: how many rasterised SVG designs the LRU keeps per process.
     """
@@ -69,6 +91,11 @@ class SynthConfig:
     coverage_median: float = 0.45
     coverage_spread: float = 0.8
     p_hard_negative: float = 0.3
+    p_darker_skin: float = 0.0
+    p_cast_shadow: float = 0.0
+    p_skin_marks: float = 0.0
+    p_brown_ink: float = 0.0
+    bleed_scale: float = 1.0
     p_jpeg: float = 0.7
     jpeg_quality: tuple[int, int] = (55, 95)
     noise_sigma: tuple[float, float] = (0.0, 4.0)
@@ -82,13 +109,21 @@ class SynthConfig:
         "default": the dataclass defaults. "real": pushed toward what ../shared/data/real-dev shows:
         large shaded realism / blackwork / grey-wash pieces covering a big part of the skin (a higher,
         narrower ink-area budget, fewer and bigger pieces), few icons; hard negatives a bit more often
-        and some clean samples kept so the detector still learns what is not ink.
+        and some clean samples kept so the detector still learns what is not ink. "real-v2": "real"
+        plus colour realism and brown ink (recall), and hard negatives on the skin itself: darker
+        skin, cast shadows, moles (false alarms), with more clean samples. "real-v3": "real-v2" plus
+        neo-traditional colour pieces and crisper ink (bleed x0.6).
         """
         presets: dict[str, dict] = {
             "default": {},
             "real": dict(source_weights=dict(REAL_SOURCE_WEIGHTS), coverage_median=0.8, coverage_spread=0.45,
                          max_tattoos=3, p_hard_negative=0.4, p_clean=0.1),
         }
+        presets["real-v2"] = {**presets["real"], "source_weights": dict(REAL_V2_SOURCE_WEIGHTS),
+                              "p_clean": 0.15, "p_darker_skin": 0.3, "p_cast_shadow": 0.3,
+                              "p_skin_marks": 0.3, "p_brown_ink": 0.15}
+        presets["real-v3"] = {**presets["real-v2"], "source_weights": dict(REAL_V3_SOURCE_WEIGHTS),
+                              "bleed_scale": 0.6}
         if name not in presets:
             raise ValueError(f"unknown SynthConfig preset {name!r}; known: {', '.join(sorted(presets))}")
         return cls(**{**presets[name], **overrides})

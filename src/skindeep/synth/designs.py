@@ -2,7 +2,8 @@
 
 Sources: 'icons' (SVG silhouettes and line art), 'color' (openmoji colour SVGs), 'kanji' (kanjivg),
 'omniglot' (hand-drawn glyphs), 'lettering' (fonts), procedural 'tribal', 'mandala', 'dotwork',
-'hatching', 'blackwork', 'brush', 'colorfill', and photo-based 'realism', 'lineart'.
+'hatching', 'blackwork', 'brush', 'colorfill', photo-based 'realism', 'lineart', 'colorrealism', and
+'neotrad' (an SVG motif with shaded colour fills and a bold outline).
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import numpy as np
 from skindeep.errors import InputError
 from skindeep.synth.design import Design
 from skindeep.synth.lettering import lettering
-from skindeep.synth.photoart import lineart, realism
-from skindeep.synth.procedural import GENERATORS
+from skindeep.synth.photoart import colour_realism, lineart, realism
+from skindeep.synth.procedural import GENERATORS, PALETTE
 from skindeep.synth.svg import SvgRasteriser, svg_source
+from skindeep.synth.util import smooth_noise
 
 SVG_SOURCES = ("icons", "color", "kanji", "omniglot")
-PHOTO_SOURCES = ("realism", "lineart")
-SOURCES = SVG_SOURCES + ("lettering",) + tuple(GENERATORS) + PHOTO_SOURCES
+PHOTO_SOURCES = ("realism", "lineart", "colorrealism")
+SOURCES = SVG_SOURCES + ("lettering",) + tuple(GENERATORS) + PHOTO_SOURCES + ("neotrad",)
 
 
 class DesignSampler:
@@ -49,6 +51,8 @@ class DesignSampler:
             return bool(self.by_source[source])
         if source in PHOTO_SOURCES:
             return bool(self.photos)
+        if source == "neotrad":
+            return bool(self.by_source["icons"] or self.by_source["color"])
         return True
 
     def pick_source(self, rng: np.random.Generator) -> str:
@@ -73,8 +77,10 @@ class DesignSampler:
             return Design(alpha, colour, dict(file=f"{path.parent.name}/{path.name}", stroke_scale=stroke, morph=morph))
         if source == "lettering":
             return lettering(rng, size)
+        if source == "neotrad":
+            return self._neotrad(rng, size)
         if source in PHOTO_SOURCES:
-            fn = realism if source == "realism" else lineart
+            fn = {"realism": realism, "lineart": lineart, "colorrealism": colour_realism}[source]
             try:
                 return fn(rng, size, self.photos)
             except InputError as exc:  # several unreadable photos in a row: use a procedural piece
@@ -83,6 +89,47 @@ class DesignSampler:
                 design.params["fallback_from"] = source
                 return design
         return GENERATORS[source](rng, size)
+
+
+    def _neotrad(self, rng: np.random.Generator, size: int) -> Design:
+        """Traditional / neo-traditional piece, the commonest look in real-dev: a motif's silhouette (an
+        icon or colour SVG) filled with saturated colours that are shaded darker toward the outline, its
+        own inner lines and a bold black outline on top."""
+        kinds = [k for k in ("icons", "color") if self.by_source[k]]
+        kind = kinds[int(rng.integers(len(kinds)))]
+        path = self.by_source[kind][int(rng.integers(len(self.by_source[kind])))]
+        alpha, art = self.svg.render(path, size, 1.0)
+        n = alpha.shape[0]
+        drawn = (alpha > 0.3).astype(np.uint8)
+        contours, _ = cv2.findContours(cv2.morphologyEx(drawn, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)),
+                                       cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        solid = cv2.drawContours(np.zeros_like(drawn), contours, -1, 1, cv2.FILLED)
+        if solid.sum() < 0.01 * n * n:
+            return Design(alpha, None, dict(file=f"{path.parent.name}/{path.name}", fallback="icon"))
+        names = list(PALETTE)
+        picks = [names[i] for i in rng.choice(len(names), int(rng.integers(2, 4)), replace=False)]
+        weights = np.stack([smooth_noise(rng, (n, n), int(rng.integers(2, 5))) for _ in picks], -1)
+        share = np.exp(4.0 * weights)
+        share /= share.sum(-1, keepdims=True)
+        fill = share @ np.array([PALETTE[p] for p in picks], np.float32)
+        if kind == "color":  # keep the art's own colour regions where it has them, pushed to pigments
+            _, art_colour = tattoo_colours(alpha, art)
+            fill = np.where((alpha > 0.5)[..., None], 0.5 * fill + 0.5 * art_colour, fill)
+        depth = cv2.distanceTransform(solid, cv2.DIST_L2, 5)
+        shade = np.clip(depth / max(float(depth.max()) * 0.5, 1.0), 0, 1) ** 0.7  # dark rim, light middle
+        fill = fill * (0.35 + 0.65 * shade[..., None])
+        width = max(1, int(round(n * rng.uniform(0.008, 0.02))))
+        rim = cv2.morphologyEx(solid, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+        lines = rim
+        if kind == "icons":  # the icon's own thin strokes become inner lines; its solid parts get colour
+            k = max(3, 3 * width) | 1
+            thin = drawn & (1 - cv2.morphologyEx(drawn, cv2.MORPH_OPEN, np.ones((k, k), np.uint8)))
+            lines = np.maximum(rim, thin)
+        lines = cv2.dilate(lines, np.ones((width, width), np.uint8)).astype(np.float32)
+        colour = fill * (1.0 - lines[..., None])
+        out_alpha = np.maximum(solid * float(rng.uniform(0.75, 0.95)), lines)
+        return Design(out_alpha.astype(np.float32), colour.astype(np.float32),
+                      dict(generator="neotrad", file=f"{path.parent.name}/{path.name}", colours=picks))
 
 
 def tattoo_colours(alpha: np.ndarray, colour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

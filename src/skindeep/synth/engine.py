@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from skindeep.errors import InputError
+from skindeep.synth import scene
 from skindeep.synth.camera import sample_camera, shoot
 from skindeep.synth.config import Sample, SynthConfig
 from skindeep.synth.designs import DesignSampler
@@ -66,7 +67,7 @@ class Synthesizer:
         s = cfg.size
         rgb, skin, photo_params = self._crop(rng)
         params: dict = dict(seed=int(seed), size=s, **photo_params)
-        base = rgb
+        base = self._scene(rng, rgb, skin, params)
         if rng.random() < cfg.p_hard_negative:
             base, params["hard_negatives"] = self._hard_negatives(rng, base, skin)
         skin_f = (skin > 127).astype(np.float32)
@@ -170,9 +171,31 @@ class Synthesizer:
         y0, y1, x0, x1 = box
         crop = (slice(y0, y1), slice(x0, x1))
         t, a, ink_params = render_ink(rng, alpha[crop], None if colour is None else colour[crop], skin_f[crop], s,
-                                      brush=source == "brush", scale=upscale)
+                                      brush=source == "brush", scale=upscale, p_brown=self.config.p_brown_ink,
+                                      bleed_scale=self.config.bleed_scale)
         return crop, t, a, dict(source=source, size_class=size_class, design=design.params,
                           placement=placement.to_json(), **ink_params)
+
+    def _scene(self, rng, rgb: np.ndarray, skin: np.ndarray, params: dict) -> np.ndarray:
+        """Hard negatives on the skin (``skindeep.synth.scene``), applied to the clean photo. Each draw
+        happens only when its chance is > 0, so configs without them keep their exact samples."""
+        cfg = self.config
+        steps = [(cfg.p_darker_skin, lambda im: scene.darker_skin(rng, im, skin_f)),
+                 (cfg.p_skin_marks, lambda im: scene.skin_marks(rng, im, skin_f)),
+                 (cfg.p_cast_shadow, lambda im: scene.cast_shadow(rng, im))]
+        if not any(p > 0 for p, _ in steps):
+            return rgb
+        skin_f = (skin > 127).astype(np.float32)
+        out = rgb.astype(np.float32) / 255.0
+        notes = []
+        for p, step in steps:
+            if p > 0 and rng.random() < p:
+                out, note = step(out)
+                notes.append(note)
+        if not notes:
+            return rgb
+        params["scene"] = notes
+        return np.clip(np.round(out * 255), 0, 255).astype(np.uint8)
 
     @staticmethod
     def _highlights(clean: np.ndarray) -> np.ndarray:

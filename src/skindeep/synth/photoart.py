@@ -17,6 +17,12 @@ from skindeep.synth.util import gauss, luminance, smooth_noise, soft_ellipse
 def _grey_crop(rng: np.random.Generator, photos: list[Path], size: int) -> tuple[np.ndarray, Path]:
     """(size, size) float32 0..1 luminance of a random square crop covering 60-100 % of the short side
     of a random photo, and that photo. Unreadable photos are skipped (a few tries, then InputError)."""
+    crop, photo = _rgb_crop(rng, photos, size)
+    return luminance(crop) / 255.0, photo
+
+
+def _rgb_crop(rng: np.random.Generator, photos: list[Path], size: int) -> tuple[np.ndarray, Path]:
+    """(size, size, 3) uint8 random square crop (60-100 % of the short side) of a random photo."""
     for attempt in range(5):
         photo = photos[int(rng.integers(len(photos)))]
         try:
@@ -29,8 +35,7 @@ def _grey_crop(rng: np.random.Generator, photos: list[Path], size: int) -> tuple
     side = int(min(h, w) * rng.uniform(0.6, 1.0))
     y = int(rng.integers(0, h - side + 1))
     x = int(rng.integers(0, w - side + 1))
-    crop = cv2.resize(rgb[y : y + side, x : x + side], (size, size), interpolation=cv2.INTER_AREA)
-    return luminance(crop) / 255.0, photo
+    return cv2.resize(rgb[y : y + side, x : x + side], (size, size), interpolation=cv2.INTER_AREA), photo
 
 
 def _stretch(g: np.ndarray) -> np.ndarray:
@@ -79,3 +84,22 @@ def lineart(rng: np.random.Generator, size: int, photos: list[Path]) -> Design:
     ink = np.where(ink > 0.3, ink, 0).astype(np.float32) * _vignette(rng, size)
     return Design(ink.astype(np.float32), None, dict(generator="lineart", from_photo=photo.name,
                                                      sigma=round(float(sigma), 3), p=round(float(p), 2)))
+
+
+def colour_realism(rng: np.random.Generator, size: int, photos: list[Path]) -> Design:
+    """Colour realism piece (portrait, flower-like colour wash): the photo's own colours, pushed to
+    tattoo pigments (saturated, darker, optionally hue-shifted), inked wherever the photo is dark or
+    colourful; only the highlights stay bare skin. Real colour pieces are dense, so alpha is high."""
+    crop, photo = _rgb_crop(rng, photos, size)
+    hsv = cv2.cvtColor(crop, cv2.COLOR_RGB2HSV).astype(np.float32)
+    hue_shift = float(rng.choice([0.0, 0.0, rng.uniform(0, 180)]))
+    hsv[..., 0] = (hsv[..., 0] + hue_shift) % 180
+    hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(1.6, 3.0) + 60, 0, 255)  # pigments are saturated
+    hsv[..., 2] = np.clip(hsv[..., 2] * rng.uniform(0.55, 0.85), 0, 255)
+    colour = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB).astype(np.float32) / 255.0
+    g = _stretch(luminance(crop) / 255.0)
+    alpha = np.clip((1.0 - g) * 1.3 + rng.uniform(0.2, 0.5), 0, 1)
+    alpha = gauss(alpha, max(0.5, size / 400)) * _vignette(rng, size)
+    colour = colour * np.clip(g[..., None] * 1.2, 0.15, 1.0)  # the photo's shadows as dark ink
+    return Design(alpha.astype(np.float32), colour.astype(np.float32),
+                  dict(generator="colorrealism", from_photo=photo.name, hue_shift=round(hue_shift, 1)))

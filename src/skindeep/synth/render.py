@@ -22,12 +22,14 @@ BLACK_INKS = {
     "blue-black": (0.04, 0.06, 0.12),
     "green-black": (0.04, 0.09, 0.07),
 }
+# Brown / sepia single inks (real-dev has owls and script in brown): dark, warm, low saturation.
+BROWN_INKS = {"brown": (0.20, 0.10, 0.05), "sepia": (0.28, 0.17, 0.09), "dark-red-brown": (0.25, 0.07, 0.05)}
 BRUSH_INKS = {"dark-green": (0.05, 0.20, 0.12), "blue-black": (0.05, 0.08, 0.22)}
 
 
 def render_ink(
     rng: np.random.Generator, alpha: np.ndarray, colour: np.ndarray | None, skin: np.ndarray, size: int,
-    brush: bool, scale: float = 1.0,
+    brush: bool, scale: float = 1.0, p_brown: float = 0.0, bleed_scale: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """One tattoo's transmittance and ink amount.
 
@@ -35,6 +37,10 @@ def render_ink(
     skin (S, S) float32 0/1: where ink may go.
     scale: output pixels per pixel of the source photo. Bleed is set in source-photo pixels and scaled,
         so ink is exactly as sharp as the skin it sits on (an enlarged photo gets softer ink).
+    p_brown: chance a single-ink piece is brown/sepia (drawn only when > 0, so older configs keep
+        their exact samples).
+    bleed_scale: multiplies the ink's blur (bleed); < 1 gives crisper lines, as healed real pieces in
+        sharp photos show.
     Returns T (S, S, 3) float32 0..1 (1 = untouched), a (S, S) float32 0..1 (ink alpha incl. halo), params.
     """
     px = size / 512.0  # physical effects are specified at 512 px and scaled
@@ -45,7 +51,7 @@ def render_ink(
     density = float(rng.uniform(0.6, 1.0))
     uneven = float(rng.uniform(0.0, 0.4))
     scatter = float(rng.uniform(0.12, 0.42) + 0.15 * age)
-    bleed = float(max(0.3, (0.3 + 1.0 * age) * scale**0.4))
+    bleed = float(max(0.3, (0.3 + 1.0 * age) * scale**0.4 * bleed_scale))
     field = 1.0 - uneven * (0.5 + 0.5 * smooth_noise(rng, alpha.shape, int(rng.integers(4, 12))))
     # pigment grain: ink sits in clumps, so even solid areas are mottled at the skin's own pixel scale
     grain = float(rng.uniform(0.15, 0.5))
@@ -56,6 +62,8 @@ def render_ink(
     if colour is None:
         # most single-ink pieces are black; some are one colour (a red rose, a blue swallow outline)
         table = BRUSH_INKS if brush else PALETTE if rng.random() < 0.15 else BLACK_INKS
+        if table is BLACK_INKS and p_brown > 0 and rng.random() < p_brown:
+            table = BROWN_INKS
         ink_name = str(rng.choice(list(table)))
         c = np.array(table[ink_name], np.float32)
         c = c + age * np.array([0.0, 0.04, 0.07], np.float32)  # old black ink drifts to blue-green
