@@ -329,3 +329,18 @@ def test_colour_grade_keeps_the_pair_exact_and_varies_the_colour():
     a = augment(t, 32, np.random.default_rng(1), 1.0, 0.0)
     b = random_crop(t, 32, np.random.default_rng(1))
     assert np.array_equal(a.tattooed, b.tattooed)
+
+
+def test_mask_target_makes_faint_ink_a_certain_detection():
+    """loss.mask_target > 0: faint ink (alpha 0.3) is a full "ink" target, so a confident p ~ 1 costs
+    almost nothing; with the soft target the same prediction is penalised (it should say 0.3)."""
+    from skindeep.model.config import LossConfig
+
+    ink = torch.full((1, 1, 16, 16), 0.3)
+    ink[..., :4] = 0.0  # and some skin without ink
+    logits = torch.where(ink > 0, torch.tensor(6.0), torch.tensor(-6.0))
+    clean = torch.rand(1, 3, 16, 16)
+    soft = SkinDeepLoss(LossConfig(perceptual=0, gram=0), pretrained=False)(logits, clean, clean, ink)
+    hard = SkinDeepLoss(LossConfig(perceptual=0, gram=0, mask_target=0.1), pretrained=False)(logits, clean, clean, ink)
+    assert hard.parts["bce"] < 0.01 < 1.0 < soft.parts["bce"]
+    assert hard.parts["dice"] < 0.01 < soft.parts["dice"]

@@ -76,6 +76,10 @@ class LossConfig:
     gram: float = 0.5
     bce: float = 1.0
     dice: float = 1.0
+    # > 0: the ink head learns "is there ink here" (target = ink alpha > mask_target) instead of the
+    # soft ink amount. With the soft target, faint and thin ink (outlines, grey wash) got p ~ alpha < 0.5
+    # and was never above the remover's threshold (docs/experiments.md, experiment 5). 0 = soft target.
+    mask_target: float = 0.0
 
 
 @dataclass
@@ -139,6 +143,8 @@ class TrainConfig:
             fail("data.max_zoom", f"must be in [1, 8], got {self.data.max_zoom}")
         if not 0.0 <= self.data.colour_grade <= 1.0:
             fail("data.colour_grade", f"must be in [0, 1], got {self.data.colour_grade}")
+        if not 0.0 <= self.loss.mask_target < 1.0:
+            fail("loss.mask_target", f"must be in [0, 1), got {self.loss.mask_target}")
         if self.data.workers < 0:
             fail("data.workers", f"must be >= 0, got {self.data.workers}")
         if self.data.synth_size % 32 or self.data.synth_size < max(s.size for s in self.stages):

@@ -89,8 +89,9 @@ class SkinDeepLoss(nn.Module):
         cfg = self.cfg
         w = ink_weight(ink, cfg.l1_ink_weight)
         l1 = ((clean - target).abs() * w).sum() / (w.sum() * clean.shape[1])
-        bce = F.binary_cross_entropy_with_logits(logits, ink)
-        dice = dice_loss(logits, ink)
+        mask = (ink > cfg.mask_target).float() if cfg.mask_target > 0 else ink
+        bce = F.binary_cross_entropy_with_logits(logits, mask)
+        dice = dice_loss(logits, mask)
         total = cfg.l1 * l1 + cfg.bce * bce + cfg.dice * dice
         parts = {"l1": l1.item(), "bce": bce.item(), "dice": dice.item()}
         if self.features is not None:
