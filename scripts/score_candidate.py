@@ -36,9 +36,9 @@ def clean_fp(model: Path, threshold: float, opts: list[str]) -> float:
         shutil.copy(model, copy)
         meta = json.loads(model.with_suffix(".json").read_text())
         meta["threshold"] = threshold
-        for o in opts:  # detect_size / restore_side travel through the metadata the remover reads
+        for o in opts:  # the settings travel through the metadata the remover reads
             key, value = o.split("=", 1)
-            meta[{"detect_size": "recommended_detect_size", "restore_side": "recommended_restore_side"}[key]] = int(value)
+            meta[f"recommended_{key}"] = float(value)
         copy.with_suffix(".json").write_text(json.dumps(meta))
         subprocess.run([str(Path(sys.executable).with_name("skindeep")), "eval", "--model", str(copy), "-n", "0", "--n-real", "0",
                         "--n-clean", "40", "--out", str(Path(tmp) / "eval")], capture_output=True, check=True)
@@ -51,7 +51,7 @@ def main() -> None:
     ap.add_argument("model", type=Path)
     ap.add_argument("--thresholds", default="0.5,0.75")
     ap.add_argument("--n", type=int, default=120)
-    ap.add_argument("--opt", action="append", default=[], help="detect_size=N or restore_side=N")
+    ap.add_argument("--opt", action="append", default=[], help="detect_size=N, restore_side=N or input_blur=S")
     a = ap.parse_args()
     print("| model | thr | change outside | edge | gap | texture | clean FP (40) |")
     for t in (float(x) for x in a.thresholds.split(",")):

@@ -344,3 +344,16 @@ def test_mask_target_makes_faint_ink_a_certain_detection():
     hard = SkinDeepLoss(LossConfig(perceptual=0, gram=0, mask_target=0.1), pretrained=False)(logits, clean, clean, ink)
     assert hard.parts["bce"] < 0.01 < 1.0 < soft.parts["bce"]
     assert hard.parts["dice"] < 0.01 < soft.parts["dice"]
+
+
+def test_sharpen_keeps_the_pair_exact_and_adds_detail():
+    from skindeep.model.data import sharpen
+
+    t = make_triple(np.random.default_rng(6), 64, 64)
+    for seed in range(5):
+        s = sharpen(t, np.random.default_rng(seed))
+        outside = s.ink == 0
+        assert np.array_equal(s.tattooed[outside], s.clean[outside])
+        assert (s.ink >= t.ink).all()  # the ink only grows (by the filter's reach)
+        lap = lambda a: np.abs(cv2.Laplacian(a.astype(np.float32), cv2.CV_32F)).mean()  # noqa: E731
+        assert lap(s.clean) > 1.2 * lap(t.clean)

@@ -407,3 +407,31 @@ def test_cli_cluster_progress_and_skipped(photos, tiny_model_path, monkeypatch):
     assert "2/2" in result.stderr  # the progress bar advanced once per finished photo
     assert "a.png -> " in result.output and "skipped (already done" in result.output
     assert "(25.0% changed" in result.output and "1 done, 1 skipped, 0 failed" in result.output
+
+
+def test_input_blur_softens_what_the_network_sees_and_keeps_the_rest(tiny_model_path, tmp_path):
+    """input_blur: the network sees a blurred photo (a 1 px dark line fades below the tiny model's ink
+    level), pixels outside the mask stay bit-identical, and the model's metadata can set it."""
+    img = with_mark(skin(200, 300), 100, 50, 1, 200)  # 1 px line: ink for the plain input
+    plain = Remover(tiny_model_path, protect_face=False, input_blur=0.0).remove(img)
+    soft = Remover(tiny_model_path, protect_face=False, input_blur=2.0).remove(img)
+    assert plain.ink_prob[100, 60:240].mean() > 0.5 > soft.ink_prob[100, 60:240].mean()
+    thick = with_mark(skin(200, 300), 90, 50, 20, 200)  # a 20 px band survives the blur
+    res = Remover(tiny_model_path, protect_face=False, input_blur=2.0).remove(thick)
+    assert (res.ink_mask[95:105, 60:240] == 255).all()
+    assert np.array_equal(res.image[res.ink_mask == 0], thick[res.ink_mask == 0])
+    sharp = Remover(tiny_model_path, protect_face=False, input_blur=0.0).remove(thick)
+    band = (slice(95, 105), slice(60, 240))
+    assert res.image[band].mean() > thick[band].mean() + 8  # restored as without the blur, near enough
+    assert abs(res.image[band].mean() - sharp.image[band].mean()) < 6
+    # from the metadata
+    import json
+    import shutil
+
+    model = tmp_path / "m.onnx"
+    shutil.copy(tiny_model_path, model)
+    meta = json.loads(Path(tiny_model_path).with_suffix(".json").read_text()) \
+        if Path(tiny_model_path).with_suffix(".json").exists() else {}
+    model.with_suffix(".json").write_text(json.dumps({**meta, "recommended_input_blur": 1.5}))
+    assert Remover(model, protect_face=False).config.input_blur == 1.5
+    assert Remover(tiny_model_path, protect_face=False).config.input_blur == 0.0

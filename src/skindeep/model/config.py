@@ -64,6 +64,7 @@ class DataConfig:
     ink_threshold: float = 0.1  # ink alpha above this counts as ink for the metrics (0..1)
     max_zoom: float = 1.0  # > 1: also enlarge crops up to this factor (ink bigger than in the samples)
     colour_grade: float = 0.0  # chance of a random colour grade (white balance, saturation, gamma) per crop
+    sharpen: float = 0.0  # chance of a random unsharp mask per crop (real close-ups are crisper than samples)
 
 
 @dataclass
@@ -141,8 +142,9 @@ class TrainConfig:
             fail("data.ink_threshold", f"must be in [0, 1), got {self.data.ink_threshold}")
         if not 1.0 <= self.data.max_zoom <= 8.0:
             fail("data.max_zoom", f"must be in [1, 8], got {self.data.max_zoom}")
-        if not 0.0 <= self.data.colour_grade <= 1.0:
-            fail("data.colour_grade", f"must be in [0, 1], got {self.data.colour_grade}")
+        for name in ("colour_grade", "sharpen"):
+            if not 0.0 <= getattr(self.data, name) <= 1.0:
+                fail(f"data.{name}", f"must be in [0, 1], got {getattr(self.data, name)}")
         if not 0.0 <= self.loss.mask_target < 1.0:
             fail("loss.mask_target", f"must be in [0, 1), got {self.loss.mask_target}")
         if self.data.workers < 0:

@@ -113,12 +113,35 @@ def colour_grade(triple: Triple, rng: np.random.Generator) -> Triple:
     return Triple(grade(triple.tattooed), grade(triple.clean), triple.ink)
 
 
-def augment(triple: Triple, size: int, rng: np.random.Generator, max_zoom: float, p_grade: float) -> Triple:
-    """Random crop (``random_crop``) then, with chance ``p_grade``, a ``colour_grade`` (drawn only when
-    ``p_grade`` > 0, so older configs keep their exact crops)."""
+def sharpen(triple: Triple, rng: np.random.Generator) -> Triple:
+    """The same random unsharp mask on tattooed and clean: real close-ups (and phone pipelines) are far
+    crisper than our samples, and a detector trained only on soft photos misses sharp ink
+    (docs/experiments.md, experiment 6). The filter spreads the pair's difference by a pixel or two
+    beyond the ink, so the ink alpha is raised to at least 1 there (as the synth does): ``tattooed ==
+    clean`` where ``ink == 0`` still holds."""
+    sigma = float(rng.uniform(0.6, 1.6))
+    amount = float(rng.uniform(0.4, 1.6))
+
+    def unsharp(rgb: np.ndarray) -> np.ndarray:
+        x = rgb.astype(np.float32)
+        return np.clip(np.rint(x + amount * (x - cv2.GaussianBlur(x, (0, 0), sigma))), 0, 255).astype(np.uint8)
+
+    t, c = unsharp(triple.tattooed), unsharp(triple.clean)
+    ink = triple.ink.copy()
+    ink[(t != c).any(-1) & (ink == 0)] = 1
+    return Triple(np.where((ink == 0)[..., None], c, t), c, ink)
+
+
+def augment(triple: Triple, size: int, rng: np.random.Generator, max_zoom: float, p_grade: float,
+            p_sharpen: float = 0.0) -> Triple:
+    """Random crop (``random_crop``), then with chance ``p_grade`` a ``colour_grade`` and with chance
+    ``p_sharpen`` a ``sharpen`` (each drawn only when its chance is > 0, so older configs keep their
+    exact crops)."""
     out = random_crop(triple, size, rng, max_zoom=max_zoom)
     if p_grade > 0 and rng.random() < p_grade:
         out = colour_grade(out, rng)
+    if p_sharpen > 0 and rng.random() < p_sharpen:
+        out = sharpen(out, rng)
     return out
 
 
@@ -145,12 +168,14 @@ class FolderDataset(Dataset):
 
     max_zoom: float = 1.0  # class defaults: objects pickled by an older version still work
     p_grade: float = 0.0
+    p_sharpen: float = 0.0
 
     def __init__(self, folder: str | Path, size: int, seed: int = 0, length: int | None = None,
-                 max_zoom: float = 1.0, p_grade: float = 0.0):
+                 max_zoom: float = 1.0, p_grade: float = 0.0, p_sharpen: float = 0.0):
         self.folder = Path(folder)
         self.max_zoom = max_zoom
         self.p_grade = p_grade
+        self.p_sharpen = p_sharpen
         self.names = list_samples(self.folder)
         self.size = size
         self.seed = seed
@@ -162,7 +187,8 @@ class FolderDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, i])
         name = self.names[int(rng.integers(len(self.names)))] if self.length != len(self.names) else self.names[i]
-        return to_tensors(augment(read_triple(self.folder, name), self.size, rng, self.max_zoom, self.p_grade))
+        return to_tensors(augment(read_triple(self.folder, name), self.size, rng, self.max_zoom, self.p_grade,
+                                  self.p_sharpen))
 
 
 class SynthDataset(Dataset):
@@ -171,13 +197,15 @@ class SynthDataset(Dataset):
 
     max_zoom: float = 1.0
     p_grade: float = 0.0
+    p_sharpen: float = 0.0
 
     def __init__(self, people_dir: str | Path, designs_dir: str | Path, size: int, synth_size: int = 320,
                  seed: int = 0, length: int = 100_000, split: str = "train", max_zoom: float = 1.0,
-                 p_grade: float = 0.0):
+                 p_grade: float = 0.0, p_sharpen: float = 0.0):
         self.people_dir, self.designs_dir = Path(people_dir), Path(designs_dir)
         self.max_zoom = max_zoom
         self.p_grade = p_grade
+        self.p_sharpen = p_sharpen
         self.size, self.synth_size, self.seed, self.length, self.split = size, synth_size, seed, length, split
         self._synth = None
 
@@ -192,7 +220,8 @@ class SynthDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         s = self.synthesizer().sample(self.seed + i)
         rng = np.random.default_rng([self.seed, i, 1])
-        return to_tensors(augment(Triple(s.tattooed, s.clean, s.ink), self.size, rng, self.max_zoom, self.p_grade))
+        return to_tensors(augment(Triple(s.tattooed, s.clean, s.ink), self.size, rng, self.max_zoom, self.p_grade,
+                                  self.p_sharpen))
 
 
 def make_synthesizer(people_dir: str | Path, designs_dir: str | Path, size: int, split: str,

@@ -101,9 +101,10 @@ def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, stage: int) -> 
 def make_dataset(cfg: TrainConfig, size: int, length: int, seed: int) -> Dataset:
     if cfg.data.train_dir:
         return FolderDataset(cfg.data.train_dir, size, seed=seed, length=length, max_zoom=cfg.data.max_zoom,
-                             p_grade=cfg.data.colour_grade)
+                             p_grade=cfg.data.colour_grade, p_sharpen=cfg.data.sharpen)
     return SynthDataset(cfg.data.people_dir, cfg.data.designs_dir, size, cfg.data.synth_size, seed=seed,
-                        length=length, max_zoom=cfg.data.max_zoom, p_grade=cfg.data.colour_grade)
+                        length=length, max_zoom=cfg.data.max_zoom, p_grade=cfg.data.colour_grade,
+                        p_sharpen=cfg.data.sharpen)
 
 
 def make_loader(cfg: TrainConfig, stage: int, stage_step: int, steps: int, d: Dist) -> DataLoader:

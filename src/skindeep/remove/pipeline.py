@@ -62,6 +62,9 @@ class PipelineConfig:
     # Also cap the restore-scale area: the network, trained on small photos, restores better and faster
     # at <= 0.6 MP than at full size (benchmarks/remove_speed.md, "Restore scale"). None = no cap.
     restore_pixels: int | None = 600_000
+    # Gaussian sigma (px at the working scale) of the softening applied to the network's input; the
+    # photo's own detail is put back wherever the network sees no ink. None = the model's metadata.
+    input_blur: float | None = None
     tile: int = 640  # side of a restore tile's core, at restore scale
     context: int = 48  # margin around each core the network also sees; tiles blend over it
     max_pass_pixels: int = 1_100_000  # largest single network input (bounds memory), at restore scale
@@ -215,6 +218,8 @@ class Remover:
             self.config.detect_size = int(self.model.info.detect_size)
         if self.config.restore_side is None:
             self.config.restore_side = int(self.model.info.restore_side)
+        if self.config.input_blur is None:
+            self.config.input_blur = float(self.model.info.input_blur)
         self.face = FaceProtector()
 
     def __repr__(self) -> str:
@@ -227,10 +232,15 @@ class Remover:
         h, w = rgb.shape[:2]
         scale = min(1.0, self.config.detect_size / max(h, w))
         if scale == 1.0:
-            return self.model.run(rgb, want_clean=True)
+            return self.model.run(self._soften(rgb), want_clean=True)
         small = _resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), shrink=True)
-        ink, _ = self.model.run(small, want_clean=False)
+        ink, _ = self.model.run(self._soften(small), want_clean=False)
         return ink, None
+
+    def _soften(self, rgb: np.ndarray) -> np.ndarray:
+        """What the network sees: ``rgb`` blurred by ``input_blur`` (unchanged when 0)."""
+        sigma = self.config.input_blur or 0.0
+        return rgb if sigma <= 0 else cv2.GaussianBlur(rgb, (0, 0), sigma)
 
     def detect(self, image) -> np.ndarray:
         """(H, W) float32 ink probability 0..1 for a numpy/PIL ``image``, at the image's full size."""
@@ -277,16 +287,18 @@ class Remover:
         return alpha, boxes
 
     # -- restoration ---------------------------------------------------------------------------
-    def _restore(self, rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], clean_full: np.ndarray | None,
-                 strength: float) -> np.ndarray:
+    def _restore(self, rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box],
+                 full_pass: tuple[np.ndarray, np.ndarray] | None, strength: float) -> np.ndarray:
         """(H, W, 3) uint8 output: ``rgb`` blended with restored skin by ``alpha * strength``.
 
-        Restoration runs at scale ``s = min(1, restore_side / long side)``. The photo at that scale is
+        Restoration runs at scale ``s = min(1, restore_side / long side)``; ``full_pass`` is the detection's
+        (ink, clean) when that already ran on the whole photo at full size. The photo at that scale is
         cut into a grid of cores (``tile`` px); only cores holding ink go through the network, each with
         ``context`` px around it, and neighbouring tiles blend over that margin (one whole pass instead
         when that is cheaper and small enough). Back at full size, for ``s < 1``, the clean skin is
         ``up(clean_s) + (1 - up(ink_s)) * (rgb - up(rgb_s))``: the upsampled restoration plus the
-        photo's own fine detail (pores, hair) wherever the network sees no ink. Only pixels with
+        photo's own fine detail (pores, hair) wherever the network sees no ink (the same holds at
+        ``s = 1`` when the network's input was softened by ``input_blur``). Only pixels with
         ``alpha > 0`` are computed and written, so the cost follows the ink area.
         """
         cfg = self.config
@@ -305,13 +317,13 @@ class Remover:
         if not touched:
             return out
 
-        small = rgb if scale == 1.0 else _resize(rgb, (ws, hs), shrink=True)
+        small = self._soften(rgb if scale == 1.0 else _resize(rgb, (ws, hs), shrink=True))
         m = cfg.context
         tiles = [(max(x0 - m, 0), max(y0 - m, 0), min(x1 + m, ws), min(y1 + m, hs)) for (x0, y0, x1, y1), _ in touched]
         tiled_cost = sum(_padded(y1 - y0) * _padded(x1 - x0) for x0, y0, x1, y1 in tiles)
         single_cost = _padded(hs) * _padded(ws)
-        if clean_full is not None and scale == 1.0:  # small photo: the detection pass already restored it
-            ink_s, clean_s = None, clean_full
+        if full_pass is not None and scale == 1.0:  # small photo: the detection pass already restored it
+            ink_s, clean_s = full_pass
         elif single_cost <= min(tiled_cost, cfg.max_pass_pixels):
             ink_s, clean_s = self.model.run(small)
         else:
@@ -323,8 +335,12 @@ class Remover:
             if ys.size == 0:
                 continue
             src = rgb[y0:y1, x0:x1][ys, xs].astype(np.float32)
-            if scale == 1.0:
+            if scale == 1.0 and small is rgb:  # the network saw the photo itself: its output is final
                 fix = clean_s[y0:y1, x0:x1][ys, xs] * np.float32(255.0)
+            elif scale == 1.0:
+                keep_detail = 1.0 - np.clip(ink_s[y0:y1, x0:x1][ys, xs], 0.0, 1.0)
+                fix = clean_s[y0:y1, x0:x1][ys, xs] * np.float32(255.0) + keep_detail[:, None] * (
+                    src - small[y0:y1, x0:x1][ys, xs].astype(np.float32))
             else:
                 region = (x0, y0, x1, y1)
                 up_clean = _upsample_region(clean_s, (w, h), region)[ys, xs] * np.float32(255.0)
@@ -417,7 +433,8 @@ class Remover:
         timings["mask"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        out = self._restore(rgb, alpha, boxes, clean_full, strength) if strength > 0 else rgb.copy()
+        full_pass = None if clean_full is None else (prob_small, clean_full)
+        out = self._restore(rgb, alpha, boxes, full_pass, strength) if strength > 0 else rgb.copy()
         timings["restore"] = time.perf_counter() - t
         layer = np.dstack([rgb, ink_mask])
         return Result(image=out, ink_mask=ink_mask, ink_prob=prob, layer=layer,

@@ -37,6 +37,9 @@ class ModelInfo:
     detect_size: int = 640
     train_size: int = 256
     restore_side: int = DEFAULT_RESTORE_SIDE  # long side above which the network restores at reduced scale
+    # Gaussian sigma (px at the working scale) applied to what the network sees: it was trained on
+    # softer photos than sharp real close-ups (docs/experiments.md, experiment 6).
+    input_blur: float = 0.0
     version: str = "unknown"
 
     @classmethod
@@ -52,7 +55,7 @@ class ModelInfo:
         for key, alias in (("threshold", "threshold"), ("detect_size", "recommended_detect_size"),
                            ("detect_size", "detect_size"), ("train_size", "train_size"),
                            ("restore_side", "recommended_restore_side"),
-                           ("version", "version")):
+                           ("input_blur", "recommended_input_blur"), ("version", "version")):
             if alias in data and data[alias] is not None:
                 setattr(info, key, type(getattr(info, key))(data[alias]))
         return info
