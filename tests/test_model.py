@@ -240,7 +240,7 @@ def test_train_loop_checkpoints_and_resumes(tmp_path, folders):
 
     from skindeep.model.export import export_checkpoint
 
-    meta = export_checkpoint(out / "best.pt", tmp_path / "w" / "m.onnx", timing=False)
+    meta = export_checkpoint(out / "best.pt", tmp_path / "w" / "m.onnx", timing=False, input_blur=1.5)
 
     def no_nan(token):
         raise AssertionError(f"non-strict JSON constant {token}")
@@ -249,6 +249,9 @@ def test_train_loop_checkpoints_and_resumes(tmp_path, folders):
     assert written == meta and written["train_size"] == 96 and written["parity"]["max_abs_clean"] < 1e-3
     assert written["recommended_detect_size"] > 0
     assert 0.3 <= written["threshold"] <= 0.7 and 0 <= written["threshold_val_f1"] <= 1  # picked on val
+    from skindeep.remove.session import ModelInfo
+
+    assert ModelInfo.load(tmp_path / "w" / "m.onnx").input_blur == 1.5  # the remover reads it
 
 
 @pytest.mark.slow
