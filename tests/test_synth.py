@@ -245,6 +245,8 @@ def test_real_preset_inks_more_of_the_skin_with_shaded_sources(data):
     people, designs = data
     assert SynthConfig.preset("default") == SynthConfig()
     assert SynthConfig.preset("real", size=96).size == 96
+    v3, v4 = SynthConfig.preset("real-v3"), SynthConfig.preset("real-v4")
+    assert (v4.p_hard_negative, v4.p_clean) == (0.7, 0.2) and v4.source_weights == v3.source_weights
     with pytest.raises(ValueError, match="unknown SynthConfig preset 'nope'"):
         SynthConfig.preset("nope")
     coverage = {}
