@@ -23,7 +23,9 @@ import cv2
 import numpy as np
 
 from skindeep.remove.face import FaceProtector
+from skindeep.remove.resample import Box, resize, upsample_region
 from skindeep.remove.session import DEFAULT_RESTORE_SIDE, InkModel
+from skindeep.remove.tone import apply_tone_shift, tone_shift
 
 
 @dataclass
@@ -48,7 +50,6 @@ class Result:
 
 
 MASK_MODES = ("limit", "replace")
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), full-size pixels
 
 
 @dataclass
@@ -71,6 +72,10 @@ class PipelineConfig:
     grow: float = 1 / 800  # mask dilation radius as a fraction of the long side (min 1 px)
     feather: float = 1 / 600  # feather width (alpha 1 -> 0) as a fraction of the long side (min 1.5 px)
     min_speck: int = 6  # drop ink blobs smaller than this many pixels *at detection scale*
+    # Shift the restored area's low-frequency colour toward the skin around it (0 = off, 1 = fully):
+    # the network brings colour ink back as white/grey blotches (skindeep.remove.tone).
+    tone_match: float = 1.0
+    tone_sigma: float = 0.06  # "around", as a fraction of the long side
 
 
 def as_rgb(image) -> np.ndarray:
@@ -159,24 +164,6 @@ def _margin_ramp(start: int, end: int, core_start: int, core_end: int, margin: i
     return np.clip(1.0 - outside / (margin + 1.0), 1e-3, 1.0).astype(np.float32)
 
 
-def _resize(array: np.ndarray, size: tuple[int, int], shrink: bool) -> np.ndarray:
-    """cv2.resize to (width, height); area filter when shrinking, bilinear when growing."""
-    if (array.shape[1], array.shape[0]) == size:
-        return array
-    return cv2.resize(array, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-
-
-def _upsample_region(small: np.ndarray, size: tuple[int, int], region: Box) -> np.ndarray:
-    """The part ``region`` of ``small`` bilinearly resized to ``size`` (width, height), without resizing
-    the rest: same sampling as ``cv2.resize(small, size)[y0:y1, x0:x1]``."""
-    hs, ws = small.shape[:2]
-    fx, fy = ws / size[0], hs / size[1]
-    x0, y0, x1, y1 = region
-    matrix = np.float32([[fx, 0, (x0 + 0.5) * fx - 0.5], [0, fy, (y0 + 0.5) * fy - 0.5]])
-    return cv2.warpAffine(small, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
-
-
 def restore_scale(h: int, w: int, cfg: PipelineConfig) -> float:
     """Scale (<= 1) at which an (h, w) photo is restored: long side <= ``restore_side`` and, when set,
     area <= ``restore_pixels``."""
@@ -184,6 +171,13 @@ def restore_scale(h: int, w: int, cfg: PipelineConfig) -> float:
     if cfg.restore_pixels:
         scale = min(scale, float(np.sqrt(cfg.restore_pixels / (h * w))))
     return scale
+
+
+def _blend_toward(rgb: np.ndarray, out: np.ndarray, strength: float, boxes: list[Box]) -> None:
+    """``out = rgb + strength * (out - rgb)`` inside ``boxes``, in place (uint8)."""
+    for x0, y0, x1, y1 in boxes:
+        src = rgb[y0:y1, x0:x1].astype(np.float32)
+        out[y0:y1, x0:x1] = np.rint(src + np.float32(strength) * (out[y0:y1, x0:x1] - src)).astype(np.uint8)
 
 
 def _padded(n: int) -> int:
@@ -233,7 +227,7 @@ class Remover:
         scale = min(1.0, self.config.detect_size / max(h, w))
         if scale == 1.0:
             return self.model.run(self._soften(rgb), want_clean=True)
-        small = _resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), shrink=True)
+        small = resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), shrink=True)
         ink, _ = self.model.run(self._soften(small), want_clean=False)
         return ink, None
 
@@ -246,7 +240,7 @@ class Remover:
         """(H, W) float32 ink probability 0..1 for a numpy/PIL ``image``, at the image's full size."""
         rgb = as_rgb(image)
         ink, _ = self._detect_small(rgb)
-        return _resize(ink, (rgb.shape[1], rgb.shape[0]), shrink=False)
+        return resize(ink, (rgb.shape[1], rgb.shape[0]), shrink=False)
 
     # -- mask ----------------------------------------------------------------------------------
     def _alpha(self, prob_small: np.ndarray, prob: np.ndarray, threshold: float) -> tuple[np.ndarray, list[Box]]:
@@ -317,7 +311,7 @@ class Remover:
         if not touched:
             return out
 
-        small = self._soften(rgb if scale == 1.0 else _resize(rgb, (ws, hs), shrink=True))
+        small = self._soften(rgb if scale == 1.0 else resize(rgb, (ws, hs), shrink=True))
         m = cfg.context
         tiles = [(max(x0 - m, 0), max(y0 - m, 0), min(x1 + m, ws), min(y1 + m, hs)) for (x0, y0, x1, y1), _ in touched]
         tiled_cost = sum(_padded(y1 - y0) * _padded(x1 - x0) for x0, y0, x1, y1 in tiles)
@@ -343,9 +337,9 @@ class Remover:
                     src - small[y0:y1, x0:x1][ys, xs].astype(np.float32))
             else:
                 region = (x0, y0, x1, y1)
-                up_clean = _upsample_region(clean_s, (w, h), region)[ys, xs] * np.float32(255.0)
-                up_small = _upsample_region(small, (w, h), region)[ys, xs].astype(np.float32)
-                keep_detail = 1.0 - np.clip(_upsample_region(ink_s, (w, h), region)[ys, xs], 0.0, 1.0)
+                up_clean = upsample_region(clean_s, (w, h), region)[ys, xs] * np.float32(255.0)
+                up_small = upsample_region(small, (w, h), region)[ys, xs].astype(np.float32)
+                keep_detail = 1.0 - np.clip(upsample_region(ink_s, (w, h), region)[ys, xs], 0.0, 1.0)
                 fix = up_clean + keep_detail[:, None] * (src - up_small)
             a_px = a[ys, xs][:, None] * np.float32(strength)
             out[y0 + ys, x0 + xs] = np.clip(np.rint(src + a_px * (fix - src)), 0, 255).astype(np.uint8)
@@ -408,7 +402,7 @@ class Remover:
 
         t = time.perf_counter()
         prob_small, clean_full = self._detect_small(rgb)
-        prob = _resize(prob_small, (w, h), shrink=False)
+        prob = resize(prob_small, (w, h), shrink=False)
         timings["detect"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -434,7 +428,18 @@ class Remover:
 
         t = time.perf_counter()
         full_pass = None if clean_full is None else (prob_small, clean_full)
-        out = self._restore(rgb, alpha, boxes, full_pass, strength) if strength > 0 else rgb.copy()
+        if strength <= 0:
+            out = rgb.copy()
+        elif self.config.tone_match <= 0:
+            out = self._restore(rgb, alpha, boxes, full_pass, strength)
+        else:
+            # tone-match the full-strength restoration, then blend: strength stays a linear blend
+            out = self._restore(rgb, alpha, boxes, full_pass, 1.0)
+            shift = tone_shift(rgb, out, alpha, self.config.tone_sigma)
+            if shift is not None:
+                apply_tone_shift(out, alpha, shift, self.config.tone_match, boxes)
+            if strength < 1.0:
+                _blend_toward(rgb, out, strength, boxes)
         timings["restore"] = time.perf_counter() - t
         layer = np.dstack([rgb, ink_mask])
         return Result(image=out, ink_mask=ink_mask, ink_prob=prob, layer=layer,
