@@ -51,9 +51,9 @@ def _skin_with_strokes(seed: int = 0, size: tuple[int, int] = (320, 240)) -> tup
 
 @pytest.fixture(scope="module")
 def remover(tiny_model_path):
-    from skindeep.remove import Remover
+    from skindeep.video.pipeline import default_remover
 
-    return Remover(model_path=tiny_model_path, protect_face=False)
+    return default_remover(tiny_model_path, protect_face=False)
 
 
 @pytest.fixture(scope="module")
