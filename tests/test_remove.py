@@ -437,3 +437,18 @@ def test_input_blur_softens_what_the_network_sees_and_keeps_the_rest(tiny_model_
     model.with_suffix(".json").write_text(json.dumps({**meta, "recommended_input_blur": 1.5}))
     assert Remover(model, protect_face=False).config.input_blur == 1.5
     assert Remover(tiny_model_path, protect_face=False).config.input_blur == 0.0
+
+
+def test_skin_gate_drops_dark_blobs_with_no_skin_around(tiny_model_path):
+    """A dark stroke on skin is removed; the same stroke on a blue shirt (no skin around) is kept as is,
+    unless the gate is off. Grey photos (no skin colour to judge by) skip the gate (the tests above)."""
+    rng = np.random.default_rng(3)
+    img = np.clip(rng.normal(0, 3, (400, 600, 3)) + [200, 150, 120], 0, 255).astype(np.uint8)
+    img[:, 300:] = np.clip(rng.normal(0, 3, (400, 300, 3)) + [60, 90, 160], 0, 255).astype(np.uint8)
+    img = with_mark(with_mark(img, 200, 80, 10, 150), 200, 380, 10, 150)
+    on_skin, on_shirt = (slice(200, 210), slice(80, 230)), (slice(200, 210), slice(380, 530))
+    res = Remover(tiny_model_path, protect_face=False).remove(img)
+    assert (res.ink_mask[on_skin] == 255).all() and res.ink_mask[:, 300:].max() == 0
+    assert np.array_equal(res.image[:, 300:], img[:, 300:])
+    off = Remover(tiny_model_path, protect_face=False, min_skin_around=0).remove(img)
+    assert (off.ink_mask[on_shirt] == 255).all()

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from skindeep.remove.face import FaceProtector
+from skindeep.remove.gate import gate_blobs
 from skindeep.remove.resample import Box, resize, upsample_region
 from skindeep.remove.session import DEFAULT_RESTORE_SIDE, InkModel
 from skindeep.remove.tone import apply_tone_shift, tone_shift
@@ -76,6 +77,9 @@ class PipelineConfig:
     # the network brings colour ink back as white/grey blotches (skindeep.remove.tone).
     tone_match: float = 1.0
     tone_sigma: float = 0.06  # "around", as a fraction of the long side
+    # Drop detected blobs with less than this share of skin-coloured pixels around them (hair, prints
+    # on clothes, dark backgrounds; skindeep.remove.gate). 0 = off.
+    min_skin_around: float = 0.05
 
 
 def as_rgb(image) -> np.ndarray:
@@ -243,7 +247,8 @@ class Remover:
         return resize(ink, (rgb.shape[1], rgb.shape[0]), shrink=False)
 
     # -- mask ----------------------------------------------------------------------------------
-    def _alpha(self, prob_small: np.ndarray, prob: np.ndarray, threshold: float) -> tuple[np.ndarray, list[Box]]:
+    def _alpha(self, prob_small: np.ndarray, prob: np.ndarray, threshold: float,
+               rgb: np.ndarray) -> tuple[np.ndarray, list[Box]]:
         """Feathered (H, W) float32 0..1 mask from the full-size ``prob``, and the boxes holding it.
 
         Specks are found at detection scale (cheap); the mask itself is cut at full size, only inside
@@ -256,6 +261,8 @@ class Remover:
         count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
         kept = stats[:, cv2.CC_STAT_AREA] >= self.config.min_speck
         kept[0] = False
+        if self.config.min_skin_around > 0 and kept.any():
+            kept = gate_blobs(resize(rgb, (ws, hs), shrink=True), labels, kept, self.config.min_skin_around)
         if not kept.any():
             return alpha, []
         # One small pixel of slack so nearest-neighbour upsampling never clips a blob's edge.
@@ -409,7 +416,7 @@ class Remover:
         if mask_mode == "replace":
             alpha, boxes = user_mask, _mask_boxes(user_mask)
         else:
-            alpha, boxes = self._alpha(prob_small, prob, threshold)
+            alpha, boxes = self._alpha(prob_small, prob, threshold, rgb)
         for x0, y0, x1, y1 in boxes:
             box = alpha[y0:y1, x0:x1]
             if user_mask is not None and mask_mode == "limit":
