@@ -33,9 +33,11 @@ MARGIN = 12
 
 
 def make_photo(height: int = 96, width: int = 128, seed: int = 0) -> np.ndarray:
-    """Light, textured "skin" (so a blur changes it) with one dark square: (H, W, 3) uint8."""
+    """Light, textured skin (so a blur changes it) with one dark square: (H, W, 3) uint8. Skin-coloured,
+    as the remover's skin gate expects ink to have skin around it."""
     rng = np.random.default_rng(seed)
-    photo = rng.integers(150, 230, size=(height, width, 3), dtype=np.uint8)
+    noise = rng.integers(-25, 26, size=(height, width, 1))
+    photo = np.clip(np.array([205, 160, 130]) + noise, 0, 255).astype(np.uint8)
     photo[INK] = 20
     return photo
 
