@@ -5,7 +5,8 @@ blotches, lighter than any skin near them (docs/experiments.md, experiment 6). S
 slowly across a limb, so the colour the area *should* have is well estimated from the pixels just
 outside the mask. This step measures, at a small working size, the mean Lab colour of the restored
 pixels and of the untouched pixels around them (Gaussian-weighted, normalised convolution), and shifts
-each restored pixel by the difference. Only the low frequencies move: the restored texture (pores,
+each restored pixel by the difference. Only skin-coloured pixels count as "around" (the skin gate's
+colour test), so a dark background next to a sleeve does not turn the sleeve grey. Only the low frequencies move: the restored texture (pores,
 highlights) is kept. Pixels outside the mask are never read for writing, so they stay bit-identical.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from skindeep.remove.gate import MIN_SKIN_IN_PHOTO, skin_coloured
 from skindeep.remove.resample import Box, upsample_region
 
 WORK_SIDE = 256  # long side at which the colour fields are estimated (they are smooth)
@@ -39,9 +41,14 @@ def tone_shift(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, sigma: float
     scale = min(1.0, WORK_SIDE / max(h, w))
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     m = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
-    outside = (m < 0.02).astype(np.float32)  # untouched pixels: the reference colour
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    outside = m < 0.02  # untouched pixels: the reference colour
+    skin = skin_coloured(small)
+    if skin.mean() >= MIN_SKIN_IN_PHOTO:  # only skin around is a reference, not a dark background
+        outside &= skin
+    outside = outside.astype(np.float32)
     inside = (m > 0.3).astype(np.float32)
-    lab_in = _lab(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+    lab_in = _lab(small)
     lab_out = _lab(cv2.resize(out, size, interpolation=cv2.INTER_AREA))
 
     radius = sigma * max(size)
