@@ -240,7 +240,8 @@ def test_train_loop_checkpoints_and_resumes(tmp_path, folders):
 
     from skindeep.model.export import export_checkpoint
 
-    meta = export_checkpoint(out / "best.pt", tmp_path / "w" / "m.onnx", timing=False, input_blur=1.5)
+    meta = export_checkpoint(out / "best.pt", tmp_path / "w" / "m.onnx", timing=False, input_blur=1.5,
+                             grow_threshold=0.3)
 
     def no_nan(token):
         raise AssertionError(f"non-strict JSON constant {token}")
@@ -251,7 +252,8 @@ def test_train_loop_checkpoints_and_resumes(tmp_path, folders):
     assert 0.3 <= written["threshold"] <= 0.7 and 0 <= written["threshold_val_f1"] <= 1  # picked on val
     from skindeep.remove.session import ModelInfo
 
-    assert ModelInfo.load(tmp_path / "w" / "m.onnx").input_blur == 1.5  # the remover reads it
+    info = ModelInfo.load(tmp_path / "w" / "m.onnx")
+    assert (info.input_blur, info.grow_threshold) == (1.5, 0.3)  # the remover reads them
 
 
 @pytest.mark.slow

@@ -452,3 +452,16 @@ def test_skin_gate_drops_dark_blobs_with_no_skin_around(tiny_model_path):
     assert np.array_equal(res.image[:, 300:], img[:, 300:])
     off = Remover(tiny_model_path, protect_face=False, min_skin_around=0).remove(img)
     assert (off.ink_mask[on_shirt] == 255).all()
+
+
+def test_grow_threshold_extends_sure_blobs_only(tiny_model_path):
+    """Hysteresis: the faint half of a stroke joins its dark half; a faint mark alone stays out."""
+    img = skin(300, 400)
+    img[100:110, 100:175] = 15  # sure ink
+    img[100:110, 175:250] = 85  # faint (prob ~0.23 with the tiny model), touching it
+    img[200:210, 100:250] = 85  # faint, alone
+    plain = Remover(tiny_model_path, protect_face=False, threshold=0.5).remove(img).ink_mask
+    grown = Remover(tiny_model_path, protect_face=False, threshold=0.5, grow_threshold=0.1).remove(img).ink_mask
+    assert (plain[102:108, 100:170] == 255).all() and plain[102:108, 185:250].max() == 0
+    assert (grown[102:108, 100:250] == 255).all()
+    assert grown[200:210, 100:250].max() == 0 and plain[200:210, 100:250].max() == 0

@@ -80,6 +80,9 @@ class PipelineConfig:
     # Drop detected blobs with less than this share of skin-coloured pixels around them (hair, prints
     # on clothes, dark backgrounds; skindeep.remove.gate). 0 = off.
     min_skin_around: float = 0.05
+    # Hysteresis: pixels above this lower threshold join a blob that reaches the threshold (the
+    # detector is sure of part of a tattoo and unsure of the rest). 0 = off.
+    grow_threshold: float | None = None  # None = the model's metadata
 
 
 def as_rgb(image) -> np.ndarray:
@@ -218,6 +221,8 @@ class Remover:
             self.config.restore_side = int(self.model.info.restore_side)
         if self.config.input_blur is None:
             self.config.input_blur = float(self.model.info.input_blur)
+        if self.config.grow_threshold is None:
+            self.config.grow_threshold = float(self.model.info.grow_threshold)
         self.face = FaceProtector()
 
     def __repr__(self) -> str:
@@ -257,9 +262,15 @@ class Remover:
         h, w = prob.shape
         hs, ws = prob_small.shape
         alpha = np.zeros((h, w), np.float32)
-        binary = (prob_small >= threshold).astype(np.uint8)
+        low = self.config.grow_threshold
+        low = low if 0 < low < threshold else threshold
+        binary = (prob_small >= low).astype(np.uint8)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
         kept = stats[:, cv2.CC_STAT_AREA] >= self.config.min_speck
+        if low < threshold:  # hysteresis: a blob above `low` counts only if it reaches `threshold`
+            strong = np.zeros(count, bool)
+            strong[np.unique(labels[prob_small >= threshold])] = True
+            kept &= strong
         kept[0] = False
         if self.config.min_skin_around > 0 and kept.any():
             kept = gate_blobs(resize(rgb, (ws, hs), shrink=True), labels, kept, self.config.min_skin_around)
@@ -280,7 +291,7 @@ class Remover:
         for x0, y0, x1, y1 in boxes:
             iy = np.minimum(((np.arange(y0, y1) + 0.5) / sy).astype(int), hs - 1)
             ix = np.minimum(((np.arange(x0, x1) + 0.5) / sx).astype(int), ws - 1)
-            core = (prob[y0:y1, x0:x1] >= threshold) & (allowed_small[np.ix_(iy, ix)] > 0)
+            core = (prob[y0:y1, x0:x1] >= low) & (allowed_small[np.ix_(iy, ix)] > 0)
             # Distance to the nearest ink pixel: 1 up to `radius` (the dilation), then a linear feather
             # over `fade` pixels. One linear-time pass, unlike a large elliptic dilate plus a blur.
             dist = cv2.distanceTransform((~core).astype(np.uint8), cv2.DIST_L2, 3)

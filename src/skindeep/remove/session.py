@@ -40,6 +40,7 @@ class ModelInfo:
     # Gaussian sigma (px at the working scale) applied to what the network sees: it was trained on
     # softer photos than sharp real close-ups (docs/experiments.md, experiment 6).
     input_blur: float = 0.0
+    grow_threshold: float = 0.0  # hysteresis: lower threshold for pixels joining a detected blob (0 = off)
     version: str = "unknown"
 
     @classmethod
@@ -55,7 +56,8 @@ class ModelInfo:
         for key, alias in (("threshold", "threshold"), ("detect_size", "recommended_detect_size"),
                            ("detect_size", "detect_size"), ("train_size", "train_size"),
                            ("restore_side", "recommended_restore_side"),
-                           ("input_blur", "recommended_input_blur"), ("version", "version")):
+                           ("input_blur", "recommended_input_blur"),
+                           ("grow_threshold", "recommended_grow_threshold"), ("version", "version")):
             if alias in data and data[alias] is not None:
                 setattr(info, key, type(getattr(info, key))(data[alias]))
         return info
