@@ -48,4 +48,17 @@ def test_no_reference_skin_means_no_shift():
     """A mask covering the whole photo has nothing around it to match: the restoration stays."""
     rgb, out, _ = _photo_and_blotch(2)
     shift = tone_shift(rgb, out, np.ones((240, 320), np.float32))
-    assert shift is not None and np.abs(shift).max() == 0
+    assert shift is not None and np.abs(shift.shift).max() == 0 and shift.known.max() == 0
+
+
+def test_pale_lines_are_pulled_down_to_the_skin_around():
+    """Over-corrected outlines (thin lines much lighter than the skin) come back near the skin's level."""
+    rgb, _, alpha = _photo_and_blotch(4)
+    out = rgb.copy()
+    out[118:122, 100:220] = 250  # a pale line inside the mask
+    shift = tone_shift(rgb, out, alpha)
+    fixed = out.copy()
+    apply_tone_shift(fixed, alpha, shift, 1.0)
+    line = fixed[118:122, 130:190].astype(np.float32).mean((0, 1))
+    assert np.abs(line - SKIN).max() < 30  # was 50 / 100 / 130 above; LIGHTER_THAN_SKIN is allowed
+    assert abs((line[0] - line[2]) - (SKIN[0] - SKIN[2])) < 15  # skin-warm, not a grey line

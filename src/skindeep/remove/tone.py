@@ -12,6 +12,8 @@ highlights) is kept. Pixels outside the mask are never read for writing, so they
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -20,6 +22,9 @@ from skindeep.remove.resample import Box, upsample_region
 
 WORK_SIDE = 256  # long side at which the colour fields are estimated (they are smooth)
 MIN_WEIGHT = 0.05  # below this much nearby weight (masked or unmasked) the shift fades out
+# Restored pixels may be at most this much lighter (Lab L units) than the skin around: the network
+# over-corrects thin dark outlines into pale lines, which a low-frequency shift cannot reach.
+LIGHTER_THAN_SKIN = 6.0
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -27,13 +32,26 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.astype(np.float32) / np.float32(255.0), cv2.COLOR_RGB2LAB)
 
 
-def tone_shift(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, sigma: float = 0.06) -> np.ndarray | None:
-    """Lab shift field that moves the restored area toward the colour of the skin around it.
+@dataclass
+class ToneField:
+    """Colour fields at the working size (h, w): what ``apply_tone_shift`` needs.
+
+    shift: (h, w, 3) float32 Lab, the skin around minus the restored area (0 where unknown).
+    around: (h, w, 3) float32 Lab of the skin around. known: (h, w) float32 0..1, confidence.
+    """
+
+    shift: np.ndarray
+    around: np.ndarray
+    known: np.ndarray
+
+
+def tone_shift(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, sigma: float = 0.06) -> ToneField | None:
+    """The fields that move the restored area toward the colour of the skin around it.
 
     rgb, out: (H, W, 3) uint8, the photo and its restoration. alpha: (H, W) float32 0..1, the mask.
     sigma: Gaussian radius of "around", as a fraction of the long side.
-    Returns (h, w, 3) float32 at the working size (long side ``WORK_SIDE`` at most), or None when
-    nothing is masked.
+    Returns a ``ToneField`` at the working size (long side ``WORK_SIDE`` at most), or None when nothing
+    is masked.
     """
     h, w = alpha.shape
     if not alpha.any():
@@ -60,15 +78,17 @@ def tone_shift(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, sigma: float
     around = blur(lab_in * outside[..., None]) / np.maximum(w_out, 1e-4)[..., None]
     restored = blur(lab_out * inside[..., None]) / np.maximum(w_in, 1e-4)[..., None]
     # confidence of both estimates, fading smoothly to 0 (a hard cut would draw a seam in a large piece)
-    known = (np.clip(w_out / MIN_WEIGHT, 0, 1) * np.clip(w_in / MIN_WEIGHT, 0, 1))[..., None]
-    return ((around - restored) * known).astype(np.float32)
+    known = (np.clip(w_out / MIN_WEIGHT, 0, 1) * np.clip(w_in / MIN_WEIGHT, 0, 1)).astype(np.float32)
+    return ToneField(((around - restored) * known[..., None]).astype(np.float32), around.astype(np.float32), known)
 
 
-def apply_tone_shift(out: np.ndarray, alpha: np.ndarray, shift: np.ndarray, amount: float = 1.0,
+def apply_tone_shift(out: np.ndarray, alpha: np.ndarray, field: ToneField, amount: float = 1.0,
                      boxes: list[Box] | None = None) -> None:
-    """Shift the masked pixels of ``out`` (H, W, 3) uint8, in place, by ``amount * alpha * shift``.
+    """Shift the masked pixels of ``out`` (H, W, 3) uint8, in place, by ``amount * alpha * shift``; pixels
+    still more than ``LIGHTER_THAN_SKIN`` lighter than the skin around are moved toward that skin colour
+    (fully once 10 L units over), by the same weight.
 
-    shift: ``tone_shift``'s field (any size; bilinearly upsampled). boxes: where the mask can be
+    field: ``tone_shift``'s result (bilinearly upsampled). boxes: where the mask can be
     non-zero (x0, y0, x1, y1), to keep the cost to the ink area; None = the whole photo.
     """
     h, w = alpha.shape
@@ -79,8 +99,15 @@ def apply_tone_shift(out: np.ndarray, alpha: np.ndarray, shift: np.ndarray, amou
         ys, xs = np.nonzero(a)
         if ys.size == 0:
             continue
-        up = upsample_region(shift, (w, h), (x0, y0, x1, y1))[ys, xs]
+        region = (x0, y0, x1, y1)
+        shift, around = (upsample_region(f, (w, h), region)[ys, xs] for f in (field.shift, field.around))
+        known = upsample_region(field.known, (w, h), region)[ys, xs][:, None]
         px = out[y0:y1, x0:x1][ys, xs][:, None, :]  # (N, 1, 3): cvtColor wants an image
-        lab = _lab(px)[:, 0, :] + (np.float32(amount) * a[ys, xs])[:, None] * up
+        weight = (np.float32(amount) * a[ys, xs])[:, None]
+        lab = _lab(px)[:, 0, :] + weight * shift
+        target = around.copy()
+        target[:, :1] += LIGHTER_THAN_SKIN
+        pale = known * np.clip((lab[:, :1] - target[:, :1]) / 10.0, 0.0, 1.0)
+        lab += weight * pale * (target - lab)
         rgb = cv2.cvtColor(lab[:, None, :].astype(np.float32), cv2.COLOR_LAB2RGB)[:, 0, :]
         out[y0 + ys, x0 + xs] = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
