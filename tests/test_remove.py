@@ -439,13 +439,18 @@ def test_input_blur_softens_what_the_network_sees_and_keeps_the_rest(tiny_model_
     assert Remover(tiny_model_path, protect_face=False).config.input_blur == 0.0
 
 
-def test_skin_gate_drops_dark_blobs_with_no_skin_around(tiny_model_path):
-    """A dark stroke on skin is removed; the same stroke on a blue shirt (no skin around) is kept as is,
-    unless the gate is off. Grey photos (no skin colour to judge by) skip the gate (the tests above)."""
+def skin_and_shirt() -> np.ndarray:
+    """(400, 600, 3) uint8: skin on the left, a blue shirt on the right, a dark stroke on each (row 200)."""
     rng = np.random.default_rng(3)
     img = np.clip(rng.normal(0, 3, (400, 600, 3)) + [200, 150, 120], 0, 255).astype(np.uint8)
     img[:, 300:] = np.clip(rng.normal(0, 3, (400, 300, 3)) + [60, 90, 160], 0, 255).astype(np.uint8)
-    img = with_mark(with_mark(img, 200, 80, 10, 150), 200, 380, 10, 150)
+    return with_mark(with_mark(img, 200, 80, 10, 150), 200, 380, 10, 150)
+
+
+def test_skin_gate_drops_dark_blobs_with_no_skin_around(tiny_model_path):
+    """A dark stroke on skin is removed; the same stroke on a blue shirt (no skin around) is kept as is,
+    unless the gate is off. Grey photos (no skin colour to judge by) skip the gate (the tests above)."""
+    img = skin_and_shirt()
     on_skin, on_shirt = (slice(200, 210), slice(80, 230)), (slice(200, 210), slice(380, 530))
     res = Remover(tiny_model_path, protect_face=False).remove(img)
     assert (res.ink_mask[on_skin] == 255).all() and res.ink_mask[:, 300:].max() == 0
@@ -465,3 +470,18 @@ def test_grow_threshold_extends_sure_blobs_only(tiny_model_path):
     assert (plain[102:108, 100:170] == 255).all() and plain[102:108, 185:250].max() == 0
     assert (grown[102:108, 100:250] == 255).all()
     assert grown[200:210, 100:250].max() == 0 and plain[200:210, 100:250].max() == 0
+
+
+def test_cli_skin_gate_and_tone_match_can_be_turned_off(tiny_model_path, tmp_path):
+    PILImage.fromarray(skin_and_shirt()).save(tmp_path / "p.png")
+    outputs = {}
+    for flags in ([], ["--no-skin-gate"], ["--no-tone-match"]):
+        dst = tmp_path / f"out{len(outputs)}.png"
+        result = _cli([tmp_path / "p.png", "-o", dst, "--model", tiny_model_path, "--no-protect-face", "-q", *flags])
+        assert result.exit_code == 0, result.output
+        outputs[" ".join(flags)] = np.asarray(PILImage.open(dst)).astype(int)
+    src = skin_and_shirt().astype(int)
+    shirt, skin_mark = (slice(200, 210), slice(380, 530)), (slice(200, 210), slice(90, 220))
+    assert np.array_equal(outputs[""][shirt], src[shirt])  # gated: the shirt's stroke stays
+    assert outputs["--no-skin-gate"][shirt].mean() > src[shirt].mean() + 25  # removed (blurred in)
+    assert np.abs(outputs["--no-tone-match"][skin_mark] - outputs[""][skin_mark]).mean() > 2

@@ -94,14 +94,18 @@ def _run_local(jobs, options, remover_kwargs: dict, workers: int, progress, skip
               help="Also write the ink layer as DST.layer.png (original pixels, alpha = mask).")
 @click.option("--model", "model_path", type=click.Path(path_type=Path), help="ONNX weights (default: shipped).")
 @click.option("--detect-size", type=click.IntRange(64, 8192), help="Long side for detection (default: model's).")
+@click.option("--skin-gate/--no-skin-gate", default=True, show_default=True,
+              help="Ignore detections with no skin-coloured pixels around them (hair, prints, backgrounds).")
+@click.option("--tone-match/--no-tone-match", default=True, show_default=True,
+              help="Give restored areas the colour of the skin around them.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Photos processed in parallel (processes).")
 @click.option("--threads", type=click.IntRange(1, 256), help="onnxruntime threads per worker.")
 @click.option("--cluster", metavar="ADDRESS", help="Run on a Dask cluster (needs the [scale] extra).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask, mask_mode, keep, threshold,
-            strength, protect_face, save_mask, save_layers, model_path, detect_size, workers, threads, cluster,
-            quiet):
+            strength, protect_face, save_mask, save_layers, model_path, detect_size, skin_gate, tone_match, workers,
+            threads, cluster, quiet):
     """Remove tattoos from photos (files and folders) at full resolution.
 
     \b
@@ -123,6 +127,10 @@ def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask
                       "threads": threads}
     if detect_size:
         remover_kwargs["detect_size"] = detect_size
+    if not skin_gate:
+        remover_kwargs["min_skin_around"] = 0.0
+    if not tone_match:
+        remover_kwargs["tone_match"] = 0.0
     try:
         Remover(**remover_kwargs)  # fail fast (missing weights) before planning work
         jobs = plan_jobs(inputs, out_dir=out, recursive=recursive, overwrite=overwrite, format=fmt)
