@@ -331,3 +331,20 @@ def test_neotrad_piece_has_a_black_outline_around_shaded_colour(data):
             sat = d.colour.max(-1) - d.colour.min(-1)
             assert float(sat[inner].mean()) > 0.1
     assert found >= 3
+
+
+def test_dark_garment_crosses_the_skin_and_gets_no_ink(data):
+    """Black clothing painted across the skin's edge: dark where it lies, and never inked."""
+    synth = _synth(data, p_clean=0.0, p_dark_garment=1.0)
+    plain = _synth(data, p_clean=0.0)
+    found = 0
+    for seed in range(6):
+        a = synth.sample(seed)
+        notes = [n for n in a.params.get("scene", []) if n["kind"] == "dark_garment"]
+        assert len(notes) == 1
+        if notes[0]["shape"] == "none":
+            continue
+        found += 1
+        dark = a.clean.mean(-1) < 40
+        assert (a.ink[dark & (plain.sample(seed).clean.mean(-1) > 80)] == 0).mean() > 0.95  # no ink on it
+    assert found >= 3

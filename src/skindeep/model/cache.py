@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--size", type=int, default=320)
     ap.add_argument("--split", choices=("train", "val"), required=True)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--preset", default="default", help="SynthConfig preset: default, real, real-v2, real-v3, real-v4")
+    ap.add_argument("--preset", default="default", help="SynthConfig preset: default, real, real-v2, real-v3, real-v4, real-v5")
     ap.add_argument("--people", default="../shared/data/people")
     ap.add_argument("--designs", default="../shared/data/designs")
     a = ap.parse_args(argv)

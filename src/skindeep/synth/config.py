@@ -79,6 +79,7 @@ class SynthConfig:
     p_darker_skin, p_cast_shadow, p_skin_marks: chances of the hard negatives ON skin
         (``skindeep.synth.scene``): darker skin tone, a cast shadow, moles/freckles/veins.
     p_brown_ink: chance a single-ink piece is brown/sepia instead of black.
+    p_dark_garment: chance of black clothing painted across the skin's edge (no ink on it).
     bleed_scale: multiplies the ink's blur (bleed); < 1 = crisper ink.
     p_jpeg: chance the camera pipeline ends with a JPEG round trip (quality in jpeg_quality).
     svg_cache: how many rasterised SVG designs the LRU keeps per process.
@@ -95,6 +96,7 @@ class SynthConfig:
     p_cast_shadow: float = 0.0
     p_skin_marks: float = 0.0
     p_brown_ink: float = 0.0
+    p_dark_garment: float = 0.0
     bleed_scale: float = 1.0
     p_jpeg: float = 0.7
     jpeg_quality: tuple[int, int] = (55, 95)
@@ -115,6 +117,7 @@ class SynthConfig:
         neo-traditional colour pieces and crisper ink (bleed x0.6). "real-v4": "real-v3" with hard
         negatives (dark prints on clothes and background, shading) on 70 % of the photos and 20 % clean
         samples: the false alarms left are on printed clothes and hair (docs/experiments.md, exp. 6).
+        "real-v5": "real-v3" with black clothing across the skin's edge on 40 % of the photos.
         """
         presets: dict[str, dict] = {
             "default": {},
@@ -127,6 +130,7 @@ class SynthConfig:
         presets["real-v3"] = {**presets["real-v2"], "source_weights": dict(REAL_V3_SOURCE_WEIGHTS),
                               "bleed_scale": 0.6}
         presets["real-v4"] = {**presets["real-v3"], "p_hard_negative": 0.7, "p_clean": 0.2}
+        presets["real-v5"] = {**presets["real-v3"], "p_dark_garment": 0.4}
         if name not in presets:
             raise ValueError(f"unknown SynthConfig preset {name!r}; known: {', '.join(sorted(presets))}")
         return cls(**{**presets[name], **overrides})

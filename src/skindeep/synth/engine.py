@@ -68,6 +68,11 @@ class Synthesizer:
         rgb, skin, photo_params = self._crop(rng)
         params: dict = dict(seed=int(seed), size=s, **photo_params)
         base = self._scene(rng, rgb, skin, params)
+        if cfg.p_dark_garment > 0 and rng.random() < cfg.p_dark_garment:
+            out, covered, note = scene.dark_garment(rng, base.astype(np.float32) / 255.0, (skin > 127).astype(np.float32))
+            base = np.clip(np.round(out * 255), 0, 255).astype(np.uint8)
+            skin = np.where(covered > 0.5, 0, skin).astype(skin.dtype)  # no ink on the garment
+            params.setdefault("scene", []).append(note)
         if rng.random() < cfg.p_hard_negative:
             base, params["hard_negatives"] = self._hard_negatives(rng, base, skin)
         skin_f = (skin > 127).astype(np.float32)

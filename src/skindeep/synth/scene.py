@@ -80,3 +80,33 @@ def skin_marks(rng: np.random.Generator, rgb: np.ndarray, skin: np.ndarray) -> t
         vein = gauss(vein, s / 200) * skin * float(rng.uniform(0.05, 0.15))
         out = out * (1.0 - vein[..., None] * np.array([0.6, 0.3, 0.0], np.float32))
     return out, dict(kind="skin_marks", n=n, veins=bool(veins))
+
+
+def dark_garment(rng: np.random.Generator, rgb: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Black clothing touching the skin (a strap, a waistband, a sleeve or swimsuit edge): a dark,
+    finely textured shape that crosses the skin's edge, following the photo's own shading. The detector
+    took black swimwear and dark clothes next to skin for ink (experiment 6). Returns the photo, the
+    covered area (S, S) float32 0..1 (no ink may go there) and the parameters."""
+    s = rgb.shape[0]
+    ys, xs = np.nonzero(skin > 0.5)
+    if len(ys) < 50:
+        return rgb, np.zeros((s, s), np.float32), dict(kind="dark_garment", shape="none")
+    i = int(rng.integers(len(ys)))
+    cy, cx = float(ys[i]), float(xs[i])
+    yy, xx = np.mgrid[0:s, 0:s].astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    d = (xx - cx) * np.cos(angle) + (yy - cy) * np.sin(angle)
+    kind = str(rng.choice(["band", "edge"]))
+    if kind == "band":  # a strap or waistband across the skin
+        shape = (np.abs(d) < s * rng.uniform(0.02, 0.15)).astype(np.float32)
+    else:  # the edge of a sleeve, top or swimsuit: everything on one side of a wavy line
+        wave = s * 0.03 * smooth_noise(rng, (s, s), 3)
+        shape = (d + wave > 0).astype(np.float32)
+    shape = gauss(shape, float(rng.uniform(0.4, 1.5)) * s / 512)
+    lum = rgb.mean(-1, keepdims=True)
+    shading = np.sqrt(np.clip(gauss(lum[..., 0], s / 60)[..., None] / max(float(lum.mean()), 1e-3), 0.3, 2.0))
+    weave = 1.0 + 0.15 * gauss(rng.standard_normal((s, s)).astype(np.float32), 0.6)[..., None]
+    colour = rng.uniform(0.02, 0.12) * (1.0 + rng.uniform(-0.3, 0.3, 3)).astype(np.float32)
+    cloth = np.clip(colour * shading * weave, 0.0, 1.0)
+    out = rgb * (1.0 - shape[..., None]) + cloth * shape[..., None]
+    return out.astype(np.float32), shape, dict(kind="dark_garment", shape=kind)
