@@ -16,6 +16,11 @@ from pathlib import Path
 REAL_SCORE = Path(__file__).resolve().parents[1] / ".." / "shared" / "tools" / "real_score.py"
 
 
+def parse_options(opts: list[str]) -> dict[str, float | int]:
+    """``["threshold=0.5", "detect_size=192"]`` -> Remover keywords (a dot makes a float)."""
+    return {k: float(v) if "." in v else int(v) for k, v in (o.split("=", 1) for o in opts)}
+
+
 def main() -> None:
     argv = sys.argv[1:]
     split = argv.index("--") if "--" in argv else len(argv)
@@ -23,7 +28,7 @@ def main() -> None:
     ap.add_argument("--model")
     ap.add_argument("--opt", action="append", default=[], help="Remover keyword, NAME=VALUE (number)")
     a = ap.parse_args(argv[:split])
-    options = {k: float(v) if "." in v else int(v) for k, v in (o.split("=", 1) for o in a.opt)}
+    options = parse_options(a.opt)
 
     import skindeep
     from skindeep.remove.pipeline import Remover

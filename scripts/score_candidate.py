@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from real_score_with import parse_options  # this folder is on sys.path when run as a script
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -33,8 +35,7 @@ def clean_fp(model: Path, threshold: float, opts: list[str]) -> float:
     from skindeep.remove import Remover
     from skindeep.synth import split_photos
 
-    options = {k: float(v) if "." in v else int(v) for k, v in (o.split("=", 1) for o in opts)}
-    remover = Remover(model, threshold=threshold, **options)
+    remover = Remover(model, threshold=threshold, **parse_options(opts))
 
     def remove(rgb):
         r = remover.remove(rgb)
@@ -49,7 +50,7 @@ def main() -> None:
     ap.add_argument("model", type=Path)
     ap.add_argument("--thresholds", default="0.5,0.75")
     ap.add_argument("--n", type=int, default=120)
-    ap.add_argument("--opt", action="append", default=[], help="detect_size=N, restore_side=N or input_blur=S")
+    ap.add_argument("--opt", action="append", default=[], help="a Remover keyword, NAME=VALUE (e.g. input_blur=1.0)")
     a = ap.parse_args()
     print("| model | thr | change outside | edge | gap | texture | clean FP (40) |")
     for t in (float(x) for x in a.thresholds.split(",")):

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from skindeep.errors import SkinDeepError
+from skindeep.synth.config import PRESET_NAMES
 
 _WORKER = None
 
@@ -46,7 +47,7 @@ def _make(job: tuple[int, str, bool]):
 @click.option("--size", default=256, show_default=True, type=click.IntRange(min=32), help="Sample side in pixels.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes.")
 @click.option("--preset", default="default", show_default=True,
-              type=click.Choice(["default", "real", "real-v2", "real-v3", "real-v4", "real-v5"]), help="SynthConfig preset (docs/synth.md).")
+              type=click.Choice(PRESET_NAMES), help="SynthConfig preset (docs/synth.md).")
 @click.option("--p-clean", default=None, type=click.FloatRange(0, 1), help="Share of samples with no tattoo.")
 @click.option("--preview", is_flag=True, help="Also write OUT/preview.png: a contact sheet (clean | tattooed | ink) of the first 48.")
 def command(people: Path, designs: Path, out: Path, n: int, seed: int, size: int, workers: int,

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from skindeep.model.data import make_synthesizer
+from skindeep.synth.config import PRESET_NAMES
 
 
 def write_cache(out: str | Path, n: int, size: int, split: str, seed: int, people_dir: str | Path,
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--size", type=int, default=320)
     ap.add_argument("--split", choices=("train", "val"), required=True)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--preset", default="default", help="SynthConfig preset: default, real, real-v2, real-v3, real-v4, real-v5")
+    ap.add_argument("--preset", default="default", choices=PRESET_NAMES, help="SynthConfig preset (docs/synth.md)")
     ap.add_argument("--people", default="../shared/data/people")
     ap.add_argument("--designs", default="../shared/data/designs")
     a = ap.parse_args(argv)

@@ -64,6 +64,20 @@ REAL_V3_SOURCE_WEIGHTS: dict[str, float] = {
 }
 
 
+# Named configurations (``SynthConfig.preset``; documented there), each a set of field overrides.
+PRESETS: dict[str, dict] = {
+    "default": {},
+    "real": dict(source_weights=REAL_SOURCE_WEIGHTS, coverage_median=0.8, coverage_spread=0.45,
+                 max_tattoos=3, p_hard_negative=0.4, p_clean=0.1),
+}
+PRESETS["real-v2"] = {**PRESETS["real"], "source_weights": REAL_V2_SOURCE_WEIGHTS, "p_clean": 0.15,
+                      "p_darker_skin": 0.3, "p_cast_shadow": 0.3, "p_skin_marks": 0.3, "p_brown_ink": 0.15}
+PRESETS["real-v3"] = {**PRESETS["real-v2"], "source_weights": REAL_V3_SOURCE_WEIGHTS, "bleed_scale": 0.6}
+PRESETS["real-v4"] = {**PRESETS["real-v3"], "p_hard_negative": 0.7, "p_clean": 0.2}
+PRESETS["real-v5"] = {**PRESETS["real-v3"], "p_dark_garment": 0.4}
+PRESET_NAMES = tuple(PRESETS)
+
+
 @dataclass
 class SynthConfig:
     """Knobs of the engine. Every value that a sample draws is recorded in ``Sample.params``.
@@ -119,21 +133,10 @@ class SynthConfig:
         samples: the false alarms left are on printed clothes and hair (docs/experiments.md, exp. 6).
         "real-v5": "real-v3" with black clothing across the skin's edge on 40 % of the photos.
         """
-        presets: dict[str, dict] = {
-            "default": {},
-            "real": dict(source_weights=dict(REAL_SOURCE_WEIGHTS), coverage_median=0.8, coverage_spread=0.45,
-                         max_tattoos=3, p_hard_negative=0.4, p_clean=0.1),
-        }
-        presets["real-v2"] = {**presets["real"], "source_weights": dict(REAL_V2_SOURCE_WEIGHTS),
-                              "p_clean": 0.15, "p_darker_skin": 0.3, "p_cast_shadow": 0.3,
-                              "p_skin_marks": 0.3, "p_brown_ink": 0.15}
-        presets["real-v3"] = {**presets["real-v2"], "source_weights": dict(REAL_V3_SOURCE_WEIGHTS),
-                              "bleed_scale": 0.6}
-        presets["real-v4"] = {**presets["real-v3"], "p_hard_negative": 0.7, "p_clean": 0.2}
-        presets["real-v5"] = {**presets["real-v3"], "p_dark_garment": 0.4}
-        if name not in presets:
-            raise ValueError(f"unknown SynthConfig preset {name!r}; known: {', '.join(sorted(presets))}")
-        return cls(**{**presets[name], **overrides})
+        if name not in PRESETS:
+            raise ValueError(f"unknown SynthConfig preset {name!r}; known: {', '.join(sorted(PRESETS))}")
+        values = {k: dict(v) if isinstance(v, dict) else v for k, v in PRESETS[name].items()}  # own copies
+        return cls(**{**values, **overrides})
 
 
 @dataclass
