@@ -241,7 +241,7 @@ def test_train_loop_checkpoints_and_resumes(tmp_path, folders):
     from skindeep.model.export import export_checkpoint
 
     meta = export_checkpoint(out / "best.pt", tmp_path / "w" / "m.onnx", timing=False, input_blur=1.5,
-                             grow_threshold=0.3)
+                             grow_threshold=0.3, coarse_detect_size=192, coarse_support=0.3)
 
     def no_nan(token):
         raise AssertionError(f"non-strict JSON constant {token}")
@@ -254,6 +254,7 @@ def test_train_loop_checkpoints_and_resumes(tmp_path, folders):
 
     info = ModelInfo.load(tmp_path / "w" / "m.onnx")
     assert (info.input_blur, info.grow_threshold) == (1.5, 0.3)  # the remover reads them
+    assert (info.coarse_detect_size, info.coarse_support) == (192, 0.3)
 
 
 @pytest.mark.slow
@@ -362,3 +363,31 @@ def test_sharpen_keeps_the_pair_exact_and_adds_detail():
         assert (s.ink >= t.ink).all()  # the ink only grows (by the filter's reach)
         lap = lambda a: np.abs(cv2.Laplacian(a.astype(np.float32), cv2.CV_32F)).mean()  # noqa: E731
         assert lap(s.clean) > 1.2 * lap(t.clean)
+
+
+def test_hard_negative_bce_is_the_mean_of_the_worst_non_ink_pixels():
+    import torch
+
+    from skindeep.model.losses import hard_negative_bce
+
+    target = torch.zeros(1, 1, 10, 10)
+    target[..., :2, :] = 1.0  # 20 ink pixels, 80 non-ink
+    logits = torch.full((1, 1, 10, 10), -5.0)
+    logits[..., 9, 0] = 4.0  # one confident false alarm
+    logits[..., :2, :] = -8.0  # ink pixels badly wrong: must not count
+    worst = torch.nn.functional.softplus(torch.tensor(4.0))
+    assert torch.isclose(hard_negative_bce(logits, target, 1 / 80), worst)
+    half = hard_negative_bce(logits, target, 0.5)  # 40 pixels: the false alarm and 39 easy ones
+    assert torch.isclose(half, (worst + 39 * torch.nn.functional.softplus(torch.tensor(-5.0))) / 40)
+    assert hard_negative_bce(logits, torch.ones_like(target), 0.1) == 0
+
+
+def test_csv_log_keeps_an_existing_header(tmp_path):
+    from skindeep.model.train import CsvLog
+
+    path = tmp_path / "train.csv"
+    CsvLog(path, ["step", "bce"]).write({"step": 1, "bce": 0.5})
+    log = CsvLog(path, ["step", "hard_neg", "bce"])  # a newer version, resumed on the old file
+    log.write({"step": 2, "hard_neg": 9.0, "bce": 0.25})
+    rows = list(csv.reader(path.open()))
+    assert rows[0] == ["step", "bce"] and rows[2][0] == "2" and float(rows[2][1]) == 0.25

@@ -485,3 +485,80 @@ def test_cli_skin_gate_and_tone_match_can_be_turned_off(tiny_model_path, tmp_pat
     assert np.array_equal(outputs[""][shirt], src[shirt])  # gated: the shirt's stroke stays
     assert outputs["--no-skin-gate"][shirt].mean() > src[shirt].mean() + 25  # removed (blurred in)
     assert np.abs(outputs["--no-tone-match"][skin_mark] - outputs[""][skin_mark]).mean() > 2
+
+
+def _frontal_landmarks() -> np.ndarray:
+    """68 iBUG points of an upright face: jaw from (60, 100) round the chin (100, 170) to (140, 100),
+    brows at y 95, eyes at y 105, nose tip (point 33) at (100, 135), mouth at y 150."""
+    pts = np.zeros((68, 2), np.float32)
+    t = np.linspace(np.pi, 0, 17)
+    pts[0:17] = np.stack([100 + 40 * np.cos(t), 100 + 70 * np.sin(t)], 1)
+    pts[17:27] = np.stack([np.linspace(65, 135, 10), np.full(10, 95)], 1)
+    pts[27:36] = np.stack([np.full(9, 100), np.linspace(105, 135, 9)], 1)
+    pts[33] = (100, 135)
+    pts[36:48] = np.stack([np.r_[np.linspace(72, 88, 6), np.linspace(112, 128, 6)], np.full(12, 105)], 1)
+    pts[48:68] = np.stack([np.linspace(85, 115, 20), np.full(20, 150)], 1)
+    return pts
+
+
+def test_hair_zone_covers_the_head_but_not_the_face_or_neck():
+    from skindeep.remove.face import hair_zone
+
+    lo, hi, paint = hair_zone(_frontal_landmarks())
+    zone = paint(0, 0, 240, 260)
+    assert zone[30, 100] and zone[90, 55] and zone[90, 145], "above the forehead and beside the temples"
+    assert not zone[120, 100] and not zone[100, 80], "the face itself stays removable"
+    assert not zone[180, 100] and not zone[150, 40], "below the nose (neck, shoulders) stays removable"
+    assert not zone[5, 5], "far from the head"
+    ys, xs = np.nonzero(zone)
+    assert lo[0] <= xs.min() and xs.max() <= hi[0] + 1 and lo[1] <= ys.min() and ys.max() <= hi[1] + 1
+
+
+def test_face_regions_include_the_hair_zone_only_when_asked(monkeypatch):
+    from skindeep.remove.face import FaceProtector
+
+    pts = _frontal_landmarks()
+    img = np.zeros((260, 240, 3), np.uint8)
+    with_hair, without = FaceProtector(hair=True), FaceProtector(hair=False)
+    for fp in (with_hair, without):
+        monkeypatch.setattr(fp, "landmarks", lambda rgb: [pts])
+
+    def protected(fp):
+        out = np.zeros(img.shape[:2], bool)
+        for x0, y0, x1, y1, features in fp.regions(img):
+            out[y0:y1, x0:x1] |= features
+        return out
+
+    a, b = protected(with_hair), protected(without)
+    assert b[105, 80] and a[105, 80], "eyes are protected either way"
+    assert a[30, 100] and not b[30, 100]
+    assert np.all(a[b])
+
+
+def test_coarse_view_grows_sure_blobs_where_the_fine_view_supports_it(tiny_model_path, monkeypatch):
+    """A coarse map that calls everything ink: the seed grows into its faint neighbour (fine support),
+    not into plain skin (no support), and a faint mark alone (no seed) stays out."""
+    img = skin(300, 400)
+    img[100:110, 100:175] = 15  # sure ink
+    img[100:110, 175:250] = 85  # faint (prob ~0.23 with the tiny model), touching it
+    img[200:210, 100:250] = 85  # faint, alone
+    remover = Remover(tiny_model_path, protect_face=False, threshold=0.5, min_skin_around=0,
+                      coarse_detect_size=64, coarse_support=0.1)
+    monkeypatch.setattr(remover, "_coarse_small", lambda rgb, shape: np.full(shape, 0.99, np.float32))
+    mask = remover.remove(img).ink_mask
+    assert (mask[102:108, 100:250] == 255).all()
+    assert mask[200:210, 100:250].max() == 0
+    assert mask[150:180].max() == 0 and mask[:, 300:].max() == 0  # skin the fine view calls clean
+    remover.config.coarse_detect_size = 0  # off: the real _coarse_small returns None
+    monkeypatch.undo()
+    plain = remover.remove(img).ink_mask
+    assert plain[102:108, 185:250].max() == 0
+
+
+def test_coarse_small_is_off_unless_smaller_than_the_detection(tiny_model_path):
+    img = skin(300, 400)
+    remover = Remover(tiny_model_path, protect_face=False, detect_size=256, coarse_detect_size=128)
+    coarse = remover._coarse_small(img, (192, 256))
+    assert coarse.shape == (192, 256) and coarse.dtype == np.float32
+    assert Remover(tiny_model_path, protect_face=False, coarse_detect_size=0)._coarse_small(img, (192, 256)) is None
+    assert Remover(tiny_model_path, protect_face=False, coarse_detect_size=300)._coarse_small(img, (192, 256)) is None

@@ -348,3 +348,35 @@ def test_dark_garment_crosses_the_skin_and_gets_no_ink(data):
         dark = a.clean.mean(-1) < 40
         assert (a.ink[dark & (plain.sample(seed).clean.mean(-1) > 80)] == 0).mean() > 0.95  # no ink on it
     assert found >= 3
+
+
+def test_textile_print_repeats_a_motif_inside_its_region_only():
+    from skindeep.synth.scene import textile_print
+
+    s = 128
+    rgb = np.full((s, s, 3), 0.8, np.float32)
+    region = np.zeros((s, s), np.float32)
+    region[:, 64:] = 1.0  # the garment: the right half
+    motif = np.zeros((12, 12), np.float32)
+    motif[3:9, 3:9] = 1.0  # a dark square
+    out, note = textile_print(np.random.default_rng(0), rgb, region, motif)
+    assert note["kind"] == "textile" and note["motif"] == 12
+    assert np.array_equal(out[:, :64], rgb[:, :64])  # nothing outside the region
+    dark = out[:, 64:].mean(-1) < 0.7
+    count, _ = cv2.connectedComponents(dark.astype(np.uint8))
+    assert count - 1 >= 8, "an all-over print: many copies of the motif"
+    assert 0.1 < dark.mean() < 0.6
+
+
+def test_textile_hard_negatives_get_no_ink(data):
+    synth = _synth(data, size=96, p_clean=1.0, p_hard_negative=1.0, p_textile=1.0)
+    kinds = set()
+    for seed in range(4):
+        a = synth.sample(seed)
+        kinds |= {n["kind"] for n in a.params.get("hard_negatives", [])}
+        assert a.ink.max() == 0 and np.array_equal(a.tattooed, a.clean)
+    assert "textile" in kinds
+    # p_textile = 0 draws nothing extra: older presets give the same samples as before
+    assert "textile" not in {n["kind"] for seed in range(4)
+                             for n in _synth(data, size=96, p_clean=1.0, p_hard_negative=1.0).sample(seed)
+                             .params.get("hard_negatives", [])}

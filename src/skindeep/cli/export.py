@@ -21,16 +21,23 @@ import click
               help="Recommended Gaussian sigma (detector pixels) to soften the input by (metadata).")
 @click.option("--grow-threshold", default=0.0, show_default=True,
               help="Recommended hysteresis threshold (metadata): pixels above it join a detected blob.")
+@click.option("--coarse-detect-size", default=0, show_default=True,
+              help="Recommended long side of a second, coarse detection blobs grow into (metadata; 0 = off).")
+@click.option("--coarse-support", default=0.0, show_default=True,
+              help="Recommended fine ink probability the coarse detection needs beside it (metadata).")
 @click.option("--no-timing", is_flag=True, help="Skip the 1024x1024 onnxruntime timing.")
 def command(checkpoint: str, out: str, threshold: float | None, detect_size: int, restore_side: int,
-            input_blur: float, grow_threshold: float, no_timing: bool) -> None:
+            input_blur: float, grow_threshold: float, coarse_detect_size: int, coarse_support: float,
+            no_timing: bool) -> None:
     """Export CHECKPOINT to ONNX; fails loudly if onnxruntime and torch differ by >= 1e-3."""
     from skindeep.errors import SkinDeepError
     from skindeep.model.export import export_checkpoint
 
     try:
         meta = export_checkpoint(checkpoint, out, threshold=threshold, timing=not no_timing,
-                                 detect_size=detect_size, restore_side=restore_side, input_blur=input_blur, grow_threshold=grow_threshold)
+                                 detect_size=detect_size, restore_side=restore_side, input_blur=input_blur,
+                                 grow_threshold=grow_threshold, coarse_detect_size=coarse_detect_size,
+                                 coarse_support=coarse_support)
     except SkinDeepError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(meta, indent=2))

@@ -88,7 +88,7 @@ def _run_local(jobs, options, remover_kwargs: dict, workers: int, progress, skip
 @click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
               help="How much of the tattoo to remove (partial fade below 1).")
 @click.option("--protect-face/--no-protect-face", default=True, show_default=True,
-              help="Never change eyes, eyebrows, lips and nostrils.")
+              help="Never change eyes, eyebrows, lips, nostrils and the hair around faces.")
 @click.option("--save-mask", is_flag=True, help="Also write the ink mask as DST.mask.png.")
 @click.option("--save-layers", is_flag=True,
               help="Also write the ink layer as DST.layer.png (original pixels, alpha = mask).")

@@ -81,6 +81,12 @@ class LossConfig:
     # soft ink amount. With the soft target, faint and thin ink (outlines, grey wash) got p ~ alpha < 0.5
     # and was never above the remover's threshold (docs/experiments.md, experiment 5). 0 = soft target.
     mask_target: float = 0.0
+    # Extra BCE on the hardest non-ink pixels: the mean over the top ``hard_negative_top`` share of
+    # them in the batch. The remover keeps only pixels the detector is nearly sure of (threshold 0.98),
+    # so its false alarms are a few confident blobs (printed clothes, black swimwear) that the plain
+    # BCE, averaged over every pixel, hardly sees (docs/experiments.md, experiment 7). 0 = off.
+    hard_negative: float = 0.0
+    hard_negative_top: float = 0.01
 
 
 @dataclass

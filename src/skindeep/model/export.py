@@ -128,7 +128,8 @@ def time_onnx(onnx_path: str | Path, size: int = 1024, threads: int = 2, repeats
 def export_checkpoint(checkpoint: str | Path, out: str | Path, version: str | None = None,
                       threshold: float | None = None, timing: bool = True, detect_size: int = 320,
                       val_dir: str | Path | None = None, restore_side: int = 320,
-                      input_blur: float = 0.0, grow_threshold: float = 0.0) -> dict[str, Any]:
+                      input_blur: float = 0.0, grow_threshold: float = 0.0, coarse_detect_size: int = 0,
+                      coarse_support: float = 0.0) -> dict[str, Any]:
     """Checkpoint -> ONNX at ``out`` + parity check + ``out`` with .json metadata. Returns the metadata.
 
     ``detect_size``: the long side to shrink photos to for detection. The network saw tattoos at the
@@ -141,6 +142,8 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, version: str | No
     crisp real close-ups are sharper than any training photo (docs/experiments.md, experiment 6).
     ``grow_threshold``: hysteresis, the lower threshold at which pixels join a blob that reaches
     ``threshold`` (0 = off).
+    ``coarse_detect_size``, ``coarse_support``: a second detection at this smaller long side, into which
+    blobs grow where the first gives at least ``coarse_support`` (0 = off; ``remove.PipelineConfig``).
     ``threshold``: None picks it by pooled mask F1 on the validation folder (``val_dir``, default the
     run's ``data.val_dir``) when that exists, else 0.5.
     """
@@ -173,6 +176,8 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, version: str | No
         "recommended_restore_side": restore_side,
         "recommended_input_blur": input_blur,
         "recommended_grow_threshold": grow_threshold,
+        "recommended_coarse_detect_size": coarse_detect_size,
+        "recommended_coarse_support": coarse_support,
         "threshold": threshold,
         "threshold_val_f1": threshold_f1,
         "step": state.get("step"),

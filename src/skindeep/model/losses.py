@@ -61,6 +61,16 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> t
     return (1 - (2 * inter + eps) / (p.sum(1) + t.sum(1) + eps)).mean()
 
 
+def hard_negative_bce(logits: torch.Tensor, target: torch.Tensor, top: float) -> torch.Tensor:
+    """Mean BCE over the ``top`` share (0..1] of non-ink pixels (``target == 0``) with the highest BCE,
+    pooled over the batch; 0 when there is no non-ink pixel."""
+    negatives = F.binary_cross_entropy_with_logits(logits, target, reduction="none")[target == 0]
+    if negatives.numel() == 0:
+        return logits.new_zeros(())
+    k = max(1, int(round(top * negatives.numel())))
+    return negatives.topk(k).values.mean()
+
+
 def ink_weight(ink: torch.Tensor, extra: float, grow: int = 2) -> torch.Tensor:
     """Per-pixel L1 weight ``1 + extra * dilate(ink > 0)``: the ink and a thin ring around it matter most."""
     hard = (ink > 0).float()
@@ -94,6 +104,10 @@ class SkinDeepLoss(nn.Module):
         dice = dice_loss(logits, mask)
         total = cfg.l1 * l1 + cfg.bce * bce + cfg.dice * dice
         parts = {"l1": l1.item(), "bce": bce.item(), "dice": dice.item()}
+        if cfg.hard_negative > 0:
+            hard = hard_negative_bce(logits, mask, cfg.hard_negative_top)
+            total = total + cfg.hard_negative * hard
+            parts["hard_neg"] = hard.item()
         if self.features is not None:
             feat, gram = self.features(clean, target)
             total = total + cfg.perceptual * feat + cfg.gram * gram

@@ -61,11 +61,15 @@ def setup_dist() -> Dist:
 
 
 class CsvLog:
-    """Append rows to a CSV file, writing the header when the file is new."""
+    """Append rows to a CSV file, writing the header when the file is new. A file written by an older
+    version keeps its own header (a resumed run's columns stay aligned; new fields are not logged)."""
 
     def __init__(self, path: Path, fields: list[str]):
         self.path, self.fields = path, fields
-        if not path.exists():
+        if path.exists():
+            with path.open(newline="") as f:
+                self.fields = next(csv.reader(f), fields)
+        else:
             with path.open("w", newline="") as f:
                 csv.writer(f).writerow(fields)
 
@@ -225,7 +229,7 @@ def _train(
                 ref = telea_metrics(val_set, threshold).as_dict()
                 ref_path.write_text(json.dumps(ref, indent=2))
                 log(f"telea (true mask) on {len(val_set)} val samples: {ref}")
-        parts = ["total", "l1", "bce", "dice", "feat", "gram"]
+        parts = ["total", "l1", "bce", "dice", "hard_neg", "feat", "gram"]
         train_log = CsvLog(out / "train.csv", ["step", "stage", "size", "lr", *parts, "sec_per_step", "elapsed"])
         val_log = CsvLog(out / "val.csv", ["step", "stage", "psnr_in", "ssim_in", "change_out", "iou", "f1", "n"])
 

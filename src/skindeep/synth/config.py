@@ -75,6 +75,7 @@ PRESETS["real-v2"] = {**PRESETS["real"], "source_weights": REAL_V2_SOURCE_WEIGHT
 PRESETS["real-v3"] = {**PRESETS["real-v2"], "source_weights": REAL_V3_SOURCE_WEIGHTS, "bleed_scale": 0.6}
 PRESETS["real-v4"] = {**PRESETS["real-v3"], "p_hard_negative": 0.7, "p_clean": 0.2}
 PRESETS["real-v5"] = {**PRESETS["real-v3"], "p_dark_garment": 0.4}
+PRESETS["real-v6"] = {**PRESETS["real-v4"], "p_textile": 0.6}
 PRESET_NAMES = tuple(PRESETS)
 
 
@@ -94,6 +95,8 @@ class SynthConfig:
         (``skindeep.synth.scene``): darker skin tone, a cast shadow, moles/freckles/veins.
     p_brown_ink: chance a single-ink piece is brown/sepia instead of black.
     p_dark_garment: chance of black clothing painted across the skin's edge (no ink on it).
+    p_textile: chance that a hard-negative print is an all-over pattern (a small motif repeated
+        across the clothing) instead of one large print.
     bleed_scale: multiplies the ink's blur (bleed); < 1 = crisper ink.
     p_jpeg: chance the camera pipeline ends with a JPEG round trip (quality in jpeg_quality).
     svg_cache: how many rasterised SVG designs the LRU keeps per process.
@@ -111,6 +114,7 @@ class SynthConfig:
     p_skin_marks: float = 0.0
     p_brown_ink: float = 0.0
     p_dark_garment: float = 0.0
+    p_textile: float = 0.0
     bleed_scale: float = 1.0
     p_jpeg: float = 0.7
     jpeg_quality: tuple[int, int] = (55, 95)
@@ -132,6 +136,8 @@ class SynthConfig:
         negatives (dark prints on clothes and background, shading) on 70 % of the photos and 20 % clean
         samples: the false alarms left are on printed clothes and hair (docs/experiments.md, exp. 6).
         "real-v5": "real-v3" with black clothing across the skin's edge on 40 % of the photos.
+        "real-v6": "real-v4" with 60 % of the hard-negative prints as all-over patterns (a small motif
+        repeated across clothing or wallpaper).
         """
         if name not in PRESETS:
             raise ValueError(f"unknown SynthConfig preset {name!r}; known: {', '.join(sorted(PRESETS))}")

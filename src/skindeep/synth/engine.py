@@ -222,6 +222,13 @@ class Synthesizer:
         if len(ys) > 0.02 * s * s:
             for _ in range(int(rng.integers(1, 3))):
                 source = self.sampler.pick_source(rng)
+                if self.config.p_textile > 0 and rng.random() < self.config.p_textile:
+                    side = float(rng.uniform(0.05, 0.16)) * s
+                    motif = self.sampler.draw(rng, source, int(np.clip(side, 12, s))).alpha
+                    motif = cv2.resize(motif, (max(4, round(side)),) * 2, interpolation=cv2.INTER_AREA)
+                    out, note = scene.textile_print(rng, out, not_skin, motif)
+                    notes.append(dict(note, source=source))
+                    continue
                 side = float(rng.uniform(0.15, 0.7)) * s
                 i = int(rng.integers(len(ys)))
                 placement = sample_placement(rng, xs[i], ys[i], side)

@@ -110,3 +110,34 @@ def dark_garment(rng: np.random.Generator, rgb: np.ndarray, skin: np.ndarray) ->
     cloth = np.clip(colour * shading * weave, 0.0, 1.0)
     out = rgb * (1.0 - shape[..., None]) + cloth * shape[..., None]
     return out.astype(np.float32), shape, dict(kind="dark_garment", shape=kind)
+
+
+def textile_print(rng: np.random.Generator, rgb: np.ndarray, region: np.ndarray,
+                  motif: np.ndarray) -> tuple[np.ndarray, dict]:
+    """An all-over print: a small dark ``motif`` repeated on a jittered grid across ``region`` (clothing,
+    wallpaper). Printed dresses and T-shirts (florals, smileys) were the detector's largest false alarms
+    on clean photos (docs/experiments.md, experiment 7); a single print, as the other hard negatives
+    paint, does not teach that repetition means fabric.
+
+    rgb: (S, S, 3) float32 0..1. region: (S, S) float32 0..1, where the print may go (not skin).
+    motif: (m, m) float32 0..1 alpha. Returns the photo (float32) and the parameters.
+    """
+    s = rgb.shape[0]
+    m = motif.shape[0]
+    step = m * float(rng.uniform(1.05, 1.8))
+    brick = bool(rng.random() < 0.5)  # every other row shifted by half a step
+    jitter = float(rng.uniform(0.0, 0.15)) * step
+    canvas = np.zeros((s + 2 * m, s + 2 * m), np.float32)  # padded so motifs may straddle the border
+    for row, y in enumerate(np.arange(0.0, s + m, step)):
+        shift = step / 2 if brick and row % 2 else 0.0
+        for x in np.arange(-shift, s + m, step):
+            tile = np.rot90(motif, int(rng.integers(4))) if rng.random() < 0.3 else motif
+            y0 = int(y + rng.uniform(-jitter, jitter)) + m // 2
+            x0 = int(x + rng.uniform(-jitter, jitter)) + m // 2
+            y0, x0 = min(max(y0, 0), s + m), min(max(x0, 0), s + m)
+            np.maximum(canvas[y0:y0 + m, x0:x0 + m], tile, out=canvas[y0:y0 + m, x0:x0 + m])
+    opacity = float(rng.uniform(0.6, 1.0))
+    a = (canvas[m:m + s, m:m + s] * region * opacity)[..., None]
+    shade = rng.uniform(0.0, 0.35, 3).astype(np.float32)  # dark print colour
+    out = rgb * (1.0 - a) + rgb * shade * a
+    return out.astype(np.float32), dict(kind="textile", motif=m, step=round(step, 2), brick=brick)

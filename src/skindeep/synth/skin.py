@@ -2,7 +2,7 @@
 
 The detector (used for photos without a hand-labelled mask, and to clean ``NAME.skinhair.png`` which
 also covers hair, eyes and lips) works in two passes:
-1. a broad, person-independent YCrCb box (Cr 135..175, Cb 80..130, Y > 40) finds candidate skin;
+1. a broad, person-independent YCrCb box (``skincolour.CANDIDATE_SKIN``) finds candidate skin;
 2. the person's own statistics: a Gaussian fitted to (Cr, Cb) of the candidates; pixels within a
    Mahalanobis distance of 2.5 are kept, much darker pixels (eyebrows, moles) dropped, then a morphological open/close removes specks and holes.
 Limits (see docs/synth.md): warm wood, sand, blond hair and orange clothing pass as skin; very dark or
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from skindeep.skincolour import CANDIDATE_SKIN, to_ycrcb
 
 
 @dataclass
@@ -29,9 +31,9 @@ class SkinModel:
     @classmethod
     def fit(cls, rgb: np.ndarray) -> SkinModel | None:
         """Fit on (H, W, 3) uint8 RGB; None when nothing skin-coloured is found."""
-        ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb).reshape(-1, 3).astype(np.float32)
+        ycc = to_ycrcb(rgb).reshape(-1, 3).astype(np.float32)
         y, cr, cb = ycc[:, 0], ycc[:, 1], ycc[:, 2]
-        broad = (cr > 135) & (cr < 175) & (cb > 80) & (cb < 130) & (y > 40)
+        broad = CANDIDATE_SKIN.contains(ycc)
         if broad.sum() < 20:
             return None
         samples = np.stack([cr[broad], cb[broad]], 1)
