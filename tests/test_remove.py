@@ -310,10 +310,10 @@ def test_restore_pixels_caps_what_the_network_sees(tiny_model_path):
     remover = Remover(tiny_model_path, protect_face=False, restore_pixels=100_000)
     seen = []
     run = remover.model.run
-    remover.model.run = lambda rgb, want_clean=True: seen.append(rgb.shape[:2]) or run(rgb, want_clean)
+    remover.model.run = lambda rgb, want_clean=True: seen.append((rgb.shape[:2], want_clean)) or run(rgb, want_clean)
     img = with_mark(skin(600, 800), 300, 300, 12, 200)
     res = remover.remove(img)
-    restore_inputs = seen[1:]  # seen[0] is the detection pass
+    restore_inputs = [shape for shape, clean in seen if clean]  # detection passes need no clean output
     assert restore_inputs and max(h * w for h, w in restore_inputs) <= 100_000 * 1.01
     assert res.image[300:312, 300:500].mean() > img[300:312, 300:500].mean() + 40
     assert np.array_equal(res.image[res.ink_mask == 0], img[res.ink_mask == 0])
@@ -562,3 +562,23 @@ def test_coarse_small_is_off_unless_smaller_than_the_detection(tiny_model_path):
     assert coarse.shape == (192, 256) and coarse.dtype == np.float32
     assert Remover(tiny_model_path, protect_face=False, coarse_detect_size=0)._coarse_small(img, (192, 256)) is None
     assert Remover(tiny_model_path, protect_face=False, coarse_detect_size=300)._coarse_small(img, (192, 256)) is None
+
+
+def test_mirror_detect_averages_the_photo_and_its_mirror_image(tiny_model_path):
+    """A stand-in detector that is not mirror-symmetric (ink = x / width): averaged with its run on the
+    mirrored photo it gives 0.5 everywhere; without mirror_detect it stays a ramp."""
+    img = skin(300, 400)
+
+    def ramp(rgb, want_clean=True):
+        h, w = rgb.shape[:2]
+        ink = np.tile((np.arange(w, dtype=np.float32) + 0.5) / w, (h, 1))
+        return ink, (rgb.astype(np.float32) / 255 if want_clean else None)
+
+    out = {}
+    for mirror in (False, True):
+        remover = Remover(tiny_model_path, protect_face=False, mirror_detect=mirror)
+        remover.model.run = ramp
+        out[mirror], _ = remover._detect_small(img)
+    np.testing.assert_allclose(out[True], 0.5, atol=1e-6)
+    assert out[False][:, -1].mean() - out[False][:, 0].mean() > 0.9
+    assert Remover(tiny_model_path, protect_face=False).config.mirror_detect  # on by default
