@@ -380,3 +380,15 @@ def test_textile_hard_negatives_get_no_ink(data):
     assert "textile" not in {n["kind"] for seed in range(4)
                              for n in _synth(data, size=96, p_clean=1.0, p_hard_negative=1.0).sample(seed)
                              .params.get("hard_negatives", [])}
+
+
+def test_textile_print_in_colour_is_saturated():
+    from skindeep.synth.scene import textile_print
+
+    rgb = np.full((96, 96, 3), 0.85, np.float32)  # a pale grey fabric
+    motif = np.ones((10, 10), np.float32)
+    out, note = textile_print(np.random.default_rng(1), rgb, np.ones((96, 96), np.float32), motif, colour=True)
+    assert note["colour"] is True
+    painted = out[np.abs(out - rgb).max(-1) > 0.1]
+    assert len(painted) > 500
+    assert float((painted.max(-1) - painted.min(-1)).mean()) > 0.2  # a saturated colour, not grey

@@ -76,6 +76,7 @@ PRESETS["real-v3"] = {**PRESETS["real-v2"], "source_weights": REAL_V3_SOURCE_WEI
 PRESETS["real-v4"] = {**PRESETS["real-v3"], "p_hard_negative": 0.7, "p_clean": 0.2}
 PRESETS["real-v5"] = {**PRESETS["real-v3"], "p_dark_garment": 0.4}
 PRESETS["real-v6"] = {**PRESETS["real-v4"], "p_textile": 0.6}
+PRESETS["real-v7"] = {**PRESETS["real-v6"], "p_textile_colour": 0.5}
 PRESET_NAMES = tuple(PRESETS)
 
 
@@ -97,6 +98,7 @@ class SynthConfig:
     p_dark_garment: chance of black clothing painted across the skin's edge (no ink on it).
     p_textile: chance that a hard-negative print is an all-over pattern (a small motif repeated
         across the clothing) instead of one large print.
+    p_textile_colour: chance that such a pattern is printed in one saturated colour, not a dark one.
     bleed_scale: multiplies the ink's blur (bleed); < 1 = crisper ink.
     p_jpeg: chance the camera pipeline ends with a JPEG round trip (quality in jpeg_quality).
     svg_cache: how many rasterised SVG designs the LRU keeps per process.
@@ -115,6 +117,7 @@ class SynthConfig:
     p_brown_ink: float = 0.0
     p_dark_garment: float = 0.0
     p_textile: float = 0.0
+    p_textile_colour: float = 0.0
     bleed_scale: float = 1.0
     p_jpeg: float = 0.7
     jpeg_quality: tuple[int, int] = (55, 95)
@@ -137,7 +140,8 @@ class SynthConfig:
         samples: the false alarms left are on printed clothes and hair (docs/experiments.md, exp. 6).
         "real-v5": "real-v3" with black clothing across the skin's edge on 40 % of the photos.
         "real-v6": "real-v4" with 60 % of the hard-negative prints as all-over patterns (a small motif
-        repeated across clothing or wallpaper).
+        repeated across clothing or wallpaper). "real-v7": "real-v6" with half of those patterns in a
+        saturated colour (coloured clothes were the false alarms on held-out photos).
         """
         if name not in PRESETS:
             raise ValueError(f"unknown SynthConfig preset {name!r}; known: {', '.join(sorted(PRESETS))}")

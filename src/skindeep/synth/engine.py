@@ -226,7 +226,8 @@ class Synthesizer:
                     side = float(rng.uniform(0.05, 0.16)) * s
                     motif = self.sampler.draw(rng, source, int(np.clip(side, 12, s))).alpha
                     motif = cv2.resize(motif, (max(4, round(side)),) * 2, interpolation=cv2.INTER_AREA)
-                    out, note = scene.textile_print(rng, out, not_skin, motif)
+                    colour = self.config.p_textile_colour > 0 and rng.random() < self.config.p_textile_colour
+                    out, note = scene.textile_print(rng, out, not_skin, motif, colour)
                     notes.append(dict(note, source=source))
                     continue
                 side = float(rng.uniform(0.15, 0.7)) * s

@@ -113,14 +113,16 @@ def dark_garment(rng: np.random.Generator, rgb: np.ndarray, skin: np.ndarray) ->
 
 
 def textile_print(rng: np.random.Generator, rgb: np.ndarray, region: np.ndarray,
-                  motif: np.ndarray) -> tuple[np.ndarray, dict]:
+                  motif: np.ndarray, colour: bool = False) -> tuple[np.ndarray, dict]:
     """An all-over print: a small dark ``motif`` repeated on a jittered grid across ``region`` (clothing,
     wallpaper). Printed dresses and T-shirts (florals, smileys) were the detector's largest false alarms
     on clean photos (docs/experiments.md, experiment 7); a single print, as the other hard negatives
     paint, does not teach that repetition means fabric.
 
     rgb: (S, S, 3) float32 0..1. region: (S, S) float32 0..1, where the print may go (not skin).
-    motif: (m, m) float32 0..1 alpha. Returns the photo (float32) and the parameters.
+    motif: (m, m) float32 0..1 alpha. colour: print in one saturated colour (red roses, teal leaves:
+    coloured clothes were the false alarms on held-out photos, experiment 7) instead of a dark one.
+    Returns the photo (float32) and the parameters.
     """
     s = rgb.shape[0]
     m = motif.shape[0]
@@ -138,6 +140,12 @@ def textile_print(rng: np.random.Generator, rgb: np.ndarray, region: np.ndarray,
             np.maximum(canvas[y0:y0 + m, x0:x0 + m], tile, out=canvas[y0:y0 + m, x0:x0 + m])
     opacity = float(rng.uniform(0.6, 1.0))
     a = (canvas[m:m + s, m:m + s] * region * opacity)[..., None]
-    shade = rng.uniform(0.0, 0.35, 3).astype(np.float32)  # dark print colour
-    out = rgb * (1.0 - a) + rgb * shade * a
-    return out.astype(np.float32), dict(kind="textile", motif=m, step=round(step, 2), brick=brick)
+    if colour:  # a saturated ink of any hue, painted over the fabric
+        hsv = np.array([[[rng.uniform(0, 180), rng.uniform(150, 255), rng.uniform(90, 230)]]], np.uint8)
+        paint = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32) / 255.0
+        out = rgb * (1.0 - a) + paint * a
+    else:
+        shade = rng.uniform(0.0, 0.35, 3).astype(np.float32)  # dark print colour
+        out = rgb * (1.0 - a) + rgb * shade * a
+    return out.astype(np.float32), dict(kind="textile", motif=m, step=round(step, 2), brick=brick,
+                                        colour=colour)
