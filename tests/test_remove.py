@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -582,3 +583,55 @@ def test_mirror_detect_averages_the_photo_and_its_mirror_image(tiny_model_path):
     np.testing.assert_allclose(out[True], 0.5, atol=1e-6)
     assert out[False][:, -1].mean() - out[False][:, 0].mean() > 0.9
     assert Remover(tiny_model_path, protect_face=False).config.mirror_detect  # on by default
+
+
+def _textured_skin_with_smooth_disc(seed: int = 0):
+    """(rgb, out, alpha): skin with pore-like grain; ``out`` = rgb with a smooth disc in the middle."""
+    rng = np.random.default_rng(seed)
+    grain = cv2.GaussianBlur(rng.normal(0, 6, (200, 200)).astype(np.float32), (0, 0), 0.6)
+    rgb = np.clip(np.array([200, 150, 125], np.float32) + grain[..., None], 0, 255).astype(np.uint8)
+    alpha = np.zeros((200, 200), np.float32)
+    cv2.circle(alpha, (100, 100), 40, 1.0, -1)
+    out = rgb.copy()
+    out[alpha > 0] = (200, 150, 125)
+    return rgb, out, alpha
+
+
+def test_grain_gives_a_smooth_fill_the_texture_of_the_skin_around():
+    from skindeep.remove.grain import _luminance, add_grain, high_pass
+
+    rgb, out, alpha = _textured_skin_with_smooth_disc()
+    ring = (cv2.dilate((alpha > 0).astype(np.uint8), np.ones((25, 25), np.uint8)) > 0) & (alpha == 0)
+    inner = cv2.erode((alpha > 0).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    reference = high_pass(_luminance(rgb))[ring].std()
+    assert high_pass(_luminance(out))[inner].std() < 0.1 * reference  # the fill is smooth
+    grained = out.copy()
+    add_grain(rgb, grained, alpha, [(0, 0, 200, 200)])
+    assert 0.6 * reference < high_pass(_luminance(grained))[inner].std() < 1.4 * reference
+    assert np.array_equal(grained[alpha == 0], rgb[alpha == 0])  # nothing outside the mask
+    assert abs(grained[inner].astype(float).mean() - out[inner].astype(float).mean()) < 1.0  # colour kept
+    again = out.copy()
+    add_grain(rgb, again, alpha, [(0, 0, 200, 200)])
+    assert np.array_equal(again, grained)  # deterministic
+
+
+def test_grain_leaves_an_already_textured_fill_alone():
+    from skindeep.remove.grain import add_grain
+
+    rgb, _, alpha = _textured_skin_with_smooth_disc()
+    textured = rgb.copy()  # a fill with the skin's own texture already
+    add_grain(rgb, textured, alpha, [(0, 0, 200, 200)])
+    assert np.abs(textured.astype(int) - rgb).mean() < 0.5
+
+
+def test_cli_grain_option(tiny_model_path, tmp_path):
+    img = with_mark(skin(200, 300), 100, 60, 10, 150)
+    PILImage.fromarray(img).save(tmp_path / "p.png")
+    outs = []
+    for flags in ([], ["--grain", "1"]):
+        dst = tmp_path / f"o{len(outs)}.png"
+        result = _cli([tmp_path / "p.png", "-o", dst, "--model", tiny_model_path, "--no-protect-face", "-q", *flags])
+        assert result.exit_code == 0, result.output
+        outs.append(np.asarray(PILImage.open(dst)))
+    assert not np.array_equal(outs[0], outs[1])
+    assert np.array_equal(outs[1][:60], img[:60])  # far from the ink: untouched

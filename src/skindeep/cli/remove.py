@@ -98,14 +98,16 @@ def _run_local(jobs, options, remover_kwargs: dict, workers: int, progress, skip
               help="Ignore detections with no skin-coloured pixels around them (hair, prints, backgrounds).")
 @click.option("--tone-match/--no-tone-match", default=True, show_default=True,
               help="Give restored areas the colour of the skin around them.")
+@click.option("--grain", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Add the skin's fine texture (pores, grain) to restored areas that lack it (0 = off).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Photos processed in parallel (processes).")
 @click.option("--threads", type=click.IntRange(1, 256), help="onnxruntime threads per worker.")
 @click.option("--cluster", metavar="ADDRESS", help="Run on a Dask cluster (needs the [scale] extra).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask, mask_mode, keep, threshold,
-            strength, protect_face, save_mask, save_layers, model_path, detect_size, skin_gate, tone_match, workers,
-            threads, cluster, quiet):
+            strength, protect_face, save_mask, save_layers, model_path, detect_size, skin_gate, tone_match, grain,
+            workers, threads, cluster, quiet):
     """Remove tattoos from photos (files and folders) at full resolution.
 
     \b
@@ -131,6 +133,8 @@ def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask
         remover_kwargs["min_skin_around"] = 0.0
     if not tone_match:
         remover_kwargs["tone_match"] = 0.0
+    if grain:
+        remover_kwargs["grain"] = grain
     try:
         Remover(**remover_kwargs)  # fail fast (missing weights) before planning work
         jobs = plan_jobs(inputs, out_dir=out, recursive=recursive, overwrite=overwrite, format=fmt)
