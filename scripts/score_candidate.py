@@ -46,7 +46,8 @@ def clean_fp(model: Path, threshold: float, opts: list[str], rest: bool = False)
     val = split_photos(Path("../shared/data/people"))[1]
     photos = select_clean(val, 40)
     if rest:
-        photos = [p for p in val if p not in set(photos)]
+        chosen = set(photos)
+        photos = [p for p in val if p not in chosen]
     return run_clean(photos, remove)["summary"]["changed_mean"]
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Callable
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -40,13 +42,19 @@ def _warn_missing(reason: str) -> None:
         _warned = True
 
 
-def hair_zone(pts: np.ndarray):
+class HairZone(NamedTuple):
+    """A face's hair zone: its bounding box ``lo``/``hi`` ((2,) x, y) and ``paint(x0, y0, x1, y1)``, the
+    zone as a bool array over that window."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    paint: Callable[[int, int, int, int], np.ndarray]
+
+
+def hair_zone(pts: np.ndarray) -> HairZone:
     """Where a face's hair is: an ellipse around the head, minus the face itself (jaw line up to a
     forehead raised above the brows), down to the nose only, so the neck and the face's skin stay
     removable. pts: (68, 2) float32 landmarks.
-
-    Returns (lo (2,), hi (2,), paint) with lo/hi the zone's bounding box and ``paint(x0, y0, x1, y1)``
-    the zone as a bool array over that window.
     """
     brow_y = float(pts[17:27, 1].mean())
     chin_y, nose_y = float(pts[8, 1]), float(pts[33, 1])
@@ -67,7 +75,7 @@ def hair_zone(pts: np.ndarray):
         cv2.fillPoly(zone, [np.round(cv2.convexHull(face) - (x0, y0)).astype(np.int32)], 0)
         return zone.astype(bool)
 
-    return lo, hi, paint
+    return HairZone(lo, hi, paint)
 
 
 class FaceProtector:
@@ -134,8 +142,9 @@ class FaceProtector:
             eye_dist = float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
             grow = max(2, round(self.margin * eye_dist))
             hair = hair_zone(pts) if self.hair else None
-            lo = pts.min(0) if hair is None else np.minimum(pts.min(0), hair[0])
-            hi = pts.max(0) if hair is None else np.maximum(pts.max(0), hair[1])
+            lo, hi = pts.min(0), pts.max(0)
+            if hair is not None:
+                lo, hi = np.minimum(lo, hair.lo), np.maximum(hi, hair.hi)
             x0, y0 = np.floor(lo).astype(int) - grow
             x1, y1 = np.ceil(hi).astype(int) + grow + 1
             x0, y0, x1, y1 = max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
@@ -148,7 +157,7 @@ class FaceProtector:
             # Grow by `grow` px: distance transform is linear-time, a big elliptic dilate is not.
             features = cv2.distanceTransform(1 - local, cv2.DIST_L2, 3) <= grow
             if hair is not None:
-                features |= hair[2](x0, y0, x1, y1)
+                features |= hair.paint(x0, y0, x1, y1)
             out.append((x0, y0, x1, y1, features))
         return out
 
