@@ -16,7 +16,10 @@ import pytest
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def build_tiny_onnx(path: Path) -> Path:
+def build_tiny_onnx(path: Path, skin: bool = False) -> Path:
+    """The stand-in; with ``skin`` also an output ``skin`` (1,3,H,W): skin where the 15x15 neighbourhood is
+    clearly redder than blue (so a dark stroke on reddish skin is on skin), clothing where it is not,
+    never hair."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -33,16 +36,21 @@ def build_tiny_onnx(path: Path) -> Path:
         ),
     ]
     dims = [1, 3, "H", "W"]
-    graph = helper.make_graph(
-        nodes,
-        "tiny_skindeep",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, dims)],
-        [
-            helper.make_tensor_value_info("ink", TensorProto.FLOAT, [1, 1, "H", "W"]),
-            helper.make_tensor_value_info("clean", TensorProto.FLOAT, dims),
-        ],
-        initializer=[weights, gain, bias],
-    )
+    outputs = [
+        helper.make_tensor_value_info("ink", TensorProto.FLOAT, [1, 1, "H", "W"]),
+        helper.make_tensor_value_info("clean", TensorProto.FLOAT, dims),
+    ]
+    initializers = [weights, gain, bias]
+    if skin:
+        red_minus_blue = np.array([[40, 0, -40], [0, 0, 0], [-40, 0, 40]], np.float32).reshape(3, 3, 1, 1)
+        initializers += [numpy_helper.from_array(red_minus_blue, "skin_w"),
+                         numpy_helper.from_array(np.array([-4.0, -10.0, 4.0], np.float32), "skin_b")]
+        nodes += [helper.make_node("Conv", ["clean", "skin_w", "skin_b"], ["skin_logit"]),
+                  helper.make_node("Sigmoid", ["skin_logit"], ["skin"])]
+        outputs.append(helper.make_tensor_value_info("skin", TensorProto.FLOAT, dims))
+    graph = helper.make_graph(nodes, "tiny_skindeep",
+                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, dims)], outputs,
+                              initializer=initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -54,6 +62,12 @@ def build_tiny_onnx(path: Path) -> Path:
 def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path to the tiny ONNX stand-in model (dark pixels = ink; clean = box blur)."""
     return build_tiny_onnx(tmp_path_factory.mktemp("model") / "tiny.onnx")
+
+
+@pytest.fixture(scope="session")
+def tiny_skin_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The stand-in with a ``skin`` output (skin = a reddish neighbourhood; see ``build_tiny_onnx``)."""
+    return build_tiny_onnx(tmp_path_factory.mktemp("model") / "tiny_skin.onnx", skin=True)
 
 
 @pytest.fixture(scope="session")

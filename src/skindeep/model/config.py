@@ -43,6 +43,8 @@ class ModelConfig:
     attention: bool = True
     spectral_norm: bool = True
     frozen_encoder_levels: int = 2  # stem + blocks up to /2 (1) or /4 (2) stay ImageNet: saves CPU backward
+    # A third head on the encoder: skin / hair / clothing (skindeep.model.skin). Ink is removed only on skin.
+    skin_head: bool = False
 
 
 @dataclass

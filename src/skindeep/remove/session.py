@@ -132,17 +132,31 @@ class InkModel:
             raise ModelError(f"{self.path}: expected input 'image' and outputs 'ink', 'clean'; got {sorted(names)}")
         return session
 
+    @property
+    def has_skin(self) -> bool:
+        """Whether the network also says where skin, hair and clothing are (output ``skin``)."""
+        return any(o.name == "skin" for o in self.session.get_outputs())
+
+    def _forward(self, rgb: np.ndarray, names: list[str]) -> list[np.ndarray]:
+        """The network's ``names`` outputs for (H, W, 3) uint8 or float32 0..1, cropped to (H, W), HWC."""
+        x = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32, copy=False)
+        x, h, w = pad_to_multiple(x)
+        tensor = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+        return [r[0, :, :h, :w].transpose(1, 2, 0) for r in self.session.run(names, {"image": tensor})]
+
     def run(self, rgb: np.ndarray, want_clean: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Run the network on (H, W, 3) uint8 (or float32 0..1).
 
         Returns ``ink`` (H, W) float32 0..1 and ``clean`` (H, W, 3) float32 0..1 (None if not wanted;
         the network computes it anyway, but skipping the copy saves memory).
         """
-        x = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32, copy=False)
-        x, h, w = pad_to_multiple(x)
-        tensor = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
-        outputs = ["ink", "clean"] if want_clean else ["ink"]
-        result = self.session.run(outputs, {"image": tensor})
-        ink = result[0][0, 0, :h, :w]
-        clean = result[1][0, :, :h, :w].transpose(1, 2, 0) if want_clean else None
-        return ink, clean
+        result = self._forward(rgb, ["ink", "clean"] if want_clean else ["ink"])
+        return result[0][..., 0], (result[1] if want_clean else None)
+
+    def run_with_skin(self, rgb: np.ndarray, want_clean: bool = True
+                      ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """``run`` plus ``skin`` (H, W, 3) float32 0..1: the probabilities of skin, hair and clothing
+        (``has_skin`` must be true)."""
+        names = ["ink", "clean", "skin"] if want_clean else ["ink", "skin"]
+        result = self._forward(rgb, names)
+        return result[0][..., 0], (result[1] if want_clean else None), result[-1]
