@@ -75,24 +75,27 @@ class Lite0Encoder(nn.Module):
 class SkinHead(nn.Module):
     """Skin, hair and clothing logits at /4 from the encoder pyramid /4../32 (a light FPN).
 
-    It reads only the encoder, so it can be trained with the whole removal network frozen and its ink
-    and clean outputs stay exactly as they were. ~60 k parameters.
+    Context is fused at /8 (two 3x3 convs), the /4 features add the detail for the edges. It reads only
+    the encoder, so it can be trained with the whole removal network frozen and its ink and clean outputs
+    stay exactly as they were. ~25 k parameters.
     """
 
-    def __init__(self, channels: tuple[int, ...], width: int = 48, classes: int = 3):
+    def __init__(self, channels: tuple[int, ...], width: int = 32, classes: int = 3):
         super().__init__()
         self.lateral = nn.ModuleList(nn.Conv2d(c, width, 1) for c in channels)
         self.fuse = nn.Sequential(
             nn.ReLU(inplace=True), nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(width, classes, 1),
+            nn.Conv2d(width, width, 3, padding=1),
         )
+        self.out = nn.Sequential(nn.ReLU(inplace=True), nn.Conv2d(width, classes, 1))
 
-    def forward(self, *feats: torch.Tensor) -> torch.Tensor:
-        size = feats[0].shape[-2:]
-        h = self.lateral[0](feats[0])
-        for conv, f in zip(self.lateral[1:], feats[1:], strict=True):
+    def forward(self, f4: torch.Tensor, *deeper: torch.Tensor) -> torch.Tensor:
+        size = deeper[0].shape[-2:]
+        h = self.lateral[1](deeper[0])
+        for conv, f in zip(self.lateral[2:], deeper[1:], strict=True):
             h = h + F.interpolate(conv(f), size=size, mode="bilinear", align_corners=False)
-        return self.fuse(h)
+        h = F.interpolate(self.fuse(h), size=f4.shape[-2:], mode="bilinear", align_corners=False)
+        return self.out(h + self.lateral[0](f4))
 
 
 def _sn(module: nn.Module, enabled: bool) -> nn.Module:

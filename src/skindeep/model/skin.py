@@ -209,6 +209,19 @@ def encoder_features(model, images: np.ndarray, batch: int = 16) -> list[np.ndar
     return [np.concatenate(f) for f in feats]
 
 
+def cached_features(model, images: np.ndarray, path: Path, log=print) -> list[np.ndarray]:
+    """``encoder_features`` of ``images``, kept in ``path`` (they depend on the frozen network only, and
+    take a quarter of an hour on a busy 2-core CPU)."""
+    if path.is_file():
+        with np.load(path) as z:
+            if len(z["f0"]) == len(images):
+                return [z[f"f{i}"] for i in range(4)]
+    log(f"skin head: computing the encoder features of {len(images)} samples -> {path}")
+    feats = encoder_features(model, images)
+    np.savez(path, **{f"f{i}": f for i, f in enumerate(feats)})
+    return feats
+
+
 def skin_loss(logits, target, known):
     """Masked BCE over the known targets + soft Dice on skin (the class the gate uses)."""
     import torch
@@ -222,7 +235,7 @@ def skin_loss(logits, target, known):
     return bce + 0.5 * dice
 
 
-def train_head(init: str | Path, cache: str | Path, out: str | Path, steps: int = 3000, batch: int = 32,
+def train_head(init: str | Path, cache: str | Path, out: str | Path, steps: int = 1500, batch: int = 16,
                lr: float = 2e-3, log=print) -> Path:
     """Train the skin head on the frozen network of checkpoint ``init``; writes ``out/skin.pt`` (the whole
     network's weights with the head, ready for ``skindeep export``) and ``out/skin_train.csv``."""
@@ -243,14 +256,10 @@ def train_head(init: str | Path, cache: str | Path, out: str | Path, steps: int 
     if unexpected or any(not k.startswith("skin_head.") for k in missing):
         raise ValueError(f"{init}: weights do not fit the network ({unexpected[:3]} {missing[:3]})")
     data = np.load(Path(cache) / "skin.npz")
-    images, labels = data["images"], data["labels"]
-    log(f"skin head: {len(images)} samples; computing encoder features (and of the mirror images)")
+    labels = data["labels"]
     t0 = time.time()
-    feats = [np.concatenate([a, b]) for a, b in zip(encoder_features(model, images),
-                                                    encoder_features(model, images[:, :, ::-1].copy()),
-                                                    strict=True)]
-    labels = np.concatenate([labels, labels[:, :, ::-1]])
-    log(f"features in {time.time() - t0:.0f} s")
+    feats = cached_features(model, data["images"], Path(cache) / f"features-{Path(init).stem}.npz", log)
+    log(f"features of {len(labels)} samples in {time.time() - t0:.0f} s")
     head = model.skin_head.train()
     opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
@@ -271,7 +280,7 @@ def train_head(init: str | Path, cache: str | Path, out: str | Path, steps: int 
         loss.backward()
         opt.step()
         sched.step()
-        running = 0.9 * running + 0.1 * float(loss) if step > 1 else float(loss)
+        running = 0.9 * running + 0.1 * loss.item() if step > 1 else loss.item()
         if step % 50 == 0 or step == steps:
             rows.append(f"{step},{running:.4f},{time.time() - t0:.0f}")
             log(f"step {step}: loss {running:.4f} ({time.time() - t0:.0f} s)")
@@ -296,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--init", required=True, help="checkpoint of the removal network")
     t.add_argument("--cache", default="cache/skin")
     t.add_argument("--out", default="runs/skin")
-    t.add_argument("--steps", type=int, default=3000)
+    t.add_argument("--steps", type=int, default=1500)
     args = parser.parse_args(argv)
     if args.cmd == "build":
         d = Path(args.data)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from skindeep.remove.face import FaceProtector
+from skindeep.remove.face import FaceProtector, face_hull
 from skindeep.remove.gate import gate_blobs
 from skindeep.remove.grain import add_grain
 from skindeep.remove.resample import Box, resize, upsample_region
@@ -212,6 +212,17 @@ def _blend_toward(rgb: np.ndarray, out: np.ndarray, strength: float, boxes: list
     for x0, y0, x1, y1 in boxes:
         src = rgb[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = np.rint(src + np.float32(strength) * (out[y0:y1, x0:x1] - src)).astype(np.uint8)
+
+
+# A detected face whose area (inside jaw line and brows) is at least this share ink is a portrait tattoo,
+# not a person's face: real faces' false alarms are eyes, brows and beards, a small share of the face.
+INK_FACE_SHARE = 0.3
+
+
+def _mostly_ink(alpha: np.ndarray, pts: np.ndarray) -> bool:
+    """Whether the face with landmarks ``pts`` (68, 2) is at least ``INK_FACE_SHARE`` ink in ``alpha``."""
+    (x0, y0, x1, y1), hull = face_hull(pts, alpha.shape)
+    return bool(hull.any()) and float((alpha[y0:y1, x0:x1][hull] > 0.5).mean()) >= INK_FACE_SHARE
 
 
 def _padded(n: int) -> int:
@@ -512,7 +523,12 @@ class Remover:
                 box[keep_mask[y0:y1, x0:x1] >= 0.5] = 0.0
         protect = self.protect_face if protect_face is None else protect_face
         if protect and boxes and any(alpha[y0:y1, x0:x1].any() for x0, y0, x1, y1 in boxes):
-            for x0, y0, x1, y1, features in self.face.regions(rgb):
+            # With a skin head, hair is never skin, so the hair zone is not needed; and a "face" that is
+            # mostly ink is a portrait tattoo, removed like any other (user masks are not judged).
+            skin_known = skin_small is not None
+            is_ink = None if mask_mode == "replace" else (lambda pts: _mostly_ink(alpha, pts))
+            for x0, y0, x1, y1, features in self.face.regions(rgb, hair=None if not skin_known else False,
+                                                               skip=is_ink):
                 alpha[y0:y1, x0:x1][features] = 0.0
         ink_mask = np.zeros((h, w), np.uint8)
         for x0, y0, x1, y1 in boxes:
