@@ -217,7 +217,7 @@ def test_cli_batch_reports_failures_and_never_overwrites(photos, tiny_model_path
     before = {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()}
     result = _cli([photos, "-r", "--model", tiny_model_path, "--no-protect-face", "-q"])
     assert result.exit_code == 1
-    assert "broken.jpg" in result.output and "not a readable image" in result.output
+    assert "broken.jpg: not an image file" in result.output
     for path, data in before.items():
         assert path.read_bytes() == data, f"input {path} was modified"
     for name in ("a.skindeep.png", "b.skindeep.jpg", "sub/c.skindeep.png"):
@@ -226,6 +226,43 @@ def test_cli_batch_reports_failures_and_never_overwrites(photos, tiny_model_path
     assert out[50:60, 50:90].mean() > 40  # the mark was removed
     # Running again does not pick up its own outputs as inputs.
     assert len(plan_jobs([photos], recursive=True)) == 4
+
+
+def test_cli_batch_prints_one_line_per_failure(photos, tiny_model_path, tmp_path, bomb_png):
+    (photos / "empty.jpg").write_bytes(b"")
+    (photos / "notes.png").write_text("not a photo")
+    (photos / "bomb.png").write_bytes(bomb_png)
+    out = tmp_path / "out"
+    (out / "a.png").mkdir(parents=True)  # a folder where a.png's result should go
+    result = _cli([photos, "-o", out, "--model", tiny_model_path, "--no-protect-face"])
+    assert result.exit_code == 1
+    failed = result.output.split("Failed:\n")[1].splitlines()
+    assert sorted(line.strip().split(":")[0] for line in failed) == sorted(
+        [str(out / "a.png"), *(str(photos / n) for n in ("bomb.png", "broken.jpg", "empty.jpg", "notes.png"))])
+    assert f"  {out / 'a.png'}: cannot write the file: a folder of that name is in the way" in result.output
+    assert f"  {photos / 'empty.jpg'}: the file is empty (0 bytes)" in result.output
+    assert f"  {photos / 'bomb.png'}: the image is 3,600 megapixels" in result.output
+    assert "1 done, 0 skipped, 5 failed" in result.output  # b.jpg; the rest each have one line
+    assert ".tmp" not in result.output and "Error" not in result.output
+
+
+def test_cli_output_equal_to_input_says_where_the_result_went(photos, tiny_model_path):
+    src = photos / "a.png"
+    before = src.read_bytes()
+    result = _cli([src, "-o", src, "--model", tiny_model_path, "--no-protect-face", "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (f"note: {src}: the output would replace an input, so the result goes to "
+                                     "a.skindeep.png instead (--overwrite replaces the input)")
+    assert src.read_bytes() == before and (photos / "a.skindeep.png").is_file()
+    # A folder written into itself: three notices, then a count.
+    for i in range(3):
+        (photos / f"extra{i}.png").write_bytes(before)
+    result = _cli([photos, "-o", photos, "--model", tiny_model_path, "--no-protect-face", "-q"])
+    notes = [line for line in result.output.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 4 and notes[-1].startswith("note: 3 more outputs would have replaced their inputs")
+    assert src.read_bytes() == before
+    # No notice when nothing was redirected.
+    assert "note:" not in _cli([src, "--model", tiny_model_path, "--no-protect-face", "-q"]).output
 
 
 def test_cli_overwrite_replaces_input(photos, tiny_model_path):

@@ -279,6 +279,14 @@ def test_image_over_the_pixel_limit_is_413_with_the_limit(remover):
     assert response.status_code == 413 and "mask 'm.png' is 200x200" in response.json()["detail"]
 
 
+def test_decompression_bomb_is_413_in_the_servers_own_words(client, bomb_png):
+    """Pillow refuses a 3.6-gigapixel header before our 50 MP check sees it; the client must still get
+    one sentence with the server's limit, not Pillow's "could be decompression bomb DOS attack"."""
+    response = post_remove(client, bomb_png, "bomb.png")
+    assert response.status_code == 413
+    assert response.json()["detail"] == "image 'bomb.png' is 3,600 megapixels; the limit is 50 megapixels"
+
+
 def test_not_an_image_is_415_and_undecodable_is_422(client):
     text = post_remove(client, b"hello", "notes.txt", "text/plain")
     assert text.status_code == 415

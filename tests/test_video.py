@@ -342,6 +342,24 @@ def test_encoder_failure_is_one_sentence_naming_the_output(clip, remover, tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_unwritable_output_is_refused_before_any_work_naming_the_target(clip, remover, tmp_path):
+    from skindeep.errors import OutputError
+
+    (tmp_path / "file").write_bytes(b"")
+    dst = tmp_path / "file" / "out.mp4"
+    with pytest.raises(OutputError) as caught:
+        remove_video(clip[0], dst, VideoConfig(), remover=remover)
+    assert str(caught.value) == (f"{dst}: cannot write the video: a file is in the way of its folder; rename it "
+                                 "or choose another output folder")
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o555)
+    if os.access(folder, os.W_OK):
+        pytest.skip("this user (root with CAP_DAC_OVERRIDE) may write into read-only folders")
+    with pytest.raises(OutputError, match="ro/out.mp4: cannot write the video: permission denied"):
+        remove_video(clip[0], folder / "out.mp4", VideoConfig(), remover=remover)
+    assert list(folder.iterdir()) == []
+
+
 @pytest.mark.parametrize("flags, words", [
     (["--strength", "5"], "Invalid value for '--strength': 5.0 is not in the range 0<=x<=1."),
     (["--strength", "-1"], "Invalid value for '--strength': -1.0 is not in the range 0<=x<=1."),

@@ -159,7 +159,7 @@ def unreadable_reason(data: bytes, exc: Exception) -> str:
         return "the file is empty (0 bytes), not an image; copy it again from where it came from"
     if isinstance(exc, PILImage.DecompressionBombError):
         sizes = bomb_pixels(exc)
-        what = f"{sizes[0] / 1e6:.0f} megapixels, over the {sizes[1] / 1e6:.0f}-megapixel" if sizes else "over the"
+        what = f"{sizes[0] / 1e6:,.0f} megapixels, over the {sizes[1] / 1e6:,.0f}-megapixel" if sizes else "over the"
         return (f"the image is {what} limit skindeep decodes (a guard against decompression bombs); "
                 "shrink it first")
     if isinstance(exc, UnidentifiedImageError):
@@ -435,7 +435,11 @@ _WRITE_FIXES = {
     errno.EDQUOT: "the disk quota is used up; free some space or choose another output folder",
     errno.EISDIR: "a folder of that name is in the way; rename it or choose another output name",
     errno.ENOTDIR: "a file is in the way of its folder; rename it or choose another output folder",
+    errno.EEXIST: "a file is in the way of its folder; rename it or choose another output folder",  # mkdir
 }
+
+
+WRITE_ERRNOS = frozenset(_WRITE_FIXES)
 
 
 def unwritable_reason(exc: OSError) -> str:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from skindeep.errors import InputError, SkinDeepError
+from skindeep.errors import InputError, OutputError, SkinDeepError
+from skindeep.io import WRITE_ERRNOS, unwritable_reason
 
 try:
     import av
@@ -42,12 +43,17 @@ def av_reason(exc: Exception) -> str:
     """What went wrong, from a PyAV/FFmpeg error, without FFmpeg's raw error number or file name
     ("[Errno 1094995529] Invalid data found when processing input: 'x.mov'" -> "invalid data found
     when processing input")."""
-    if isinstance(exc, OSError) and exc.errno is not None and exc.errno < 1000:
-        from skindeep.io import unwritable_reason
-
-        return unwritable_reason(exc)  # a plain OS error (permissions, disk full...)
     reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return reason[0].lower() + reason[1:]
+
+
+def _encoding_error(name: str | Path, exc: Exception, what: str) -> SkinDeepError:
+    """One sentence for a failed write of the video ``name``: the disk's fault (permissions, space) or
+    the encoder's (its settings)."""
+    if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+        return OutputError(f"{name}: cannot write the video: {unwritable_reason(exc)}")
+    return SkinDeepError(f"{name}: {what} failed ({av_reason(exc)}); check the --codec, --crf and --preset "
+                         "options")
 
 
 def check_encoder(codec: str, crf: int, preset: str | None) -> None:
@@ -265,8 +271,7 @@ class VideoWriter:
         try:
             self.container.mux(self.stream.encode(frame))
         except (av.FFmpegError, OSError) as exc:
-            raise SkinDeepError(f"{self.name}: encoding failed ({av_reason(exc)}); check the folder and the "
-                                "--codec, --crf and --preset options") from exc
+            raise _encoding_error(self.name, exc, "encoding") from exc
         self.frames += 1
 
     def write_audio(self, packet: av.Packet) -> None:
@@ -290,8 +295,7 @@ class VideoWriter:
         try:
             self.container.mux(self.stream.encode())
         except (av.FFmpegError, OSError) as exc:
-            raise SkinDeepError(f"{self.name}: finishing the video failed ({av_reason(exc)}); check the "
-                                "folder and the --codec, --crf and --preset options") from exc
+            raise _encoding_error(self.name, exc, "finishing the video") from exc
         finally:
             self.container.close()
             self.container = None

@@ -279,11 +279,6 @@ def check_config(config: VideoConfig) -> None:
     vio.check_encoder(config.codec, config.crf, config.preset)
 
 
-def _temporary_path(dst: Path) -> Path:
-    """A hidden file next to ``dst`` with its extension (FFmpeg picks the container by it)."""
-    return dst.with_name(f".{dst.stem}.{secrets.token_hex(4)}.tmp{dst.suffix}")
-
-
 def _run(container, info: vio.VideoInfo, dst: Path, config: VideoConfig, processor: FrameProcessor):
     from tqdm import tqdm
 
@@ -297,6 +292,7 @@ def _run(container, info: vio.VideoInfo, dst: Path, config: VideoConfig, process
     )
     end = config.end if config.end is not None else (info.duration or None)
     total = int(round((end - start) * float(info.fps))) if end else None
+    tmp = _claim_temporary(dst)  # fails here, before any work, when dst's folder cannot take a file
     bar = tqdm(total=total or None, unit="frame", disable=not config.progress, desc=info.path.name)
 
     def on_audio(packet) -> None:
@@ -307,12 +303,10 @@ def _run(container, info: vio.VideoInfo, dst: Path, config: VideoConfig, process
 
     t_work = time.perf_counter()
     frames = vio.read_frames(container, config.start, config.end, on_audio if audio_src else None)
-    tmp = _temporary_path(dst)
     with _ctrl_c_stops() as stop:  # also over the flush: a file cut before its trailer does not play
         try:
             for frame in frames:
                 if writer is None:
-                    _make_folder(dst)
                     writer = _open_writer(tmp, info, config, frame.display_matrix, audio_src,
                                           dict(container.metadata), dst)
                     writer.audio_pts_offset = int(round(start / audio_src.time_base)) if audio_src else 0
@@ -348,6 +342,7 @@ def _run(container, info: vio.VideoInfo, dst: Path, config: VideoConfig, process
                 raise
     report.interrupted = stop.is_set()
     if writer is None:
+        tmp.unlink(missing_ok=True)
         if report.interrupted:
             return report
         window = f"{config.start or 0:g} s and {'the end' if config.end is None else f'{config.end:g} s'}"
@@ -383,12 +378,16 @@ def _ctrl_c_stops() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _make_folder(dst: Path) -> None:
-    """Create ``dst``'s folder, like photo outputs get theirs; OutputError naming ``dst`` if it cannot be."""
+def _claim_temporary(dst: Path) -> Path:
+    """Create ``dst``'s folder (as photo outputs get theirs) and an empty hidden file next to ``dst``
+    with its extension (FFmpeg picks the container by it); OutputError naming ``dst`` if either fails."""
+    tmp = dst.with_name(f".{dst.stem}.{secrets.token_hex(4)}.tmp{dst.suffix}")
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp.touch(exist_ok=False)
     except OSError as exc:
         raise OutputError(f"{dst}: cannot write the video: {unwritable_reason(exc)}") from exc
+    return tmp
 
 
 def _open_writer(dst, info, config, matrix, audio_src, metadata, name) -> vio.VideoWriter:
