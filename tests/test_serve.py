@@ -112,6 +112,9 @@ def test_remove_keeps_the_format_sent_or_the_one_asked_for(client):
     as_png = post_remove(client, encode(photo, "JPEG"), "photo.jpg", "image/jpeg", format="png")
     assert as_png.headers["content-type"] == "image/png"
     assert decode(as_png.content).shape == photo.shape
+    for name in ("jpg", "jpeg"):  # the CLI's --format spelling works here too
+        as_jpeg = post_remove(client, encode(photo), format=name)
+        assert as_jpeg.status_code == 200 and as_jpeg.headers["content-type"] == "image/jpeg", as_jpeg.text
 
 
 def test_remove_keeps_alpha_and_applies_exif_orientation(client):

@@ -89,7 +89,8 @@ def _echo_notices(notices: list[str]) -> None:
 @click.option("--skip-existing/--no-skip-existing", default=True, show_default=True,
               help="Skip photos whose output an earlier run already wrote (newer than the input, with the "
                    "asked --save-mask/--save-layers files); --overwrite redoes everything.")
-@click.option("--format", "fmt", type=click.Choice(["jpg", "png", "webp", "tif", "bmp"], case_sensitive=False),
+@click.option("--format", "fmt", type=click.Choice(["jpg", "jpeg", "png", "webp", "tif", "bmp"],
+                                                   case_sensitive=False),
               help="Output format (default: the input's).")
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality (default: the input's own).")
 @click.option("--mask", type=click.Path(path_type=Path), help="Mask image (white = selected), see --mask-mode.")
