@@ -20,7 +20,9 @@ def build_tiny_onnx(path: Path) -> Path:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    weights = numpy_helper.from_array(np.array([0.299, 0.587, 0.114], np.float32).reshape(1, 3, 1, 1), "w")
+    from skindeep.colour import REC601
+
+    weights = numpy_helper.from_array(REC601.reshape(1, 3, 1, 1), "w")
     gain = numpy_helper.from_array(np.array([-40.0], np.float32), "gain")
     bias = numpy_helper.from_array(np.array([0.3], np.float32), "bias")
     nodes = [

@@ -265,6 +265,52 @@ def test_cli_output_equal_to_input_says_where_the_result_went(photos, tiny_model
     assert "note:" not in _cli([src, "--model", tiny_model_path, "--no-protect-face", "-q"]).output
 
 
+def test_one_table_drives_every_model_setting(tiny_model_path, tmp_path):
+    """Each MODEL_SETTINGS row: read from the metadata, filled into PipelineConfig when None, overridable
+    from Python and from `skindeep remove --NAME`, written by `skindeep export --NAME`."""
+    import dataclasses
+    import json
+    import shutil
+
+    from skindeep.cli.export import command as export_command
+    from skindeep.cli.remove import command as remove_command
+    from skindeep.remove.session import MODEL_SETTINGS
+
+    defaults = {f.name: f.default for f in dataclasses.fields(PipelineConfig)}
+    model = tmp_path / "m.onnx"
+    shutil.copy(tiny_model_path, model)
+    # A value for each setting that is nobody's default: the table's low bound plus a little.
+    given = {s.name: s.type(s.low + (16 if s.type is int else 0.25)) for s in MODEL_SETTINGS}
+    model.with_suffix(".json").write_text(json.dumps({s.key: given[s.name] for s in MODEL_SETTINGS}))
+    config = Remover(model, protect_face=False).config
+    bare = tmp_path / "bare.onnx"
+    shutil.copy(tiny_model_path, bare)
+    for s in MODEL_SETTINGS:
+        assert defaults[s.name] is None, f"PipelineConfig.{s.name} must default to None (= the model's)"
+        assert getattr(config, s.name) == given[s.name], s.name
+        assert getattr(Remover(bare, protect_face=False).config, s.name) == s.default, s.name
+        assert getattr(Remover(model, protect_face=False, **{s.name: s.high}).config, s.name) == s.high
+        assert s.option in {o for p in remove_command.params for o in p.opts}
+        export_option = next(p for p in export_command.params if s.option in p.opts)
+        assert export_option.default == s.export_default
+
+
+def test_cli_remove_overrides_a_model_setting(tiny_model_path, tmp_path):
+    img = skin(300, 400)
+    img[100:110, 100:175] = 15  # sure ink
+    img[100:110, 175:250] = 85  # faint (prob ~0.23 with the tiny model), touching it
+    PILImage.fromarray(img).save(tmp_path / "p.png")
+    args = [tmp_path / "p.png", "--model", tiny_model_path, "--no-protect-face", "-q", "--save-mask",
+            "--threshold", "0.5"]
+    assert _cli([*args, "-o", tmp_path / "plain.png"]).exit_code == 0
+    assert _cli([*args, "-o", tmp_path / "grown.png", "--grow-threshold", "0.1"]).exit_code == 0
+    plain = np.asarray(PILImage.open(tmp_path / "plain.mask.png"))
+    grown = np.asarray(PILImage.open(tmp_path / "grown.mask.png"))
+    assert plain[100:110, 200:240].max() == 0 and grown[100:110, 200:240].min() == 255  # the faint half joined
+    bad = _cli([*args, "--input-blur", "-1"])
+    assert bad.exit_code == 2 and "Invalid value for '--input-blur': -1.0 is not in the range" in bad.output
+
+
 def test_cli_overwrite_replaces_input(photos, tiny_model_path):
     src = photos / "a.png"
     original = np.asarray(PILImage.open(src)).copy()
@@ -635,16 +681,17 @@ def _textured_skin_with_smooth_disc(seed: int = 0):
 
 
 def test_grain_gives_a_smooth_fill_the_texture_of_the_skin_around():
-    from skindeep.remove.grain import _luminance, add_grain, high_pass
+    from skindeep.colour import luminance
+    from skindeep.remove.grain import add_grain, high_pass
 
     rgb, out, alpha = _textured_skin_with_smooth_disc()
     ring = (cv2.dilate((alpha > 0).astype(np.uint8), np.ones((25, 25), np.uint8)) > 0) & (alpha == 0)
     inner = cv2.erode((alpha > 0).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
-    reference = high_pass(_luminance(rgb))[ring].std()
-    assert high_pass(_luminance(out))[inner].std() < 0.1 * reference  # the fill is smooth
+    reference = high_pass(luminance(rgb))[ring].std()
+    assert high_pass(luminance(out))[inner].std() < 0.1 * reference  # the fill is smooth
     grained = out.copy()
     add_grain(rgb, grained, alpha, [(0, 0, 200, 200)])
-    assert 0.6 * reference < high_pass(_luminance(grained))[inner].std() < 1.4 * reference
+    assert 0.6 * reference < high_pass(luminance(grained))[inner].std() < 1.4 * reference
     assert np.array_equal(grained[alpha == 0], rgb[alpha == 0])  # nothing outside the mask
     assert abs(grained[inner].astype(float).mean() - out[inner].astype(float).mean()) < 1.0  # colour kept
     again = out.copy()

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from skindeep.colour import luminance
 from skindeep.errors import InputError
 from skindeep.video import VideoConfig, remove_video
 from skindeep.video import io as vio
@@ -81,7 +82,7 @@ def _audio_seconds(path) -> float:
 
 
 def _luminance(rgb: np.ndarray) -> np.ndarray:
-    return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32) / 255.0
+    return luminance(rgb) / 255.0
 
 
 def test_keeps_size_frames_fps_audio_and_rotation(clip, remover, tmp_path):

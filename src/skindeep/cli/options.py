@@ -30,3 +30,24 @@ def protect_face_option(
     help: str = "Never change eyes, eyebrows, lips, nostrils and the hair around faces.",
 ):
     return click.option("--protect-face/--no-protect-face", default=True, show_default=True, help=help)
+
+
+def model_setting_options(recommend: bool):
+    """One ``--NAME`` option per model-recommended setting (``MODEL_SETTINGS``), passed to the command as
+    ``NAME=value``. ``recommend``: for ``skindeep export`` (the value to write into the metadata, default
+    the table's ``export_default``); else an override for one run (default None = the model's own)."""
+    from skindeep.remove.session import MODEL_SETTINGS  # light: no onnxruntime session is made
+
+    def decorate(command):
+        for setting in reversed(MODEL_SETTINGS):  # decorators apply bottom-up: keep the table's order
+            kind = click.IntRange if setting.type is int else click.FloatRange
+            if recommend:
+                extra = {"default": setting.export_default, "show_default": True,
+                         "help": f"Recommended {setting.help} (metadata; the remover reads it)."}
+            else:
+                extra = {"default": None, "help": f"{setting.help[0].upper()}{setting.help[1:]} (default: the model's)."}
+            command = click.option(setting.option, setting.name, type=kind(setting.low, setting.high),
+                                   **extra)(command)
+        return command
+
+    return decorate

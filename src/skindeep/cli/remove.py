@@ -9,7 +9,13 @@ from pathlib import Path
 
 import click
 
-from skindeep.cli.options import model_option, protect_face_option, strength_option, threshold_option
+from skindeep.cli.options import (
+    model_option,
+    model_setting_options,
+    protect_face_option,
+    strength_option,
+    threshold_option,
+)
 
 _worker_remover = None
 # At most this many "-o names the input" notices are printed one by one; the rest are counted.
@@ -105,7 +111,7 @@ def _echo_notices(notices: list[str]) -> None:
 @click.option("--save-layers", is_flag=True,
               help="Also write the ink layer as DST.layer.png (original pixels, alpha = mask).")
 @model_option()
-@click.option("--detect-size", type=click.IntRange(64, 8192), help="Long side for detection (default: model's).")
+@model_setting_options(recommend=False)
 @click.option("--skin-gate/--no-skin-gate", default=True, show_default=True,
               help="Ignore detections with no skin-coloured pixels around them (hair, prints, backgrounds).")
 @click.option("--tone-match/--no-tone-match", default=True, show_default=True,
@@ -118,8 +124,8 @@ def _echo_notices(notices: list[str]) -> None:
 @click.option("--cluster", metavar="ADDRESS", help="Run on a Dask cluster (needs the [scale] extra).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask, mask_mode, keep, threshold,
-            strength, protect_face, save_mask, save_layers, model_path, detect_size, skin_gate, tone_match, grain,
-            workers, threads, cluster, quiet):
+            strength, protect_face, save_mask, save_layers, model_path, skin_gate, tone_match, grain,
+            workers, threads, cluster, quiet, **model_settings):
     """Remove tattoos from photos (files and folders) at full resolution.
 
     \b
@@ -139,8 +145,7 @@ def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask
     skip_existing = skip_existing and not overwrite  # --overwrite: write every output again
     remover_kwargs = {"model_path": model_path, "threshold": threshold, "protect_face": protect_face,
                       "threads": threads}
-    if detect_size:
-        remover_kwargs["detect_size"] = detect_size
+    remover_kwargs.update({name: value for name, value in model_settings.items() if value is not None})
     if not skin_gate:
         remover_kwargs["min_skin_around"] = 0.0
     if not tone_match:
