@@ -290,7 +290,8 @@ def test_one_table_drives_every_model_setting(tiny_model_path, tmp_path):
         assert getattr(config, s.name) == given[s.name], s.name
         assert getattr(Remover(bare, protect_face=False).config, s.name) == s.default, s.name
         assert getattr(Remover(model, protect_face=False, **{s.name: s.high}).config, s.name) == s.high
-        assert s.option in {o for p in remove_command.params for o in p.opts}
+        remove_options = [o for p in remove_command.params for o in p.opts + p.secondary_opts]
+        assert remove_options.count(s.option) == 1, f"{s.option} missing from or clashing in skindeep remove"
         export_option = next(p for p in export_command.params if s.option in p.opts)
         assert export_option.default == s.export_default
 
