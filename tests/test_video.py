@@ -352,6 +352,11 @@ def test_unwritable_output_is_refused_before_any_work_naming_the_target(clip, re
         remove_video(clip[0], dst, VideoConfig(), remover=remover)
     assert str(caught.value) == (f"{dst}: cannot write the video: a file is in the way of its folder; rename it "
                                  "or choose another output folder")
+
+
+def test_read_only_output_folder_is_refused_before_any_work(clip, remover, tmp_path):
+    from skindeep.errors import OutputError
+
     folder = tmp_path / "ro"
     folder.mkdir(mode=0o555)
     if os.access(folder, os.W_OK):

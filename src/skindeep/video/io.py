@@ -47,11 +47,16 @@ def av_reason(exc: Exception) -> str:
     return reason[0].lower() + reason[1:]
 
 
+def unwritable_video(name: str | Path, exc: OSError) -> OutputError:
+    """The disk refused the video ``name`` (permissions, space, a file in the way): one sentence."""
+    return OutputError(f"{name}: cannot write the video: {unwritable_reason(exc)}")
+
+
 def _encoding_error(name: str | Path, exc: Exception, what: str) -> SkinDeepError:
     """One sentence for a failed write of the video ``name``: the disk's fault (permissions, space) or
     the encoder's (its settings)."""
     if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
-        return OutputError(f"{name}: cannot write the video: {unwritable_reason(exc)}")
+        return unwritable_video(name, exc)
     return SkinDeepError(f"{name}: {what} failed ({av_reason(exc)}); check the --codec, --crf and --preset "
                          "options")
 

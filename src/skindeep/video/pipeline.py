@@ -23,8 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from skindeep.errors import InputError, OutputError
-from skindeep.io import unwritable_reason
+from skindeep.errors import InputError
 from skindeep.video import io as vio
 from skindeep.video.stabilise import (
     FlowEstimator,
@@ -338,7 +337,7 @@ def _run(container, info: vio.VideoInfo, dst: Path, config: VideoConfig, process
             except BaseException as exc:
                 tmp.unlink(missing_ok=True)
                 if isinstance(exc, OSError):
-                    raise OutputError(f"{dst}: cannot write the video: {unwritable_reason(exc)}") from exc
+                    raise vio.unwritable_video(dst, exc) from exc
                 raise
     report.interrupted = stop.is_set()
     if writer is None:
@@ -386,7 +385,7 @@ def _claim_temporary(dst: Path) -> Path:
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp.touch(exist_ok=False)
     except OSError as exc:
-        raise OutputError(f"{dst}: cannot write the video: {unwritable_reason(exc)}") from exc
+        raise vio.unwritable_video(dst, exc) from exc
     return tmp
 
 
