@@ -274,6 +274,7 @@ def test_one_table_drives_every_model_setting(tiny_model_path, tmp_path):
 
     from skindeep.cli.export import command as export_command
     from skindeep.cli.remove import command as remove_command
+    from skindeep.remove import remove as remove_photo
     from skindeep.remove.session import MODEL_SETTINGS
 
     defaults = {f.name: f.default for f in dataclasses.fields(PipelineConfig)}
@@ -290,6 +291,9 @@ def test_one_table_drives_every_model_setting(tiny_model_path, tmp_path):
         assert getattr(config, s.name) == given[s.name], s.name
         assert getattr(Remover(bare, protect_face=False).config, s.name) == s.default, s.name
         assert getattr(Remover(model, protect_face=False, **{s.name: s.high}).config, s.name) == s.high
+        # skindeep.remove(photo, NAME=...) makes a Remover with it too (it used to reach Remover.remove)
+        made = remove_photo(skin(40, 40), model_path=bare, protect_face=False, **{s.name: s.high})
+        assert made.image.shape == (40, 40, 3)
         remove_options = [o for p in remove_command.params for o in p.opts + p.secondary_opts]
         assert remove_options.count(s.option) == 1, f"{s.option} missing from or clashing in skindeep remove"
         export_option = next(p for p in export_command.params if s.option in p.opts)
