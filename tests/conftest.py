@@ -23,7 +23,9 @@ def build_tiny_onnx(path: Path, skin: bool = False) -> Path:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    weights = numpy_helper.from_array(np.array([0.299, 0.587, 0.114], np.float32).reshape(1, 3, 1, 1), "w")
+    from skindeep.colour import REC601
+
+    weights = numpy_helper.from_array(REC601.reshape(1, 3, 1, 1), "w")
     gain = numpy_helper.from_array(np.array([-40.0], np.float32), "gain")
     bias = numpy_helper.from_array(np.array([0.3], np.float32), "bias")
     nodes = [
@@ -76,3 +78,17 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "people").is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def bomb_png() -> bytes:
+    """A 69-byte PNG whose header says 60000x60000 (3.6 gigapixels): a "decompression bomb"."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 100))
+            + chunk(b"IEND", b""))

@@ -253,8 +253,10 @@ def test_train_loop_checkpoints_and_resumes(tmp_path, folders):
     from skindeep.remove.session import ModelInfo
 
     info = ModelInfo.load(tmp_path / "w" / "m.onnx")
-    assert (info.input_blur, info.grow_threshold) == (1.5, 0.3)  # the remover reads them
-    assert (info.coarse_detect_size, info.coarse_support) == (192, 0.3)
+    assert info.recommended == {"detect_size": 320, "restore_side": 320, "input_blur": 1.5, "grow_threshold": 0.3,
+                                "coarse_detect_size": 192, "coarse_support": 0.3}  # the remover reads them
+    with pytest.raises(TypeError, match=r"not model settings: \['detect_sise'\]"):
+        export_checkpoint(out / "best.pt", tmp_path / "w" / "m2.onnx", timing=False, detect_sise=256)
 
 
 @pytest.mark.slow

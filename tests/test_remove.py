@@ -217,7 +217,7 @@ def test_cli_batch_reports_failures_and_never_overwrites(photos, tiny_model_path
     before = {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()}
     result = _cli([photos, "-r", "--model", tiny_model_path, "--no-protect-face", "-q"])
     assert result.exit_code == 1
-    assert "broken.jpg" in result.output and "not a readable image" in result.output
+    assert "broken.jpg: not an image file" in result.output
     for path, data in before.items():
         assert path.read_bytes() == data, f"input {path} was modified"
     for name in ("a.skindeep.png", "b.skindeep.jpg", "sub/c.skindeep.png"):
@@ -226,6 +226,94 @@ def test_cli_batch_reports_failures_and_never_overwrites(photos, tiny_model_path
     assert out[50:60, 50:90].mean() > 40  # the mark was removed
     # Running again does not pick up its own outputs as inputs.
     assert len(plan_jobs([photos], recursive=True)) == 4
+
+
+def test_cli_batch_prints_one_line_per_failure(photos, tiny_model_path, tmp_path, bomb_png):
+    (photos / "empty.jpg").write_bytes(b"")
+    (photos / "notes.png").write_text("not a photo")
+    (photos / "bomb.png").write_bytes(bomb_png)
+    out = tmp_path / "out"
+    (out / "a.png").mkdir(parents=True)  # a folder where a.png's result should go
+    result = _cli([photos, "-o", out, "--model", tiny_model_path, "--no-protect-face"])
+    assert result.exit_code == 1
+    failed = result.output.split("Failed:\n")[1].splitlines()
+    assert sorted(line.strip().split(":")[0] for line in failed) == sorted(
+        [str(out / "a.png"), *(str(photos / n) for n in ("bomb.png", "broken.jpg", "empty.jpg", "notes.png"))])
+    assert f"  {out / 'a.png'}: cannot write the file: a folder of that name is in the way" in result.output
+    assert f"  {photos / 'empty.jpg'}: the file is empty (0 bytes)" in result.output
+    assert f"  {photos / 'bomb.png'}: the image is 3,600 megapixels" in result.output
+    assert "1 done, 0 skipped, 5 failed" in result.output  # b.jpg; the rest each have one line
+    assert ".tmp" not in result.output and "Error" not in result.output
+
+
+def test_cli_output_equal_to_input_says_where_the_result_went(photos, tiny_model_path):
+    src = photos / "a.png"
+    before = src.read_bytes()
+    result = _cli([src, "-o", src, "--model", tiny_model_path, "--no-protect-face", "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (f"note: {src}: the output would replace an input, so the result goes to "
+                                     "a.skindeep.png instead (--overwrite replaces the input)")
+    assert src.read_bytes() == before and (photos / "a.skindeep.png").is_file()
+    # A folder written into itself: three notices, then a count.
+    for i in range(3):
+        (photos / f"extra{i}.png").write_bytes(before)
+    result = _cli([photos, "-o", photos, "--model", tiny_model_path, "--no-protect-face", "-q"])
+    notes = [line for line in result.output.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 4 and notes[-1].startswith("note: 3 more outputs would have replaced their inputs")
+    assert src.read_bytes() == before
+    # No notice when nothing was redirected.
+    assert "note:" not in _cli([src, "--model", tiny_model_path, "--no-protect-face", "-q"]).output
+
+
+def test_one_table_drives_every_model_setting(tiny_model_path, tmp_path):
+    """Each MODEL_SETTINGS row: read from the metadata, filled into PipelineConfig when None, overridable
+    from Python and from `skindeep remove --NAME`, written by `skindeep export --NAME`."""
+    import dataclasses
+    import json
+    import shutil
+
+    from skindeep.cli.export import command as export_command
+    from skindeep.cli.remove import command as remove_command
+    from skindeep.remove import remove as remove_photo
+    from skindeep.remove.session import MODEL_SETTINGS
+
+    defaults = {f.name: f.default for f in dataclasses.fields(PipelineConfig)}
+    model = tmp_path / "m.onnx"
+    shutil.copy(tiny_model_path, model)
+    # A value for each setting that is nobody's default: the table's low bound plus a little.
+    given = {s.name: s.type(s.low + (16 if s.type is int else 0.25)) for s in MODEL_SETTINGS}
+    model.with_suffix(".json").write_text(json.dumps({s.key: given[s.name] for s in MODEL_SETTINGS}))
+    config = Remover(model, protect_face=False).config
+    bare = tmp_path / "bare.onnx"
+    shutil.copy(tiny_model_path, bare)
+    for s in MODEL_SETTINGS:
+        assert defaults[s.name] is None, f"PipelineConfig.{s.name} must default to None (= the model's)"
+        assert getattr(config, s.name) == given[s.name], s.name
+        assert getattr(Remover(bare, protect_face=False).config, s.name) == s.default, s.name
+        assert getattr(Remover(model, protect_face=False, **{s.name: s.high}).config, s.name) == s.high
+        # skindeep.remove(photo, NAME=...) makes a Remover with it too (it used to reach Remover.remove)
+        made = remove_photo(skin(40, 40), model_path=bare, protect_face=False, **{s.name: s.high})
+        assert made.image.shape == (40, 40, 3)
+        remove_options = [o for p in remove_command.params for o in p.opts + p.secondary_opts]
+        assert remove_options.count(s.option) == 1, f"{s.option} missing from or clashing in skindeep remove"
+        export_option = next(p for p in export_command.params if s.option in p.opts)
+        assert export_option.default == s.export_default
+
+
+def test_cli_remove_overrides_a_model_setting(tiny_model_path, tmp_path):
+    img = skin(300, 400)
+    img[100:110, 100:175] = 15  # sure ink
+    img[100:110, 175:250] = 85  # faint (prob ~0.23 with the tiny model), touching it
+    PILImage.fromarray(img).save(tmp_path / "p.png")
+    args = [tmp_path / "p.png", "--model", tiny_model_path, "--no-protect-face", "-q", "--save-mask",
+            "--threshold", "0.5"]
+    assert _cli([*args, "-o", tmp_path / "plain.png"]).exit_code == 0
+    assert _cli([*args, "-o", tmp_path / "grown.png", "--grow-threshold", "0.1"]).exit_code == 0
+    plain = np.asarray(PILImage.open(tmp_path / "plain.mask.png"))
+    grown = np.asarray(PILImage.open(tmp_path / "grown.mask.png"))
+    assert plain[100:110, 200:240].max() == 0 and grown[100:110, 200:240].min() == 255  # the faint half joined
+    bad = _cli([*args, "--input-blur", "-1"])
+    assert bad.exit_code == 2 and "Invalid value for '--input-blur': -1.0 is not in the range" in bad.output
 
 
 def test_cli_overwrite_replaces_input(photos, tiny_model_path):
@@ -598,16 +686,17 @@ def _textured_skin_with_smooth_disc(seed: int = 0):
 
 
 def test_grain_gives_a_smooth_fill_the_texture_of_the_skin_around():
-    from skindeep.remove.grain import _luminance, add_grain, high_pass
+    from skindeep.colour import luminance
+    from skindeep.remove.grain import add_grain, high_pass
 
     rgb, out, alpha = _textured_skin_with_smooth_disc()
     ring = (cv2.dilate((alpha > 0).astype(np.uint8), np.ones((25, 25), np.uint8)) > 0) & (alpha == 0)
     inner = cv2.erode((alpha > 0).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
-    reference = high_pass(_luminance(rgb))[ring].std()
-    assert high_pass(_luminance(out))[inner].std() < 0.1 * reference  # the fill is smooth
+    reference = high_pass(luminance(rgb))[ring].std()
+    assert high_pass(luminance(out))[inner].std() < 0.1 * reference  # the fill is smooth
     grained = out.copy()
     add_grain(rgb, grained, alpha, [(0, 0, 200, 200)])
-    assert 0.6 * reference < high_pass(_luminance(grained))[inner].std() < 1.4 * reference
+    assert 0.6 * reference < high_pass(luminance(grained))[inner].std() < 1.4 * reference
     assert np.array_equal(grained[alpha == 0], rgb[alpha == 0])  # nothing outside the mask
     assert abs(grained[inner].astype(float).mean() - out[inner].astype(float).mean()) < 1.0  # colour kept
     again = out.copy()

@@ -112,6 +112,9 @@ def test_remove_keeps_the_format_sent_or_the_one_asked_for(client):
     as_png = post_remove(client, encode(photo, "JPEG"), "photo.jpg", "image/jpeg", format="png")
     assert as_png.headers["content-type"] == "image/png"
     assert decode(as_png.content).shape == photo.shape
+    for name in ("jpg", "jpeg"):  # the CLI's --format spelling works here too
+        as_jpeg = post_remove(client, encode(photo), format=name)
+        assert as_jpeg.status_code == 200 and as_jpeg.headers["content-type"] == "image/jpeg", as_jpeg.text
 
 
 def test_remove_keeps_alpha_and_applies_exif_orientation(client):
@@ -277,6 +280,14 @@ def test_image_over_the_pixel_limit_is_413_with_the_limit(remover):
     client = make_client(remover, max_pixels=12_288)
     response = post_remove(client, encode(make_photo()), masks={"mask": ("m.png", np.zeros((200, 200), np.uint8))})
     assert response.status_code == 413 and "mask 'm.png' is 200x200" in response.json()["detail"]
+
+
+def test_decompression_bomb_is_413_in_the_servers_own_words(client, bomb_png):
+    """Pillow refuses a 3.6-gigapixel header before our 50 MP check sees it; the client must still get
+    one sentence with the server's limit, not Pillow's "could be decompression bomb DOS attack"."""
+    response = post_remove(client, bomb_png, "bomb.png")
+    assert response.status_code == 413
+    assert response.json()["detail"] == "image 'bomb.png' is 3,600 megapixels; the limit is 50 megapixels"
 
 
 def test_not_an_image_is_415_and_undecodable_is_422(client):

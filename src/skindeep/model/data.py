@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from skindeep.colour import luminance
 from skindeep.errors import InputError
 
 SUFFIXES = ("tattooed", "clean", "ink")
@@ -105,7 +106,7 @@ def colour_grade(triple: Triple, rng: np.random.Generator) -> Triple:
 
     def grade(rgb: np.ndarray) -> np.ndarray:
         x = lut_in[rgb] * gains
-        grey = x @ np.array([0.299, 0.587, 0.114], np.float32)
+        grey = luminance(x)
         x = grey[..., None] + saturation * (x - grey[..., None])
         x = np.clip(x, 0.0, 1.0) ** gamma
         return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)

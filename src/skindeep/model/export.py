@@ -139,30 +139,21 @@ def time_onnx(onnx_path: str | Path, size: int = 1024, threads: int = 2, repeats
 
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path, version: str | None = None,
-                      threshold: float | None = None, timing: bool = True, detect_size: int = 320,
-                      val_dir: str | Path | None = None, restore_side: int = 320,
-                      input_blur: float = 0.0, grow_threshold: float = 0.0, coarse_detect_size: int = 0,
-                      coarse_support: float = 0.0) -> dict[str, Any]:
+                      threshold: float | None = None, timing: bool = True, val_dir: str | Path | None = None,
+                      **recommended: int | float | None) -> dict[str, Any]:
     """Checkpoint -> ONNX at ``out`` + parity check + ``out`` with .json metadata. Returns the metadata.
 
-    ``detect_size``: the long side to shrink photos to for detection. The network saw tattoos at the
-    scale of 320 px samples (crops of 0.4-1x their side), and on real photos it finds more ink at
-    256-320 px than at 512 (looked at on real-dev sheets).
-    ``restore_side``: the long side at which restoring works best. The restorer gates its correction
-    by its *own* ink probability, which drops at scales it was not trained at: on real-dev photos
-    restoring at 320 px (correction upsampled) removed much more ink than at 512 or at full size.
-    ``input_blur``: Gaussian sigma (detector pixels) the remover softens its input by before detecting;
-    crisp real close-ups are sharper than any training photo (docs/experiments.md, experiment 6).
-    ``grow_threshold``: hysteresis, the lower threshold at which pixels join a blob that reaches
-    ``threshold`` (0 = off).
-    ``coarse_detect_size``, ``coarse_support``: a second detection at this smaller long side, into which
-    blobs grow where the first gives at least ``coarse_support`` (0 = off; ``remove.PipelineConfig``).
+    ``recommended``: the pipeline settings the model recommends, by name (``detect_size=320``,
+    ``input_blur=1.0``...; one per row of ``skindeep.remove.session.MODEL_SETTINGS``, which says what
+    each is and why its default); the ones not given get the table's ``export_default``.
     ``threshold``: None picks it by pooled mask F1 on the validation folder (``val_dir``, default the
     run's ``data.val_dir``) when that exists, else 0.5.
     """
     from skindeep import __version__
     from skindeep.model.checkpoint import model_from_checkpoint
+    from skindeep.remove.session import MODEL_SETTINGS, export_settings
 
+    settings = export_settings(recommended)  # before the slow part: a misspelt name fails at once
     model, cfg, state = model_from_checkpoint(checkpoint)
     out = export_onnx(model, out)
     report = check_parity(model, out)
@@ -187,12 +178,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, version: str | No
                     **({"skin": [1, 3, "H", "W"]} if model.skin_head is not None else {})},
         "skin_classes": list(SKIN_CLASSES) if model.skin_head is not None else None,
         "train_size": train_size,
-        "recommended_detect_size": detect_size,
-        "recommended_restore_side": restore_side,
-        "recommended_input_blur": input_blur,
-        "recommended_grow_threshold": grow_threshold,
-        "recommended_coarse_detect_size": coarse_detect_size,
-        "recommended_coarse_support": coarse_support,
+        **{setting.key: settings[setting.name] for setting in MODEL_SETTINGS},
         "threshold": threshold,
         "threshold_val_f1": threshold_f1,
         "step": state.get("step"),

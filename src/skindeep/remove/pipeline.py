@@ -26,7 +26,7 @@ from skindeep.remove.face import FaceProtector, face_hull
 from skindeep.remove.gate import gate_blobs
 from skindeep.remove.grain import add_grain
 from skindeep.remove.resample import Box, resize, upsample_region
-from skindeep.remove.session import DEFAULT_RESTORE_SIDE, InkModel
+from skindeep.remove.session import DEFAULT_RESTORE_SIDE, MODEL_SETTINGS, InkModel
 from skindeep.remove.tone import apply_tone_shift, tone_shift
 
 
@@ -107,9 +107,8 @@ class PipelineConfig:
     mirror_detect: bool = True
 
 
-# PipelineConfig fields whose None means "the model's recommendation" (ModelInfo, skindeep.json).
-FROM_MODEL = ("detect_size", "restore_side", "input_blur", "grow_threshold", "coarse_detect_size",
-              "coarse_support")
+# PipelineConfig fields whose None means "the model's recommendation": one per row of MODEL_SETTINGS.
+FROM_MODEL = tuple(setting.name for setting in MODEL_SETTINGS)
 
 
 def as_rgb(image) -> np.ndarray:
@@ -256,7 +255,7 @@ class Remover:
         self.config = replace(config or PipelineConfig(), **overrides)
         for name in FROM_MODEL:
             if getattr(self.config, name) is None:
-                setattr(self.config, name, getattr(self.model.info, name))
+                setattr(self.config, name, self.model.info.recommended[name])
         self.face = FaceProtector()
 
     def __repr__(self) -> str:
