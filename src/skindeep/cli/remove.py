@@ -113,7 +113,8 @@ def _echo_notices(notices: list[str]) -> None:
 @model_option()
 @model_setting_options(recommend=False)
 @click.option("--skin-gate/--no-skin-gate", default=True, show_default=True,
-              help="Ignore detections with no skin-coloured pixels around them (hair, prints, backgrounds).")
+              help="Remove ink only on skin: where the model's skin head sees skin (models without one: "
+                   "ignore detections with no skin-coloured pixels around them).")
 @click.option("--tone-match/--no-tone-match", default=True, show_default=True,
               help="Give restored areas the colour of the skin around them.")
 @click.option("--grain", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -147,7 +148,7 @@ def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask
                       "threads": threads}
     remover_kwargs.update({name: value for name, value in model_settings.items() if value is not None})
     if not skin_gate:
-        remover_kwargs["min_skin_around"] = 0.0
+        remover_kwargs.update(skin_gate=0.0, min_skin_around=0.0)
     if not tone_match:
         remover_kwargs["tone_match"] = 0.0
     if grain:
