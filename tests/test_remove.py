@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import subprocess
 import sys
@@ -173,6 +174,60 @@ def test_face_protection_never_touches_features(tiny_model_path, shared_data):
     res = remover.remove(img, threshold=0.02)
     assert np.array_equal(res.image[face], img[face])
     assert res.ink_mask[face].max() == 0
+
+
+# Hand-checked eye, brow and lip boxes, derived once without skindeep.remove.face (tests/fixtures).
+FACE_BOXES = json.loads((Path(__file__).parent / "fixtures" / "face_boxes.json").read_text())["photos"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ink_beside_the_eyes(rgb: np.ndarray, boxes: dict[str, list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """``rgb`` with dark ink strokes 3 px outside each eye box: one along the lower lid, one from the outer
+    corner 60 px out towards the temple. Returns (inked copy, (H, W) bool of the temple strokes' far half,
+    which is far enough from the eye to be removed)."""
+    out, far = rgb.copy(), np.zeros(rgb.shape[:2], np.uint8)
+    for side in ("right_eye", "left_eye"):
+        x0, y0, x1, y1 = boxes[side]
+        cy = (y0 + y1) // 2
+        outer, step = (x0 - 3, -1) if side == "right_eye" else (x1 + 2, 1)  # the person's right is image left
+        cv2.line(out, (x0, y1 + 3), (x1 - 1, y1 + 3), (20, 30, 40), 3)
+        cv2.line(out, (outer, cy), (outer + step * 60, cy), (20, 30, 40), 4)
+        cv2.line(far, (outer + step * 30, cy), (outer + step * 60, cy), 1, 4)
+    return out, far.astype(bool)
+
+
+def inscribed_ellipse(shape: tuple[int, int], box: list[int]) -> np.ndarray:
+    """(H, W) bool: the ellipse inscribed in ``box`` [x0, y0, x1, y1] (eyes, lips and brows are rounded;
+    a box's corners are skin, which face protection need not keep)."""
+    x0, y0, x1, y1 = box
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    cx, cy, ax, ay = (x0 + x1 - 1) / 2, (y0 + y1 - 1) / 2, (x1 - x0) / 2, (y1 - y0) / 2
+    return ((xx - cx) / ax) ** 2 + ((yy - cy) / ay) ** 2 <= 1
+
+
+@pytest.mark.parametrize("name", sorted(FACE_BOXES))
+def test_hand_checked_eyes_brows_and_lips_stay_bit_identical(tiny_model_path, request, name):
+    """Against boxes fixed once by hand, not against the protector's own mask: every eye, brow and lip
+    pixel is unchanged, also with a tattoo drawn right beside the eyes."""
+    pytest.importorskip("dlib", reason="face protection needs dlib (pip install 'skindeep[face]')")
+    from skindeep.io import read_image
+
+    # examples/ is bundled (never skips); people/ photos are in ../shared/data (skips when absent).
+    path = ROOT / name if name.startswith("examples/") else request.getfixturevalue("shared_data") / name
+    rgb = read_image(path).rgb
+    assert [rgb.shape[1], rgb.shape[0]] == FACE_BOXES[name]["size"], f"{name} is not the photo the boxes are for"
+    features = {k: inscribed_ellipse(rgb.shape[:2], box) for k, box in FACE_BOXES[name]["boxes"].items()}
+    inked, far = ink_beside_the_eyes(rgb, FACE_BOXES[name]["boxes"])
+    remover = Remover(tiny_model_path)
+    for img in (rgb, inked):
+        # A low threshold makes the tiny model (dark = ink) call pupils, brows and lip lines ink.
+        bare = remover.remove(img, threshold=0.02, protect_face=False).image
+        assert any(np.any(bare[f] != img[f]) for f in features.values()), "test cannot fail: no feature is ink"
+        out = remover.remove(img, threshold=0.02).image
+        for feature, inside in features.items():
+            changed = int(np.any(out[inside] != img[inside], axis=-1).sum())
+            assert changed == 0, f"{name}: {changed} pixels of the {feature} changed"
+    assert np.any(out[far] != inked[far]), "the ink beside the eyes was not removed at all"
 
 
 # -- batch and CLI -----------------------------------------------------------------------------------
