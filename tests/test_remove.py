@@ -105,14 +105,38 @@ def test_detect_and_pil_input(remover):
 
 
 def test_tiled_restore_matches_single_pass_inside(tiny_model_path):
-    """Tiles with overlap give the same clean skin as one big pass, away from the tile borders (the
-    network's output itself: no tone match on top)."""
-    img = with_mark(skin(700, 900), 200, 100, 300, 700)
-    one = Remover(tiny_model_path, protect_face=False, tile=2048, detect_size=512, tone_match=0).remove(img).image
-    tiled = Remover(tiny_model_path, protect_face=False, tile=256, context=48, max_pass_pixels=0,
-                    tone_match=0).remove(img).image
-    diff = np.abs(one.astype(int) - tiled.astype(int))
-    assert diff.mean() < 1.0 and np.percentile(diff, 99) <= 3
+    """Inside each tile, away from its borders (where neighbouring tiles blend), the tiles give the clean
+    skin of one big pass up to rounding (the network's output itself: no tone match on top); near the
+    borders, nearly so."""
+    from skindeep.remove.pipeline import restore_scale
+
+    img = skin(700, 900)
+    yy, xx = np.mgrid[200:500, 100:800]
+    img[200:500, 100:800][(yy % 16 < 3) | ((xx + yy) % 20 < 3)] = 15  # a dense hatch: the fill varies
+    one = Remover(tiny_model_path, protect_face=False, tile=2048, tone_match=0).remove(img).image
+    remover = Remover(tiny_model_path, protect_face=False, tile=256, context=48, max_pass_pixels=0, tone_match=0)
+    tiled = remover.remove(img).image
+    mark = (slice(210, 490), slice(110, 790))  # 10 px inside the hatch
+    assert one[mark].mean() > img[mark].mean() + 15, "the single pass did not restore the hatch"
+    # The tile grid at restore scale (here ~0.98: restore_pixels), in full-size pixels.
+    h, w = img.shape[:2]
+    scale = restore_scale(h, w, remover.config)
+    rows, cols = _cells(round(h * scale), 256), _cells(round(w * scale), 256)
+    assert len(rows) * len(cols) >= 9, "the photo is not cut into tiles"
+    cores = np.zeros((h, w), bool)
+    away = remover.config.context + 8  # restore-scale px from a core's edge
+    for y0, y1 in rows:
+        for x0, x1 in cols:
+            cores[round((y0 + away) / scale):round((y1 - away) / scale),
+                  round((x0 + away) / scale):round((x1 - away) / scale)] = True
+    inside = np.zeros((h, w), bool)
+    inside[mark] = cores[mark]
+    assert inside.sum() > 20_000
+    diff = np.abs(tiled.astype(int) - one).max(-1)
+    # Inside: the same network output up to float summation order, so a rare rounding flip of 1 level
+    # (0.04 % of these pixels); near the borders the blend adds a few more (2.7 % of the hatch, <= 2).
+    assert diff[inside].max() <= 1 and (diff[inside] > 0).mean() < 0.002, np.bincount(diff[inside])
+    assert diff[mark].max() <= 2 and (diff[mark] > 0).mean() < 0.05, np.bincount(diff[mark].ravel())
 
 
 def test_reduced_scale_restore_changes_only_the_mark(tiny_model_path):
