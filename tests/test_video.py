@@ -354,3 +354,23 @@ def test_cli_runs_and_refuses_to_overwrite(clip, tiny_model_path, tmp_path):
     broken.write_bytes(b"not a video at all")
     bad = CliRunner().invoke(main, ["video", str(broken), "-o", str(tmp_path / "x.mp4"), "-q"])
     assert bad.exit_code != 0 and "junk.mov" in bad.output
+
+
+def test_cli_refuses_to_write_over_its_input(clip, tiny_model_path, tmp_path):
+    """Even with --overwrite, the output may not be the input: not by the same name, another spelling of
+    its path, a symbolic link or a hard link to it. The input stays byte for byte as it was."""
+    from skindeep.cli import main
+
+    src = tmp_path / "in" / "take.mp4"
+    src.parent.mkdir()
+    src.write_bytes(clip[0].read_bytes())
+    original = src.read_bytes()
+    (tmp_path / "sym.mp4").symlink_to(src)
+    os.link(src, tmp_path / "hard.mp4")
+    for dst in (src, tmp_path / "in" / ".." / "in" / "take.mp4", tmp_path / "sym.mp4", tmp_path / "hard.mp4"):
+        args = ["video", str(src), "-o", str(dst), "--overwrite", "--model", str(tiny_model_path), "-q",
+                "--no-face-protection"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code != 0, f"-o {dst}: wrote over the input"
+        assert "overwrite the input" in result.output, result.output
+        assert src.read_bytes() == original, f"-o {dst}: the input changed"

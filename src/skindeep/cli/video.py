@@ -41,7 +41,7 @@ def command(src, dst, model_path, start, end, codec, crf, preset, threshold, str
     dst = dst or src.with_name(f"{src.stem}_clean.mp4")
     if dst.exists() and not overwrite:
         raise click.ClickException(f"{dst} exists; pass --overwrite to replace it")
-    if src.resolve() == dst.resolve():
+    if dst.exists() and src.exists() and dst.samefile(src):  # also a link to it (resolve() misses hard links)
         raise click.ClickException(f"{dst}: the output would overwrite the input")
     config = VideoConfig(
         codec=codec, crf=crf, preset=preset, start=start, end=end, temporal=not per_frame,
