@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import os
@@ -206,9 +207,11 @@ def spectral_sigmas(net: SkinDeepNet) -> list[float]:
         return [float(m.weight_orig.norm() / m.weight.norm()) for m in net.modules() if hasattr(m, "weight_orig")]
 
 
-def test_exported_onnx_matches_the_trained_network_on_a_photo(tmp_path):
-    """Export vs the network object that was trained, not vs export's own folded copy: a fold that got
-    the spectral normalisation wrong must fail here."""
+@pytest.fixture(scope="module")
+def sn_net() -> SkinDeepNet:
+    """A small spectrally-normalised network after 3 training steps, in eval mode: the power iterations
+    have run and its layers' sigmas are far from 1, as in a trained model, so getting the normalisation
+    wrong changes the output."""
     torch.manual_seed(0)
     net = SkinDeepNet(pretrained=False, decoder_channels=(32, 24, 16, 8))
     torch.nn.init.normal_(net.rgb_head[-1].weight, std=0.5)  # both heads start at 0, which would hide
@@ -229,10 +232,36 @@ def test_exported_onnx_matches_the_trained_network_on_a_photo(tmp_path):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    sigmas = spectral_sigmas(net)
+    return net.eval()
+
+
+def test_exported_onnx_matches_the_trained_network_on_a_photo(tmp_path, sn_net):
+    """Export vs the network object that was trained, not vs export's own folded copy: a fold that got
+    the spectral normalisation wrong must fail here."""
+    sigmas = spectral_sigmas(sn_net)
     assert len(sigmas) >= 10 and min(sigmas) > 1.5, sigmas  # skipping the normalisation would show
-    path = export_onnx(net, tmp_path / "m.onnx", sample_size=64)
-    assert onnx_vs_torch(path, net) < PARITY_TOLERANCE
+    path = export_onnx(sn_net, tmp_path / "m.onnx", sample_size=64)
+    assert onnx_vs_torch(path, sn_net) < PARITY_TOLERANCE
+
+
+def test_check_parity_refuses_an_export_whose_fold_is_wrong(tmp_path, sn_net, monkeypatch):
+    """The export-time check (whose figures go into skindeep.json) compares with the trained network
+    too, so an export through a fold that skips the normalisation is refused, not shipped."""
+    from skindeep.model import export
+
+    def fold_without_normalising(model):
+        model = copy.deepcopy(model).eval()
+        for m in model.modules():
+            if hasattr(m, "weight_orig"):
+                weight = m.weight_orig.detach().clone()
+                torch.nn.utils.remove_spectral_norm(m)
+                m.weight.data.copy_(weight)
+        return model
+
+    monkeypatch.setattr(export, "fold_spectral_norm", fold_without_normalising)
+    path = export_onnx(sn_net, tmp_path / "bad.onnx", sample_size=64)
+    with pytest.raises(ExportError, match="differs from torch"):
+        check_parity(sn_net, path, sizes=((64, 96), (128, 128)))
 
 
 def test_shipped_onnx_matches_its_training_checkpoint(tmp_path):
