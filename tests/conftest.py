@@ -8,12 +8,14 @@ so tests need no torch and no trained weights.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data next to the checkout; SKINDEEP_SHARED_DATA points elsewhere (a git worktree one level deeper).
+SHARED_DATA = Path(os.environ.get("SKINDEEP_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
 def build_tiny_onnx(path: Path, skin: bool = False) -> Path:

@@ -102,16 +102,31 @@ def test_keeps_size_frames_fps_audio_and_rotation(clip, remover, tmp_path):
         assert next(container.decode(video=0)).rotation == 90
 
 
+def _encode_as_is(src, dst, config: VideoConfig) -> list:
+    """Decode ``src`` and encode its frames unchanged with ``config``'s codec settings: what an output
+    that changed nothing would decode to (the RGB -> yuv420p -> RGB round trip included)."""
+    info = vio.probe(src)
+    with vio.VideoWriter(dst, info.width, info.height, info.fps, info.time_base, codec=config.codec,
+                         crf=config.crf, preset=config.preset, pix_fmt=config.pix_fmt) as writer:
+        for frame in _decode(src):
+            writer.write(frame.rgb, frame.pts)
+    return _decode(dst)
+
+
 def test_no_ink_left_and_rest_untouched(clip, remover, tmp_path):
     src, synth = clip
-    report = remove_video(src, tmp_path / "out.mp4", VideoConfig(crf=0), remover=remover)
-    for frame, ink, original in zip(_decode(report.dst), synth.ink, _decode(src), strict=True):
+    config = VideoConfig(crf=0)  # lossless: the only change outside the ink is the colour round trip
+    report = remove_video(src, tmp_path / "out.mp4", config, remover=remover)
+    as_is = _encode_as_is(src, tmp_path / "as_is.mp4", config)
+    for i, (frame, ink, original, same) in enumerate(zip(_decode(report.dst), synth.ink, _decode(src), as_is,
+                                                         strict=True)):
         lum = _luminance(frame.rgb)
         assert lum[ink > 128].min() > 0.3  # the tiny model's ink: luminance well under 0.3
         assert _luminance(original.rgb)[ink > 128].min() < 0.2  # (there was ink there)
         far = cv2.dilate(ink, np.ones((9, 9), np.uint8)) == 0
-        # Outside the ink only the RGB -> yuv420p -> RGB round trip changes pixels (crf 0: lossless).
-        assert np.abs(frame.rgb.astype(int) - original.rgb)[far].mean() < 1.5
+        moved = np.any(frame.rgb != same.rgb, axis=-1) & far
+        assert not moved.any(), f"frame {i}: {moved.sum()} pixels away from the ink changed, e.g. " \
+                                f"(y, x) {tuple(int(v) for v in np.argwhere(moved)[0])}"
 
 
 def test_temporal_mode_flickers_less_than_per_frame(clip, remover, tmp_path):
@@ -453,3 +468,23 @@ def test_cli_runs_and_refuses_to_overwrite(clip, tiny_model_path, tmp_path):
     broken.write_bytes(b"not a video at all")
     bad = CliRunner().invoke(main, ["video", str(broken), "-o", str(tmp_path / "x.mp4"), "-q"])
     assert bad.exit_code != 0 and "junk.mov" in bad.output
+
+
+def test_cli_refuses_to_write_over_its_input(clip, tiny_model_path, tmp_path):
+    """Even with --overwrite, the output may not be the input: not by the same name, another spelling of
+    its path, a symbolic link or a hard link to it. The input stays byte for byte as it was."""
+    from skindeep.cli import main
+
+    src = tmp_path / "in" / "take.mp4"
+    src.parent.mkdir()
+    src.write_bytes(clip[0].read_bytes())
+    original = src.read_bytes()
+    (tmp_path / "sym.mp4").symlink_to(src)
+    os.link(src, tmp_path / "hard.mp4")
+    for dst in (src, tmp_path / "in" / ".." / "in" / "take.mp4", tmp_path / "sym.mp4", tmp_path / "hard.mp4"):
+        args = ["video", str(src), "-o", str(dst), "--overwrite", "--model", str(tiny_model_path), "-q",
+                "--no-face-protection"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code != 0, f"-o {dst}: wrote over the input"
+        assert "overwrite the input" in result.output, result.output
+        assert src.read_bytes() == original, f"-o {dst}: the input changed"

@@ -65,7 +65,8 @@ def command(src, dst, model_path, start, end, codec, crf, preset, threshold, str
     if start is not None and end is not None and end <= start:
         raise click.BadParameter(f"{end:g} s is not after --start ({start:g} s)", param_hint="'--end'")
     dst = dst or src.with_name(f"{src.stem}_clean.mp4")
-    if src.resolve() == dst.resolve():
+    # samefile also catches a link to the input (resolve() misses hard links)
+    if src.resolve() == dst.resolve() or (dst.exists() and src.exists() and dst.samefile(src)):
         raise click.ClickException(f"{dst}: the output would overwrite the input; choose another -o")
     if dst.exists() and not overwrite:
         raise click.ClickException(f"{dst} exists; pass --overwrite to replace it")

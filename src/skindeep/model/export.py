@@ -95,10 +95,14 @@ class ParityReport:
 
 def check_parity(model: nn.Module, onnx_path: str | Path, sizes=((96, 160), (256, 256)),
                  tolerance: float = PARITY_TOLERANCE, seed: int = 0) -> ParityReport:
-    """Run torch and onnxruntime on random and smooth inputs; raise :class:`ExportError` if they differ."""
+    """Run torch and onnxruntime on random inputs; raise :class:`ExportError` if they differ.
+
+    Torch is ``model`` as trained (spectral norm hooks, eval mode), not the folded copy that was
+    exported: a fold that got the normalisation wrong must show here.
+    """
     import onnxruntime as ort
 
-    ref = _Inference(fold_spectral_norm(model)).eval()
+    ref = _Inference(copy.deepcopy(model)).eval()  # a copy: eval() must not change the caller's model
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(seed)
     names = output_names(model)
