@@ -15,6 +15,7 @@ of ``people/``); only the train parts are used here.
 
     python -m skindeep.model.skin build --out cache/skin --init checkpoints/shipped.pt
     python -m skindeep.model.skin train --cache cache/skin --init checkpoints/shipped.pt --out runs/skin
+    python -m skindeep.model.skin graft runs/ft/best.pt runs/skin/skin.pt --out runs/ft/with-skin.pt
 """
 
 from __future__ import annotations
@@ -294,6 +295,32 @@ def train_head(init: str | Path, cache: str | Path, out: str | Path, steps: int 
     return path
 
 
+def graft(model_ckpt: str | Path, skin_ckpt: str | Path, out: str | Path) -> Path:
+    """Put the skin head of ``skin_ckpt`` into the network of ``model_ckpt`` (weights-only, float16).
+
+    Only valid when both have the same encoder (the head reads nothing else): a network fine-tuned with
+    ``frozen_encoder_levels = 5`` from the one the head was trained on. Raises ValueError otherwise.
+    """
+    import torch
+
+    from skindeep.model.checkpoint import load_checkpoint, save_checkpoint
+
+    base, head = load_checkpoint(model_ckpt), load_checkpoint(skin_ckpt)
+    enc = [k for k in head["model"] if k.startswith("encoder.")]
+    changed = [k for k in enc if not torch.equal(base["model"][k].half(), head["model"][k].half())]
+    if changed:
+        raise ValueError(f"{model_ckpt} and {skin_ckpt} have different encoders ({len(changed)} tensors, "
+                         f"e.g. {changed[0]}): retrain the skin head on {model_ckpt}")
+    weights = {k: (v.half() if v.is_floating_point() else v) for k, v in base["model"].items()}
+    weights.update({k: v for k, v in head["model"].items() if k.startswith("skin_head.")})
+    config = dict(base["config"])
+    config["model"] = {**config["model"], "skin_head": True}
+    keep = {k: base[k] for k in ("step", "stage", "best", "metrics", "seconds") if k in base}
+    save_checkpoint(out, {"model": weights, "config": config, **keep, "skin_from": str(skin_ckpt),
+                          "slim_from": str(model_ckpt)})
+    return Path(out)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m skindeep.model.skin", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -306,8 +333,14 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--cache", default="cache/skin")
     t.add_argument("--out", default="runs/skin")
     t.add_argument("--steps", type=int, default=1500)
+    g = sub.add_parser("graft", help="put a trained skin head into a network with the same encoder")
+    g.add_argument("model")
+    g.add_argument("skin")
+    g.add_argument("--out", required=True)
     args = parser.parse_args(argv)
-    if args.cmd == "build":
+    if args.cmd == "graft":
+        print(graft(args.model, args.skin, args.out))
+    elif args.cmd == "build":
         d = Path(args.data)
         spec = SkinSetSpec(people_dir=str(d / "people"), clothes_dir=str(d / "clothes"),
                            real_dir=str(d / "real-train"), designs_dir=str(d / "designs"), size=args.size)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from skindeep.remove.face import FaceProtector, face_hull
+from skindeep.remove.face import FaceProtector, face_hull, hair_zone
 from skindeep.remove.gate import gate_blobs
 from skindeep.remove.grain import add_grain
 from skindeep.remove.resample import Box, resize, upsample_region
@@ -213,15 +213,27 @@ def _blend_toward(rgb: np.ndarray, out: np.ndarray, strength: float, boxes: list
         out[y0:y1, x0:x1] = np.rint(src + np.float32(strength) * (out[y0:y1, x0:x1] - src)).astype(np.uint8)
 
 
-# A detected face whose area (inside jaw line and brows) is at least this share ink is a portrait tattoo,
-# not a person's face: real faces' false alarms are eyes, brows and beards, a small share of the face.
+# A detected face is a portrait tattoo, not a person, when at least this share of it (inside jaw line and
+# brows) is ink and the skin head sees less than this share of hair in the zone around it: a real face's
+# false alarms are eyes, brows and beards (a small share), and a real head has hair; a tattooed one is
+# drawn on skin. Without a skin head every face is protected.
 INK_FACE_SHARE = 0.3
+HAIR_AROUND_REAL_FACE = 0.1
 
 
-def _mostly_ink(alpha: np.ndarray, pts: np.ndarray) -> bool:
-    """Whether the face with landmarks ``pts`` (68, 2) is at least ``INK_FACE_SHARE`` ink in ``alpha``."""
+def _is_ink_face(alpha: np.ndarray, hair: np.ndarray, pts: np.ndarray) -> bool:
+    """Whether the face with landmarks ``pts`` (68, 2) is a tattoo: mostly ink in ``alpha`` (H, W), and
+    hardly any hair (``hair`` (H, W) probability) in its hair zone."""
     (x0, y0, x1, y1), hull = face_hull(pts, alpha.shape)
-    return bool(hull.any()) and float((alpha[y0:y1, x0:x1][hull] > 0.5).mean()) >= INK_FACE_SHARE
+    if not hull.any() or float((alpha[y0:y1, x0:x1][hull] > 0.5).mean()) < INK_FACE_SHARE:
+        return False
+    zone = hair_zone(pts)
+    hx0, hy0 = np.maximum(np.floor(zone.lo).astype(int), 0)
+    hx1, hy1 = np.minimum(np.ceil(zone.hi).astype(int), (alpha.shape[1], alpha.shape[0]))
+    if hx1 <= hx0 or hy1 <= hy0:
+        return True
+    around = zone.paint(int(hx0), int(hy0), int(hx1), int(hy1))
+    return not around.any() or float((hair[hy0:hy1, hx0:hx1][around] >= 0.5).mean()) < HAIR_AROUND_REAL_FACE
 
 
 def _padded(n: int) -> int:
@@ -525,7 +537,10 @@ class Remover:
             # With a skin head, hair is never skin, so the hair zone is not needed; and a "face" that is
             # mostly ink is a portrait tattoo, removed like any other (user masks are not judged).
             skin_known = skin_small is not None
-            is_ink = None if mask_mode == "replace" else (lambda pts: _mostly_ink(alpha, pts))
+            is_ink = None
+            if skin_known and mask_mode != "replace":
+                hair = resize(skin_small[..., 1], (w, h), shrink=False)
+                is_ink = lambda pts: _is_ink_face(alpha, hair, pts)  # noqa: E731
             for x0, y0, x1, y1, features in self.face.regions(rgb, hair=None if not skin_known else False,
                                                                skip=is_ink):
                 alpha[y0:y1, x0:x1][features] = 0.0
