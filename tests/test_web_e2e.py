@@ -434,6 +434,9 @@ def test_desktop_canvas_fits_the_window_in_one_layout(shipped_url, browser, real
         assert (after["x"], after["width"], after["height"]) == (canvas["x"], canvas["width"], canvas["height"])
         assert (compare["x"], compare["width"], compare["height"]) == (canvas["x"], canvas["width"], canvas["height"])
     assert failed == []
+    # Headless Chromium fetches no favicon by itself: ask for the page's icon link.
+    icon = page.get_attribute("link[rel=icon]", "href")
+    assert page.request.get(shipped_url + icon).status == 200
     page.close()
 
 
@@ -519,24 +522,43 @@ def test_api_docs_render_without_internet(server_url, browser):
     page.close()
 
 
+def save_screenshot(page, out: Path) -> int:
+    """The window as a 256-colour PNG (a third of the bytes; the page is flat colour around the
+    photo); returns its size in bytes."""
+    shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    shot.quantize(256, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+    return out.stat().st_size
+
+
 @pytest.mark.skipif(
-    not os.environ.get("SKINDEEP_SCREENSHOT_PHOTO"), reason="set SKINDEEP_SCREENSHOT_PHOTO to remake it"
+    not os.environ.get("SKINDEEP_SCREENSHOT_PHOTO"), reason="set SKINDEEP_SCREENSHOT_PHOTO to remake them"
 )
-def test_make_docs_screenshot(browser):
-    """Remakes docs/web-screenshot.png with the shipped model: SKINDEEP_SCREENSHOT_PHOTO=photo.png
+def test_make_docs_screenshots(browser):
+    """Remakes docs/web-desktop.png (1280x900: the detected mask in the editor) and docs/web-phone.png
+    (390x844: the before/after result) with the shipped model: SKINDEEP_SCREENSHOT_PHOTO=photo.jpg
     (optional SKINDEEP_SCREENSHOT_SLIDER, percent). Not a check; skipped unless asked for."""
-    out = Path(__file__).resolve().parents[1] / "docs" / "web-screenshot.png"
+    photo = os.environ["SKINDEEP_SCREENSHOT_PHOTO"]
     with running_server(ServeConfig()) as url:
-        page = browser.new_page(viewport={"width": 1280, "height": 1700})
+        page = browser.new_page(viewport=DESKTOP)
         page.goto(url)
-        page.set_input_files("#file", os.environ["SKINDEEP_SCREENSHOT_PHOTO"])
+        page.set_input_files("#file", photo)
+        wait_phase(page, "ready")
+        page.mouse.move(*to_screen_center(page))  # the brush's outline on the photo
+        assert save_screenshot(page, ROOT / "docs" / "web-desktop.png") < 300_000
+        page.close()
+
+        page = browser.new_page(viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=1)
+        page.goto(url)
+        page.set_input_files("#file", photo)
         wait_phase(page, "ready")
         page.click("#remove")
         wait_phase(page, "done")
-        page.fill("#compare-slider", os.environ.get("SKINDEEP_SCREENSHOT_SLIDER", "15"))
-        page.set_viewport_size({"width": 1280, "height": 800})
-        page.evaluate("window.scrollTo(0, 0)")
-        shot = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("RGB")
-        # 256 colours: a third of the bytes, and the page is flat colour apart from the photo.
-        shot.quantize(256, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+        page.fill("#compare-slider", os.environ.get("SKINDEEP_SCREENSHOT_SLIDER", "50"))
+        assert save_screenshot(page, ROOT / "docs" / "web-phone.png") < 300_000
         page.close()
+
+
+def to_screen_center(page) -> tuple[float, float]:
+    """The middle of the displayed mask canvas, in page coordinates."""
+    box = page.locator("#mask").bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
