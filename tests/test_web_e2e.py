@@ -448,31 +448,39 @@ def test_phone_swipe_scrolls_unless_the_brush_is_on(shipped_url, browser):
     wait_phase(page, "ready")
     cdp = page.context.new_cdp_session(page)
 
-    def swipe_down() -> tuple[float, int]:
-        """A finger moved 250 px down from the middle of the photo, the page scrolled to its end
-        (so it can scroll back up): (page scrolled by, in px; change of the mask)."""
+    def swipe(selector: str, dx: float = 0, dy: float = 250) -> tuple[float, int]:
+        """A finger moved by (dx, dy) px from the middle of ``selector``, the page scrolled to its end
+        first (so a downward swipe can scroll it back up): (page scrolled by, in px; change of the mask)."""
         page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
-        box = page.locator("#mask").bounding_box()
+        box = page.locator(selector).bounding_box()
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        assert y + 250 < PHONE["height"]
+        assert 0 < y and y + dy < PHONE["height"]
         before_scroll, before_mask = page.evaluate("window.scrollY"), mask_sum(page)
         # Raw touch events through the browser's input pipeline, as a finger gives them (touch-action
         # is honoured); Playwright's touchscreen only taps, and synthesizeScrollGesture does not
         # scroll in headless Chromium.
         cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
         for step in range(1, 26):
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y + 10 * step}]})
+            point = {"x": x + dx * step / 25, "y": y + dy * step / 25}
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
             page.wait_for_timeout(16)
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
         page.wait_for_timeout(300)
         return before_scroll - page.evaluate("window.scrollY"), mask_sum(page) - before_mask
 
     assert page.is_checked("#tool-scroll")  # a touch screen starts with the brush off
-    scrolled, painted = swipe_down()
+    scrolled, painted = swipe("#mask")
     assert scrolled > 100 and painted == 0
     page.click("label:has(#tool-brush)")
-    scrolled, painted = swipe_down()
+    scrolled, painted = swipe("#mask")
     assert scrolled == 0 and painted > 0
+    # On the result, an up/down swipe scrolls too; a sideways drag moves the before/after divider.
+    page.click("#remove")
+    wait_phase(page, "done")
+    scrolled, _ = swipe("#compare")
+    assert scrolled > 100 and page.input_value("#compare-slider") == "50"
+    swipe("#compare", dx=-120, dy=0)
+    assert int(page.input_value("#compare-slider")) < 30
     page.close()
 
 

@@ -462,11 +462,12 @@ $("compare").addEventListener("pointerdown", (event) => {
     const rect = compare.getBoundingClientRect();
     setCompare(Math.max(0, Math.min(100, ((e.clientX - rect.left) / rect.width) * 100)));
   };
-  follow(event);
+  // A mouse click jumps the divider there; a finger moves it only once it drags sideways, so a
+  // swipe up or down (which scrolls, CSS touch-action) leaves it where it was.
+  if (event.pointerType !== "touch") follow(event);
   compare.onpointermove = follow;
   compare.onpointerup = compare.onpointercancel = () => { compare.onpointermove = null; };
 });
-$("compare").style.touchAction = "none";
 
 $("remove").addEventListener("click", removeTattoo);
 $("another").addEventListener("click", () => { $("file").value = ""; $("file").click(); });
