@@ -199,7 +199,8 @@ def mask_sum(page) -> int:
 
 def wait_phase(page, phase: str) -> None:
     """Wait until the page says it reached ``phase`` (``<body data-phase>``, set by app.js)."""
-    page.wait_for_selector(f"body[data-phase={phase}]", state="attached")
+    # Generous: the shipped model on a CPU shared with other work can take many seconds.
+    page.wait_for_selector(f"body[data-phase={phase}]", state="attached", timeout=120_000)
     assert page.is_hidden("#status")  # the busy indicator is gone
 
 
@@ -408,31 +409,40 @@ def test_phone_progress_and_errors_show_where_the_user_looks(shipped_url, browse
     page.close()
 
 
-def test_desktop_canvas_fits_the_window_in_one_layout(shipped_url, browser, real_dev_photo, tmp_path):
+@pytest.fixture(params=["real-dev 360x480", "example 2000x1500"])
+def desktop_photo(request, tmp_path) -> tuple[Path, tuple[int, int]]:
+    """(path, (width, height)): the issue's case, a small real-dev phone photo (skipped without the
+    shared data), and the bundled example enlarged past the window (always there)."""
+    if request.param.startswith("real-dev"):
+        return request.getfixturevalue("real_dev_photo"), (360, 480)
+    large = tmp_path / "large.jpg"
+    Image.open(EXAMPLE).resize((2000, 1500), Image.Resampling.LANCZOS).save(large, quality=90)
+    return large, (2000, 1500)
+
+
+def test_desktop_canvas_fits_the_window_in_one_layout(shipped_url, browser, desktop_photo):
     """Item 3: at 1280x900 the photo, the tools and Remove fit the window; the result comes under it in
     the same size, and its heading is in view. Also: no request of the page fails (favicon)."""
-    large = tmp_path / "large.jpg"  # the same real photo at 3000x4000, as a phone takes it
-    Image.open(real_dev_photo).resize((3000, 4000), Image.Resampling.LANCZOS).save(large, quality=90)
+    photo, (width, height) = desktop_photo
     page = browser.new_page(viewport=DESKTOP)
     failed = []
     page.on("response", lambda response: response.status >= 400 and failed.append(response.url))
     page.goto(shipped_url)
-    for photo, (width, height) in ((real_dev_photo, (360, 480)), (large, (3000, 4000))):
-        page.set_input_files("#file", str(photo))
-        wait_phase(page, "ready")
-        canvas = page.locator("#mask").bounding_box()
-        assert in_viewport(canvas, DESKTOP), canvas
-        assert in_viewport(page.locator("#remove").bounding_box(), DESKTOP)
-        assert canvas["height"] <= height  # never blown up past the photo's own size
-        assert abs(canvas["width"] / canvas["height"] - width / height) < 0.01
-        page.click("#remove")
-        wait_phase(page, "done")
-        assert in_viewport(page.locator("#result h2").bounding_box(), DESKTOP)
-        compare = page.locator("#compare").bounding_box()
-        assert in_viewport(compare, DESKTOP)
-        after = page.locator("#mask").bounding_box()  # the editor keeps its place and size
-        assert (after["x"], after["width"], after["height"]) == (canvas["x"], canvas["width"], canvas["height"])
-        assert (compare["x"], compare["width"], compare["height"]) == (canvas["x"], canvas["width"], canvas["height"])
+    page.set_input_files("#file", str(photo))
+    wait_phase(page, "ready")
+    canvas = page.locator("#mask").bounding_box()
+    assert in_viewport(canvas, DESKTOP), canvas
+    assert in_viewport(page.locator("#remove").bounding_box(), DESKTOP)
+    assert canvas["height"] <= height  # never blown up past the photo's own size
+    assert abs(canvas["width"] / canvas["height"] - width / height) < 0.01
+    page.click("#remove")
+    wait_phase(page, "done")
+    assert in_viewport(page.locator("#result h2").bounding_box(), DESKTOP)
+    compare = page.locator("#compare").bounding_box()
+    assert in_viewport(compare, DESKTOP)
+    after = page.locator("#mask").bounding_box()  # the editor keeps its place and size
+    assert (after["x"], after["width"], after["height"]) == (canvas["x"], canvas["width"], canvas["height"])
+    assert (compare["x"], compare["width"], compare["height"]) == (canvas["x"], canvas["width"], canvas["height"])
     assert failed == []
     # Headless Chromium fetches no favicon by itself: ask for the page's icon link.
     icon = page.get_attribute("link[rel=icon]", "href")
