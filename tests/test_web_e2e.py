@@ -150,7 +150,7 @@ def ink_percent(page) -> float:
     """The share of the photo the page says the mask covers (``#mask-info``), in percent; 0 when empty."""
     text = page.text_content("#mask-info")
     found = re.search(r"Ink marked on ([0-9.]+) % of the photo", text)
-    assert found or "empty" in text or "No ink found" in text, text
+    assert found or "The mask is empty" in text, text
     return float(found.group(1)) if found else 0.0
 
 
@@ -373,6 +373,10 @@ def test_sensitivity_slider_starts_at_the_model_threshold_and_sends_what_it_show
     # Less sensitive marks less (or the same), more sensitive marks more.
     assert shown["-10"][1] <= shown["-1"][1] <= at_default <= shown["1"][1] <= shown["10"][1]
     assert shown["10"][1] > at_default
+    page.fill("#sensitivity", "0")  # back to the middle: the default again, exactly
+    wait_phase(page, "ready")
+    assert page.text_content("#threshold-value") == "threshold 0.98 (default)"
+    assert last_form(page, "/v1/detect")["threshold"] == "0.98"
     page.close()
 
 

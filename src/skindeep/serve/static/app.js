@@ -19,7 +19,7 @@ const state = {
   strokes: [], // user edits, replayed over a new detection (sensitivity or face protection changed)
   stroke: null,
   limits: null,
-  defaultThreshold: 0.5, // the server's (the model's) own, from /health
+  defaultThreshold: null, // the server's (the model's) own, from /health; null: not known
   urls: [], // object URLs to revoke on the next photo
 };
 const maskCanvas = $("mask");
@@ -90,19 +90,19 @@ const sigmoid = (z) => 1 / (1 + Math.exp(-z));
 
 function thresholdText() {
   // The threshold the slider stands for, as the text shown and sent (4 decimals at most, so the
-  // number on screen is exactly the number in the request).
+  // number on screen is exactly the number in the request); "" = the server's default, not known here.
   const step = Number($("sensitivity").value);
   const base = state.defaultThreshold;
-  // Right = more sensitive = a lower threshold. The middle is the default itself, not a round trip
-  // through log-odds; the clamp keeps a default of 0 or 1 finite.
-  const t = step === 0 ? base : sigmoid(logit(Math.min(0.9999, Math.max(1e-4, base))) - step * LOGIT_PER_STEP);
-  return String(Number(t.toFixed(4)));
+  if (step === 0) return base === null ? "" : String(base); // the default itself, no round trip
+  // Right = more sensitive = a lower threshold. The clamp keeps a default of 0 or 1 finite.
+  const start = logit(Math.min(0.9999, Math.max(1e-4, base === null ? 0.5 : base)));
+  return String(Number(sigmoid(start - step * LOGIT_PER_STEP).toFixed(4)));
 }
 
 function showThreshold() {
-  const step = Number($("sensitivity").value);
-  const note = step === 0 ? " (default)" : "";
-  $("threshold-value").textContent = `threshold ${thresholdText()}${note}`;
+  const text = thresholdText() || "server's";
+  const note = Number($("sensitivity").value) === 0 ? " (default)" : "";
+  $("threshold-value").textContent = `threshold ${text}${note}`;
 }
 
 // ---------- choosing a photo ----------
@@ -216,9 +216,11 @@ async function detect() {
   setPhase("detecting");
   setBusy("Finding the ink…");
   try {
+    await healthLoaded; // the slider's middle is the server's threshold: know it before asking
     const form = new FormData();
     form.append("image", state.file, state.file.name);
-    form.append("threshold", thresholdText());
+    const threshold = thresholdText();
+    if (threshold) form.append("threshold", threshold);
     form.append("protect_face", $("protect-face").checked ? "true" : "false");
     const blob = await (await post("/v1/detect", form)).blob();
     const bitmap = await createImageBitmap(blob);
@@ -229,15 +231,8 @@ async function detect() {
     ctx.drawImage(bitmap, 0, 0, scratch.width, scratch.height);
     const rgba = ctx.getImageData(0, 0, scratch.width, scratch.height).data;
     state.detected = new Uint8ClampedArray(rgba.length / 4);
-    let inked = 0;
-    for (let i = 0; i < state.detected.length; i++) {
-      state.detected[i] = rgba[i * 4];
-      if (state.detected[i]) inked++;
-    }
+    for (let i = 0; i < state.detected.length; i++) state.detected[i] = rgba[i * 4];
     redrawMask();
-    if (!inked) {
-      $("mask-info").textContent = "No ink found. Paint over the tattoo with the Brush, or move Sensitivity to the right.";
-    }
   } catch (err) {
     // Without a detection the user can still paint the mask by hand.
     state.detected = null;
@@ -493,4 +488,4 @@ window.addEventListener("drop", (event) => {
 // a tap on Brush away. A mouse cannot scroll by dragging, so it starts with the brush.
 if (window.matchMedia("(pointer: coarse)").matches) $("tool-scroll").checked = true;
 applyTool();
-loadLimits();
+const healthLoaded = loadLimits();
