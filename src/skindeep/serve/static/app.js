@@ -68,6 +68,14 @@ async function errorText(response) {
   return `Error ${response.status}: ${detail}`;
 }
 
+// An error answer of the server; `status` 4xx = the request (e.g. the file) is at fault.
+class HttpError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
 async function post(path, form) {
   let response;
   try {
@@ -75,7 +83,7 @@ async function post(path, form) {
   } catch (err) {
     throw new Error(`Could not reach the server (${err.message}). Is skindeep serve still running?`);
   }
-  if (!response.ok) throw new Error(await errorText(response));
+  if (!response.ok) throw new HttpError(await errorText(response), response.status);
   return response;
 }
 
@@ -194,6 +202,16 @@ async function pickFile(file) {
     URL.revokeObjectURL(url);
     return fail(`"${file.name}" has ${(pixels / 1e6).toFixed(1)} megapixels; this server takes at most ${(state.limits.max_pixels / 1e6).toFixed(1)}.`);
   }
+  const scale = Math.min(1, MAX_WORK_SIDE / Math.max(img.naturalWidth, img.naturalHeight));
+  const width = Math.max(1, Math.round(img.naturalWidth * scale));
+  const height = Math.max(1, Math.round(img.naturalHeight * scale));
+  // The server is asked before the new photo replaces the old one: a file it refuses (a JPEG the
+  // browser shows but that is cut short, say) leaves the work on the old photo as it was.
+  const [detected, detectError] = await askDetection(file, width, height);
+  if (detectError instanceof HttpError && detectError.status < 500) {
+    URL.revokeObjectURL(url);
+    return fail(detectError.message);
+  }
   state.urls.forEach((old) => URL.revokeObjectURL(old));
   state.urls = [];
   state.file = file;
@@ -201,47 +219,62 @@ async function pickFile(file) {
   state.photoUrl = track(url);
   $("result").hidden = true;
   await loadImage($("photo"), url);
-  const scale = Math.min(1, MAX_WORK_SIDE / Math.max(img.naturalWidth, img.naturalHeight));
-  maskCanvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
-  maskCanvas.height = Math.max(1, Math.round(img.naturalHeight * scale));
+  maskCanvas.width = width;
+  maskCanvas.height = height;
   $("editor").hidden = false;
   $("pick").classList.add("compact");
   document.querySelector("#drop strong").textContent = "Drop another photo here";
   // The editor's top at the top of the window: the photo, the tools and Remove in one view.
   $("editor").scrollIntoView({ block: "start" });
-  await detect();
+  showDetection(detected, detectError);
 }
 
-async function detect() {
+async function fetchDetection(file, width, height) {
+  // The mask the server would apply to `file` at the slider's threshold, as a Uint8ClampedArray
+  // (width * height, 0..255) at the work size; throws HttpError or Error.
+  await healthLoaded; // the slider's middle is the server's threshold: know it before asking
+  const form = new FormData();
+  form.append("image", file, file.name);
+  const threshold = thresholdText();
+  if (threshold) form.append("threshold", threshold);
+  form.append("protect_face", $("protect-face").checked ? "true" : "false");
+  const blob = await (await post("/v1/detect", form)).blob();
+  const bitmap = await createImageBitmap(blob);
+  const scratch = document.createElement("canvas");
+  scratch.width = width;
+  scratch.height = height;
+  const ctx = scratch.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(bitmap, 0, 0, width, height);
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  const mask = new Uint8ClampedArray(width * height);
+  for (let i = 0; i < mask.length; i++) mask[i] = rgba[i * 4];
+  return mask;
+}
+
+function showDetection(detected, error) {
+  // Without a detection (server busy, unreachable) the user can still paint the mask by hand.
+  state.detected = detected;
+  redrawMask();
+  if (error) showError(`${error.message}\nYou can still paint the tattoo by hand and press "Remove tattoo".`);
+  setPhase("ready");
+}
+
+async function askDetection(file, width, height) {
+  // fetchDetection with the busy indicator on: [mask, null] or [null, the error].
   setPhase("detecting");
   setBusy("Finding the ink…");
   try {
-    await healthLoaded; // the slider's middle is the server's threshold: know it before asking
-    const form = new FormData();
-    form.append("image", state.file, state.file.name);
-    const threshold = thresholdText();
-    if (threshold) form.append("threshold", threshold);
-    form.append("protect_face", $("protect-face").checked ? "true" : "false");
-    const blob = await (await post("/v1/detect", form)).blob();
-    const bitmap = await createImageBitmap(blob);
-    const scratch = document.createElement("canvas");
-    scratch.width = maskCanvas.width;
-    scratch.height = maskCanvas.height;
-    const ctx = scratch.getContext("2d", { willReadFrequently: true });
-    ctx.drawImage(bitmap, 0, 0, scratch.width, scratch.height);
-    const rgba = ctx.getImageData(0, 0, scratch.width, scratch.height).data;
-    state.detected = new Uint8ClampedArray(rgba.length / 4);
-    for (let i = 0; i < state.detected.length; i++) state.detected[i] = rgba[i * 4];
-    redrawMask();
+    return [await fetchDetection(file, width, height), null];
   } catch (err) {
-    // Without a detection the user can still paint the mask by hand.
-    state.detected = null;
-    redrawMask();
-    showError(`${err.message}\nYou can still paint the tattoo by hand and press "Remove tattoo".`);
+    return [null, err];
   } finally {
     setBusy("");
-    setPhase("ready");
   }
+}
+
+async function detect() {
+  // Asks again for the photo being edited (new sensitivity or face setting); the strokes are kept.
+  showDetection(...(await askDetection(state.file, maskCanvas.width, maskCanvas.height)));
 }
 
 // ---------- the mask: the server's detection + the user's brush strokes replayed on top ----------
