@@ -2,20 +2,20 @@
 
     python examples/make_example.py            # needs ../shared/data and the shipped weights
 
-Writes examples/tattooed.jpg (the input), examples/tattooed.skindeep.jpg (``skindeep remove``'s result)
-and examples/before_after.jpg (the picture in the README). The photo is from the Face Research Lab
+Writes examples/tattooed.jpg (the input), then runs scripts/make_readme_pictures.py for
+examples/tattooed.skindeep.jpg (``skindeep remove``'s result) and examples/before_after.jpg (the picture
+in the README); after a new model only that script needs to run. The photo is from the Face Research Lab
 London Set (DeBruine & Jones 2017, CC BY 4.0, doi:10.6084/m9.figshare.5047666.v5); the tattoo is a
 design from the validation half of the design split (never trained on), rendered by ``skindeep.synth``.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import runpy
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "data"
@@ -73,25 +73,10 @@ def make_input(photo: str = "frll_0012.jpg", size: int = 640) -> Path:
     return out
 
 
-def side_by_side(before: Path, after: Path, out: Path, width: int = 360) -> None:
-    a, b = Image.open(before).convert("RGB"), Image.open(after).convert("RGB")
-    h = round(a.height * width / a.width)
-    sheet = Image.new("RGB", (2 * width + 8, h + 28), "white")
-    sheet.paste(a.resize((width, h), Image.LANCZOS), (0, 28))
-    sheet.paste(b.resize((width, h), Image.LANCZOS), (width + 8, 28))
-    draw = ImageDraw.Draw(sheet)
-    draw.text((8, 8), "before", fill="black")
-    draw.text((width + 16, 8), "after: skindeep remove", fill="black")
-    sheet.save(out, quality=88)
-
-
 def main() -> None:
     src = make_input()
-    dst = HERE / "tattooed.skindeep.jpg"
-    subprocess.run([sys.executable, "-c", "from skindeep.cli import main; main()", "remove", str(src), "-o", str(dst),
-                    "--overwrite"],
-                   check=True)
-    side_by_side(src, dst, HERE / "before_after.jpg")
+    pictures = runpy.run_path(str(HERE.parent / "scripts" / "make_readme_pictures.py"))
+    dst, _ = pictures["make"]()
     diff = np.abs(np.asarray(Image.open(src), np.int16) - np.asarray(Image.open(dst), np.int16)).max(axis=2)
     print(f"{(diff > 8).mean():.1%} of pixels changed by more than 8 grey levels")
 

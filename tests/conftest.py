@@ -8,19 +8,26 @@ so tests need no torch and no trained weights.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data next to the checkout; SKINDEEP_SHARED_DATA points elsewhere (a git worktree one level deeper).
+SHARED_DATA = Path(os.environ.get("SKINDEEP_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
-def build_tiny_onnx(path: Path) -> Path:
+def build_tiny_onnx(path: Path, skin: bool = False) -> Path:
+    """The stand-in; with ``skin`` also an output ``skin`` (1,3,H,W): skin where the 15x15 neighbourhood is
+    clearly redder than blue (so a dark stroke on reddish skin is on skin), clothing where it is not,
+    never hair."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    weights = numpy_helper.from_array(np.array([0.299, 0.587, 0.114], np.float32).reshape(1, 3, 1, 1), "w")
+    from skindeep.colour import REC601
+
+    weights = numpy_helper.from_array(REC601.reshape(1, 3, 1, 1), "w")
     gain = numpy_helper.from_array(np.array([-40.0], np.float32), "gain")
     bias = numpy_helper.from_array(np.array([0.3], np.float32), "bias")
     nodes = [
@@ -33,16 +40,21 @@ def build_tiny_onnx(path: Path) -> Path:
         ),
     ]
     dims = [1, 3, "H", "W"]
-    graph = helper.make_graph(
-        nodes,
-        "tiny_skindeep",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, dims)],
-        [
-            helper.make_tensor_value_info("ink", TensorProto.FLOAT, [1, 1, "H", "W"]),
-            helper.make_tensor_value_info("clean", TensorProto.FLOAT, dims),
-        ],
-        initializer=[weights, gain, bias],
-    )
+    outputs = [
+        helper.make_tensor_value_info("ink", TensorProto.FLOAT, [1, 1, "H", "W"]),
+        helper.make_tensor_value_info("clean", TensorProto.FLOAT, dims),
+    ]
+    initializers = [weights, gain, bias]
+    if skin:
+        red_minus_blue = np.array([[40, 0, -40], [0, 0, 0], [-40, 0, 40]], np.float32).reshape(3, 3, 1, 1)
+        initializers += [numpy_helper.from_array(red_minus_blue, "skin_w"),
+                         numpy_helper.from_array(np.array([-4.0, -10.0, 4.0], np.float32), "skin_b")]
+        nodes += [helper.make_node("Conv", ["clean", "skin_w", "skin_b"], ["skin_logit"]),
+                  helper.make_node("Sigmoid", ["skin_logit"], ["skin"])]
+        outputs.append(helper.make_tensor_value_info("skin", TensorProto.FLOAT, dims))
+    graph = helper.make_graph(nodes, "tiny_skindeep",
+                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, dims)], outputs,
+                              initializer=initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -57,8 +69,28 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_skin_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The stand-in with a ``skin`` output (skin = a reddish neighbourhood; see ``build_tiny_onnx``)."""
+    return build_tiny_onnx(tmp_path_factory.mktemp("model") / "tiny_skin.onnx", skin=True)
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The shared data folder (../shared/data); skips the test where it is absent."""
     if not (SHARED_DATA / "people").is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def bomb_png() -> bytes:
+    """A 69-byte PNG whose header says 60000x60000 (3.6 gigapixels): a "decompression bomb"."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 100))
+            + chunk(b"IEND", b""))

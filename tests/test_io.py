@@ -169,10 +169,70 @@ def test_format_override_and_alpha_dropped_for_jpeg(tmp_path):
 def test_unreadable_and_missing_files_name_the_path(tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"garbage")
-    with pytest.raises(InputError, match="bad.jpg: not a readable image"):
+    with pytest.raises(InputError, match="bad.jpg: not an image file"):
         read_image(bad)
     with pytest.raises(InputError, match="missing.png: no such file"):
         read_image(tmp_path / "missing.png")
+
+
+def _read_error(path) -> str:
+    with pytest.raises(InputError) as caught:
+        read_image(path)
+    return str(caught.value)
+
+
+def test_read_errors_are_one_plain_sentence(tmp_path, bomb_png):
+    """Empty, text, damaged and "decompression bomb" files: the file, the problem, the fix; no Pillow
+    internals (object addresses, exception class names)."""
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "notes.jpg").write_text("a text file with an image name\n")
+    (tmp_path / "bomb.png").write_bytes(bomb_png)
+    whole = _io.BytesIO()
+    PILImage.fromarray(pattern(64, 64)).save(whole, format="JPEG")
+    (tmp_path / "cut.jpg").write_bytes(whole.getvalue()[:400])
+    messages = {name: _read_error(tmp_path / name) for name in ("empty.jpg", "notes.jpg", "bomb.png", "cut.jpg")}
+    assert messages["empty.jpg"] == (f"{tmp_path / 'empty.jpg'}: the file is empty (0 bytes), not an image; "
+                                     "copy it again from where it came from")
+    assert messages["notes.jpg"] == (f"{tmp_path / 'notes.jpg'}: not an image file (JPEG, PNG, WebP, TIFF, BMP or "
+                                     "GIF data was expected); check that this is the photo you meant")
+    assert messages["bomb.png"] == (f"{tmp_path / 'bomb.png'}: the image is 3,600 megapixels, over the "
+                                    "179-megapixel limit skindeep decodes (a guard against decompression "
+                                    "bombs); shrink it first")
+    assert messages["cut.jpg"].startswith(f"{tmp_path / 'cut.jpg'}: the image is damaged or cut short (")
+    for message in messages.values():
+        assert "BytesIO" not in message and "0x" not in message and "Error" not in message, message
+        assert "\n" not in message and message.count(str(tmp_path)) == 1
+
+
+def test_write_errors_name_the_target_not_the_temporary_file(tmp_path):
+    from skindeep.errors import OutputError
+
+    (tmp_path / "x.png").mkdir()  # a folder where the photo should go
+    with pytest.raises(OutputError) as caught:
+        write_image(tmp_path / "x.png", pattern())
+    assert str(caught.value) == (f"{tmp_path / 'x.png'}: cannot write the file: a folder of that name is in the "
+                                 "way; rename it or choose another output name")
+    assert [p.name for p in tmp_path.iterdir()] == ["x.png"]  # no temporary file left
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(OutputError, match="file/x.png: cannot write the file: a file is in the way of its folder"):
+        write_image(tmp_path / "file" / "x.png", pattern())
+
+
+def test_read_only_folder_names_the_target(tmp_path):
+    from skindeep.errors import OutputError
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("this user (root with CAP_DAC_OVERRIDE) may write into read-only folders")
+        with pytest.raises(OutputError) as caught:
+            write_image(folder / "x.jpg", pattern())
+    finally:
+        folder.chmod(0o755)
+    assert str(caught.value) == (f"{folder / 'x.jpg'}: cannot write the file: permission denied; make the "
+                                 "folder writable or choose another output folder")
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path):
@@ -225,5 +285,5 @@ def test_decode_image_16bit_from_memory_and_errors_name_the_upload():
     data = cv2.imencode(".png", deep[..., ::-1])[1].tobytes()
     img = decode_image(data, "deep.png")
     assert img.bit_depth == 16 and np.array_equal(img.raw, deep)
-    with pytest.raises(InputError, match="upload 'x.jpg': not a readable image"):
+    with pytest.raises(InputError, match="upload 'x.jpg': not an image file"):
         decode_image(b"not an image", "upload 'x.jpg'")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import os
@@ -21,13 +22,14 @@ from skindeep.model.checkpoint import load_checkpoint, model_from_checkpoint, sa
 from skindeep.model.config import (  # noqa: E402
     ConfigError,
     DataConfig,
+    LossConfig,
     StageConfig,
     TrainConfig,
     config_from_dict,
     load_config,
 )
 from skindeep.model.data import FolderDataset, Triple, read_triple  # noqa: E402
-from skindeep.model.export import ExportError, check_parity, export_onnx  # noqa: E402
+from skindeep.model.export import PARITY_TOLERANCE, ExportError, check_parity, export_onnx  # noqa: E402
 from skindeep.model.losses import SkinDeepLoss  # noqa: E402
 from skindeep.model.net import SkinDeepNet, predict  # noqa: E402
 from skindeep.model.validate import image_scores, telea  # noqa: E402
@@ -172,6 +174,113 @@ def test_onnx_parity_and_loud_failure(tmp_path, model):
         check_parity(other, path, sizes=((64, 64),))
 
 
+def photo_inputs() -> list[torch.Tensor]:
+    """The bundled example photo (a real FRL portrait with a synthetic neck tattoo) at two sizes, as
+    (1, 3, H, W) float32 in 0..1: a 160x224 crop round the tattoo, and the whole photo shrunk to 256x256."""
+    from skindeep.io import read_image
+
+    rgb = read_image(ROOT / "examples" / "tattooed.jpg").rgb
+    crops = [rgb[320:480, 192:416], cv2.resize(rgb, (256, 256), interpolation=cv2.INTER_AREA)]
+    return [torch.from_numpy(np.ascontiguousarray(c)).permute(2, 0, 1)[None].float() / 255 for c in crops]
+
+
+def onnx_vs_torch(onnx_path: Path, net: SkinDeepNet) -> float:
+    """Largest |onnxruntime - torch| over both outputs and both photo sizes, torch being ``predict`` on the
+    trained network object itself (spectral norm as trained, eval mode), not a folded copy."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for x in photo_inputs():
+        with torch.no_grad():
+            want = [t.numpy() for t in predict(net.eval(), x)]
+        got = sess.run(["ink", "clean"], {"image": x.numpy()})
+        assert [g.shape for g in got] == [w.shape for w in want]
+        worst = max(worst, *(float(np.abs(g - w).max()) for g, w in zip(got, want, strict=True)))
+    return worst
+
+
+def spectral_sigmas(net: SkinDeepNet) -> list[float]:
+    """Each spectrally-normalised layer's sigma (|weight_orig| / |weight|) as the network uses it in eval."""
+    with torch.no_grad():
+        net.eval()(torch.zeros(1, 3, 64, 64))  # the eval forward sets .weight = weight_orig / sigma
+        return [float(m.weight_orig.norm() / m.weight.norm()) for m in net.modules() if hasattr(m, "weight_orig")]
+
+
+@pytest.fixture(scope="module")
+def sn_net() -> SkinDeepNet:
+    """A small spectrally-normalised network after 3 training steps, in eval mode: the power iterations
+    have run and its layers' sigmas are far from 1, as in a trained model, so getting the normalisation
+    wrong changes the output."""
+    torch.manual_seed(0)
+    net = SkinDeepNet(pretrained=False, decoder_channels=(32, 24, 16, 8))
+    torch.nn.init.normal_(net.rgb_head[-1].weight, std=0.5)  # both heads start at 0, which would hide
+    torch.nn.init.normal_(net.ink_refine[-1].weight, std=0.5)  # the decoder's layers from the outputs
+    with torch.no_grad():  # trained SN weights drift in scale (the shipped model's sigmas are 1.0-9.5)
+        for m in net.modules():
+            if hasattr(m, "weight_orig"):
+                m.weight_orig.mul_(3.0)
+    ts = [make_triple(np.random.default_rng(i), 64, 64) for i in range(2)]
+    batch = {k: torch.from_numpy(np.stack([getattr(t, k) for t in ts])).float() / 255
+             for k in ("tattooed", "clean", "ink")}
+    x, clean, ink = batch["tattooed"].permute(0, 3, 1, 2), batch["clean"].permute(0, 3, 1, 2), batch["ink"][:, None]
+    crit = SkinDeepLoss(LossConfig(perceptual=0, gram=0), pretrained=False)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    net.train()
+    for _ in range(3):  # each training forward also runs one power iteration per SN layer
+        loss = crit(*net(x), clean, ink).total
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return net.eval()
+
+
+def test_exported_onnx_matches_the_trained_network_on_a_photo(tmp_path, sn_net):
+    """Export vs the network object that was trained, not vs export's own folded copy: a fold that got
+    the spectral normalisation wrong must fail here."""
+    sigmas = spectral_sigmas(sn_net)
+    assert len(sigmas) >= 10 and min(sigmas) > 1.5, sigmas  # skipping the normalisation would show
+    path = export_onnx(sn_net, tmp_path / "m.onnx", sample_size=64)
+    assert onnx_vs_torch(path, sn_net) < PARITY_TOLERANCE
+
+
+def test_check_parity_refuses_an_export_whose_fold_is_wrong(tmp_path, sn_net, monkeypatch):
+    """The export-time check (whose figures go into skindeep.json) compares with the trained network
+    too, so an export through a fold that skips the normalisation is refused, not shipped."""
+    from skindeep.model import export
+
+    def fold_without_normalising(model):
+        model = copy.deepcopy(model).eval()
+        for m in model.modules():
+            if hasattr(m, "weight_orig"):
+                weight = m.weight_orig.detach().clone()
+                torch.nn.utils.remove_spectral_norm(m)
+                m.weight.data.copy_(weight)
+        return model
+
+    monkeypatch.setattr(export, "fold_spectral_norm", fold_without_normalising)
+    path = export_onnx(sn_net, tmp_path / "bad.onnx", sample_size=64)
+    with pytest.raises(ExportError, match="differs from torch"):
+        check_parity(sn_net, path, sizes=((64, 96), (128, 128)))
+
+
+def test_shipped_onnx_matches_its_training_checkpoint(tmp_path):
+    """The shipped ONNX, and a fresh export, reproduce the committed checkpoint it was exported from
+    (skindeep.json names it) on a real photo at two sizes."""
+    import re
+
+    from skindeep.remove.session import DEFAULT_MODEL
+
+    meta = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
+    named = re.search(r"src/skindeep/weights/train-state/\S+\.pt", meta.get("checkpoint", ""))
+    assert named, f"{DEFAULT_MODEL.with_suffix('.json')} names no committed checkpoint: {meta.get('checkpoint')!r}"
+    net, _, state = model_from_checkpoint(ROOT / named.group())
+    assert state["step"] == meta["step"], "the named checkpoint is not the step that was shipped"
+    assert max(spectral_sigmas(net)) > 2  # a fold that skipped the normalisation would change the output
+    assert onnx_vs_torch(DEFAULT_MODEL, net) < PARITY_TOLERANCE
+    assert onnx_vs_torch(export_onnx(net, tmp_path / "again.onnx", sample_size=64), net) < PARITY_TOLERANCE
+
+
 def test_config_validation_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"stages\[0\].size"):
         config_from_dict({"stages": [{"size": 100}]})
@@ -253,8 +362,10 @@ def test_train_loop_checkpoints_and_resumes(tmp_path, folders):
     from skindeep.remove.session import ModelInfo
 
     info = ModelInfo.load(tmp_path / "w" / "m.onnx")
-    assert (info.input_blur, info.grow_threshold) == (1.5, 0.3)  # the remover reads them
-    assert (info.coarse_detect_size, info.coarse_support) == (192, 0.3)
+    assert info.recommended == {"detect_size": 320, "restore_side": 320, "input_blur": 1.5, "grow_threshold": 0.3,
+                                "coarse_detect_size": 192, "coarse_support": 0.3}  # the remover reads them
+    with pytest.raises(TypeError, match=r"not model settings: \['detect_sise'\]"):
+        export_checkpoint(out / "best.pt", tmp_path / "w" / "m2.onnx", timing=False, detect_sise=256)
 
 
 @pytest.mark.slow

@@ -1,9 +1,11 @@
-"""Helpers of the experiment scripts in scripts/ (run as files, so loaded by path here)."""
+"""Helpers of the scripts in scripts/ (run as files, so loaded by path here)."""
 
 import runpy
 from pathlib import Path
 
 import numpy as np
+import pytest
+from PIL import Image
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -21,3 +23,31 @@ def test_mine_negatives_finds_the_largest_blobs_and_crops_around_them():
     for _ in range(10):
         crop = mine["crop_around"](rgb, boxes[0], rng, 160)
         assert crop.shape == (160, 160, 3) and crop.max() == 200
+
+
+@pytest.fixture(scope="module")
+def pictures():
+    return runpy.run_path(str(SCRIPTS / "make_readme_pictures.py"))
+
+
+def test_readme_pictures_match_what_the_shipped_model_makes_now(pictures, tmp_path):
+    """The README shows examples/before_after.jpg as what `skindeep remove` does; remade from the shipped
+    model they must match (else: python scripts/make_readme_pictures.py, and look at the caption)."""
+    result, sheet = pictures["make"](tmp_path)
+    for committed, fresh in ((pictures["RESULT"], result), (pictures["SHEET"], sheet)):
+        change = pictures["difference"](committed, fresh)
+        assert change.matches, (f"{committed.name} is stale: {change} against what the tool makes now; "
+                                "run python scripts/make_readme_pictures.py")
+
+
+def test_picture_difference_ignores_jpeg_noise_but_not_a_changed_result(pictures, tmp_path):
+    """The tolerance: re-encoding a picture at a lower JPEG quality passes; repainting 1 % of it fails."""
+    source = pictures["RESULT"]
+    rgb = np.asarray(Image.open(source).convert("RGB"))
+    Image.fromarray(rgb).save(tmp_path / "requality.jpg", quality=75)
+    assert pictures["difference"](source, tmp_path / "requality.jpg").matches
+    patched = rgb.copy()
+    patched[:64, :64] = 255 - patched[:64, :64]  # 4096 px = 1 % of the 640x640 example
+    Image.fromarray(patched).save(tmp_path / "patched.png")
+    change = pictures["difference"](source, tmp_path / "patched.png")
+    assert not change.matches and change.share_over_8 == pytest.approx(0.01, abs=0.002)

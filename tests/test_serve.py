@@ -11,9 +11,11 @@ import base64
 import io
 import json
 import os
+import struct
 import tempfile
 import threading
 import time
+import zlib
 from types import SimpleNamespace
 
 import numpy as np
@@ -112,6 +114,9 @@ def test_remove_keeps_the_format_sent_or_the_one_asked_for(client):
     as_png = post_remove(client, encode(photo, "JPEG"), "photo.jpg", "image/jpeg", format="png")
     assert as_png.headers["content-type"] == "image/png"
     assert decode(as_png.content).shape == photo.shape
+    for name in ("jpg", "jpeg"):  # the CLI's --format spelling works here too
+        as_jpeg = post_remove(client, encode(photo), format=name)
+        assert as_jpeg.status_code == 200 and as_jpeg.headers["content-type"] == "image/jpeg", as_jpeg.text
 
 
 def test_remove_keeps_alpha_and_applies_exif_orientation(client):
@@ -283,6 +288,46 @@ def test_image_over_the_pixel_limit_is_413_with_the_limit(remover):
     client = make_client(remover, max_pixels=12_288)
     response = post_remove(client, encode(make_photo()), masks={"mask": ("m.png", np.zeros((200, 200), np.uint8))})
     assert response.status_code == 413 and "mask 'm.png' is 200x200" in response.json()["detail"]
+
+
+def test_decompression_bomb_is_413_in_the_servers_own_words(client, bomb_png):
+    """Pillow refuses a 3.6-gigapixel header before our 50 MP check sees it; the client must still get
+    one sentence with the server's limit, not Pillow's "could be decompression bomb DOS attack"."""
+    response = post_remove(client, bomb_png, "bomb.png")
+    assert response.status_code == 413
+    assert response.json()["detail"] == "image 'bomb.png' is 3,600 megapixels; the limit is 50 megapixels"
+
+
+def png_header_bomb(width: int, height: int) -> bytes:
+    """A valid PNG header claiming ``width`` x ``height`` RGB, followed by 20 bytes of compressed data
+    (a few pixels) and the end chunk: a server that checks the header refuses it (413); one that
+    decodes first gets a truncated image (422) after allocating the whole of it."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+            + chunk(b"IEND", b""))
+
+
+def test_header_only_decompression_bomb_is_413_before_decoding(client):
+    """Tiny files whose headers claim 64 MP (over the server's 50 MP limit, under Pillow's own bomb
+    guard) and 3600 MP (over both): refused from the header, for the photo and for a mask."""
+    bomb = png_header_bomb(8000, 8000)
+    assert len(bomb) < 100
+    for endpoint in ("/v1/remove", "/v1/detect"):
+        response = client.post(endpoint, files={"image": ("bomb.png", bomb, "image/png")})
+        assert response.status_code == 413, (endpoint, response.text)
+        assert response.json()["detail"] == (
+            "image 'bomb.png' is 8000x8000 = 64 megapixels; the limit is 50 megapixels"
+        )
+    huge = client.post("/v1/remove", files={"image": ("huge.png", png_header_bomb(60_000, 60_000), "image/png")})
+    assert huge.status_code == 413 and "image 'huge.png' is 3,600 megapixels" in huge.json()["detail"]
+    assert "the limit is 50 megapixels" in huge.json()["detail"]
+    files = {"image": ("photo.png", encode(make_photo()), "image/png"), "mask": ("m.png", bomb, "image/png")}
+    masked = client.post("/v1/remove", files=files)
+    assert masked.status_code == 413 and "mask 'm.png' is 8000x8000" in masked.json()["detail"]
 
 
 def test_not_an_image_is_415_and_undecodable_is_422(client):

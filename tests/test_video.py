@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from skindeep.colour import luminance
 from skindeep.errors import InputError
 from skindeep.video import VideoConfig, remove_video
 from skindeep.video import io as vio
@@ -81,7 +82,7 @@ def _audio_seconds(path) -> float:
 
 
 def _luminance(rgb: np.ndarray) -> np.ndarray:
-    return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32) / 255.0
+    return luminance(rgb) / 255.0
 
 
 def test_keeps_size_frames_fps_audio_and_rotation(clip, remover, tmp_path):
@@ -101,16 +102,31 @@ def test_keeps_size_frames_fps_audio_and_rotation(clip, remover, tmp_path):
         assert next(container.decode(video=0)).rotation == 90
 
 
+def _encode_as_is(src, dst, config: VideoConfig) -> list:
+    """Decode ``src`` and encode its frames unchanged with ``config``'s codec settings: what an output
+    that changed nothing would decode to (the RGB -> yuv420p -> RGB round trip included)."""
+    info = vio.probe(src)
+    with vio.VideoWriter(dst, info.width, info.height, info.fps, info.time_base, codec=config.codec,
+                         crf=config.crf, preset=config.preset, pix_fmt=config.pix_fmt) as writer:
+        for frame in _decode(src):
+            writer.write(frame.rgb, frame.pts)
+    return _decode(dst)
+
+
 def test_no_ink_left_and_rest_untouched(clip, remover, tmp_path):
     src, synth = clip
-    report = remove_video(src, tmp_path / "out.mp4", VideoConfig(crf=0), remover=remover)
-    for frame, ink, original in zip(_decode(report.dst), synth.ink, _decode(src), strict=True):
+    config = VideoConfig(crf=0)  # lossless: the only change outside the ink is the colour round trip
+    report = remove_video(src, tmp_path / "out.mp4", config, remover=remover)
+    as_is = _encode_as_is(src, tmp_path / "as_is.mp4", config)
+    for i, (frame, ink, original, same) in enumerate(zip(_decode(report.dst), synth.ink, _decode(src), as_is,
+                                                         strict=True)):
         lum = _luminance(frame.rgb)
         assert lum[ink > 128].min() > 0.3  # the tiny model's ink: luminance well under 0.3
         assert _luminance(original.rgb)[ink > 128].min() < 0.2  # (there was ink there)
         far = cv2.dilate(ink, np.ones((9, 9), np.uint8)) == 0
-        # Outside the ink only the RGB -> yuv420p -> RGB round trip changes pixels (crf 0: lossless).
-        assert np.abs(frame.rgb.astype(int) - original.rgb)[far].mean() < 1.5
+        moved = np.any(frame.rgb != same.rgb, axis=-1) & far
+        assert not moved.any(), f"frame {i}: {moved.sum()} pixels away from the ink changed, e.g. " \
+                                f"(y, x) {tuple(int(v) for v in np.argwhere(moved)[0])}"
 
 
 def test_temporal_mode_flickers_less_than_per_frame(clip, remover, tmp_path):
@@ -140,7 +156,7 @@ def test_start_end_window(clip, remover, tmp_path):
     assert report.frames == len(frames) == 6
     assert frames[0].time == pytest.approx(0.0, abs=1e-3)
     assert _audio_seconds(report.dst) == pytest.approx(0.5, abs=0.07)  # whole AAC frames (64 ms)
-    with pytest.raises(InputError, match="--end"):
+    with pytest.raises(ValueError, match=r"end \(0.5 s\) must be after start"):
         remove_video(src, tmp_path / "bad.mp4", VideoConfig(start=1.0, end=0.5), remover=remover)
 
 
@@ -209,6 +225,7 @@ def test_ctrl_c_leaves_a_playable_partial_file(clip, remover, tmp_path):
     report = remove_video(src, tmp_path / "partial.mp4", VideoConfig(), remover=StopAfter(5))
     assert report.interrupted and report.frames == 5
     assert len(_decode(report.dst)) == 5
+    assert [p.name for p in tmp_path.iterdir()] == ["partial.mp4"]  # the temporary file became the output
     assert signal.getsignal(signal.SIGINT) is before  # the caller's handler is given back
 
 
@@ -279,6 +296,116 @@ def test_broken_missing_and_audio_only_inputs(remover, tmp_path):
     assert not (tmp_path / "o1.mp4").exists()
 
 
+def test_unreadable_video_message_has_no_raw_errno(tmp_path):
+    junk = tmp_path / "junk.mov"
+    junk.write_bytes(b"not a video at all")
+    with pytest.raises(InputError) as caught:
+        vio.open_input(junk)
+    message = str(caught.value)
+    assert message.startswith(f"{junk}: not a video FFmpeg can read (invalid data found")
+    assert "Errno" not in message and "1094995529" not in message and message.count(str(junk)) == 1
+
+
+@pytest.mark.parametrize("config, words", [
+    (VideoConfig(strength=5), "strength must be in 0..1"),
+    (VideoConfig(threshold=-1), "threshold must be in 0..1"),
+    (VideoConfig(key_every=0), "key_every must be >= 1"),
+    (VideoConfig(crf=99), "CRF 99 is outside libx264's range 0..51"),
+    (VideoConfig(codec="libvpx-vp9", crf=64), "CRF 64 is outside libvpx-vp9's range 0..63"),
+    (VideoConfig(codec="aac"), "'aac' is not a video encoder"),
+    (VideoConfig(preset="quick"), "preset 'quick' is not one of"),
+])
+def test_bad_config_is_refused_before_anything_is_written(clip, remover, tmp_path, config, words):
+    with pytest.raises(ValueError, match=words):
+        remove_video(clip[0], tmp_path / "out.mp4", config, remover=remover)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_run_leaves_no_output_and_keeps_an_existing_one(clip, remover, tmp_path):
+    class FailsAtFrame3:
+        calls, threshold = 0, remover.threshold
+
+        def remove(self, image, **kw):
+            FailsAtFrame3.calls += 1
+            if FailsAtFrame3.calls == 3:
+                raise RuntimeError("out of memory")
+            return remover.remove(image, **kw)
+
+    src, _ = clip
+    with pytest.raises(RuntimeError, match="out of memory"):
+        remove_video(src, tmp_path / "new.mp4", VideoConfig(), remover=FailsAtFrame3())
+    assert list(tmp_path.iterdir()) == []  # neither new.mp4 nor its temporary file
+    old = tmp_path / "old.mp4"
+    old.write_bytes(b"the user's earlier result")
+    FailsAtFrame3.calls = 0
+    with pytest.raises(RuntimeError, match="out of memory"):
+        remove_video(src, old, VideoConfig(), remover=FailsAtFrame3())
+    assert [p.name for p in tmp_path.iterdir()] == ["old.mp4"] and old.read_bytes() == b"the user's earlier result"
+
+
+def test_encoder_failure_is_one_sentence_naming_the_output(clip, remover, tmp_path):
+    """A preset x264 refuses fails at the first frame; closing the file must not hide that error."""
+    from skindeep.errors import SkinDeepError
+    from skindeep.video import pipeline
+
+    dst = tmp_path / "out.mp4"
+    config = VideoConfig(preset="quick", audio=False)
+    with pytest.raises(SkinDeepError) as caught:
+        with vio.open_input(clip[0]) as container:  # past check_config, as a caller of _run would be
+            info = vio.stream_info(clip[0], container)
+            pipeline._run(container, info, dst, config, pipeline.FrameProcessor(remover, config))
+    assert str(caught.value).startswith(f"{dst}: encoding failed (invalid argument)")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_output_is_refused_before_any_work_naming_the_target(clip, remover, tmp_path):
+    from skindeep.errors import OutputError
+
+    (tmp_path / "file").write_bytes(b"")
+    dst = tmp_path / "file" / "out.mp4"
+    with pytest.raises(OutputError) as caught:
+        remove_video(clip[0], dst, VideoConfig(), remover=remover)
+    assert str(caught.value) == (f"{dst}: cannot write the video: a file is in the way of its folder; rename it "
+                                 "or choose another output folder")
+
+
+def test_read_only_output_folder_is_refused_before_any_work(clip, remover, tmp_path):
+    from skindeep.errors import OutputError
+
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o555)
+    if os.access(folder, os.W_OK):
+        pytest.skip("this user (root with CAP_DAC_OVERRIDE) may write into read-only folders")
+    with pytest.raises(OutputError, match="ro/out.mp4: cannot write the video: permission denied"):
+        remove_video(clip[0], folder / "out.mp4", VideoConfig(), remover=remover)
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--strength", "5"], "Invalid value for '--strength': 5.0 is not in the range 0<=x<=1."),
+    (["--strength", "-1"], "Invalid value for '--strength': -1.0 is not in the range 0<=x<=1."),
+    (["--threshold", "7"], "Invalid value for '--threshold': 7.0 is not in the range 0<=x<=1."),
+    (["--threshold", "-1"], "Invalid value for '--threshold': -1.0 is not in the range 0<=x<=1."),
+    (["--key-every", "0"], "Invalid value for '--key-every': 0 is not in the range x>=1."),
+    (["--crf", "99"], "Invalid value for '--crf': 99 is not in the range 0<=x<=63."),
+    (["--crf", "55"], "Invalid value for '--crf': CRF 55 is outside libx264's range 0..51"),
+    (["--codec", "nope"], "Invalid value for '--codec': 'nope' is not a video encoder"),
+    (["--preset", "quick"], "Invalid value for '--preset': 'quick' is not one of"),
+    (["--start", "-1"], "Invalid value for '--start': -1.0 is not in the range x>=0."),
+    (["--start", "3", "--end", "2"], "Invalid value for '--end': 2 s is not after --start (3 s)"),
+])
+def test_cli_checks_every_option_before_any_work(clip, tiny_model_path, tmp_path, flags, words):
+    from skindeep.cli import main
+
+    dst = tmp_path / "out.mp4"
+    result = CliRunner().invoke(main, ["video", str(clip[0]), "-o", str(dst), "--model", str(tiny_model_path),
+                                       "-q", *flags])
+    assert result.exit_code == 2 and words in result.output, result.output
+    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception,
+                                                                                        SystemExit)
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary file
+
+
 def test_flow_warp_follows_a_known_shift():
     rng = np.random.default_rng(0)
     texture = cv2.GaussianBlur(rng.uniform(0, 255, (120, 160)).astype(np.float32), (0, 0), 2)
@@ -329,13 +456,35 @@ def test_cli_runs_and_refuses_to_overwrite(clip, tiny_model_path, tmp_path):
 
     src, _ = clip
     dst = tmp_path / "cli.mp4"
-    args = ["video", str(src), "-o", str(dst), "--model", str(tiny_model_path), "-q", "--no-face-protection"]
+    args = ["video", str(src), "-o", str(dst), "--model", str(tiny_model_path), "-q", "--no-protect-face"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert vio.probe(dst).n_frames == N_FRAMES
+    old_name = CliRunner().invoke(main, [*args[:-1], "--no-face-protection", "--overwrite"])
+    assert old_name.exit_code == 0 and "now called --no-protect-face" in old_name.output, old_name.output
     again = CliRunner().invoke(main, args)
     assert again.exit_code != 0 and "exists" in again.output
     broken = tmp_path / "junk.mov"
     broken.write_bytes(b"not a video at all")
     bad = CliRunner().invoke(main, ["video", str(broken), "-o", str(tmp_path / "x.mp4"), "-q"])
     assert bad.exit_code != 0 and "junk.mov" in bad.output
+
+
+def test_cli_refuses_to_write_over_its_input(clip, tiny_model_path, tmp_path):
+    """Even with --overwrite, the output may not be the input: not by the same name, another spelling of
+    its path, a symbolic link or a hard link to it. The input stays byte for byte as it was."""
+    from skindeep.cli import main
+
+    src = tmp_path / "in" / "take.mp4"
+    src.parent.mkdir()
+    src.write_bytes(clip[0].read_bytes())
+    original = src.read_bytes()
+    (tmp_path / "sym.mp4").symlink_to(src)
+    os.link(src, tmp_path / "hard.mp4")
+    for dst in (src, tmp_path / "in" / ".." / "in" / "take.mp4", tmp_path / "sym.mp4", tmp_path / "hard.mp4"):
+        args = ["video", str(src), "-o", str(dst), "--overwrite", "--model", str(tiny_model_path), "-q",
+                "--no-face-protection"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code != 0, f"-o {dst}: wrote over the input"
+        assert "overwrite the input" in result.output, result.output
+        assert src.read_bytes() == original, f"-o {dst}: the input changed"

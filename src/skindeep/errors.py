@@ -9,3 +9,7 @@ class SkinDeepError(Exception):
 
 class InputError(SkinDeepError):
     """A file or folder the user gave cannot be used (missing, unreadable, wrong kind)."""
+
+
+class OutputError(SkinDeepError):
+    """A result cannot be written where the user asked (read-only folder, disk full, a folder in the way)."""

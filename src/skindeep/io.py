@@ -12,8 +12,10 @@ Writes are atomic: a temporary file in the destination folder, then ``os.replace
 
 from __future__ import annotations
 
+import errno
 import io as _io
 import os
+import re
 import struct
 import tempfile
 import zlib
@@ -24,7 +26,7 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import JpegImagePlugin, UnidentifiedImageError
 
-from skindeep.errors import InputError
+from skindeep.errors import InputError, OutputError
 
 ORIENTATION_TAG = 0x0112
 # File-name extension -> Pillow format name, for writing.
@@ -133,8 +135,36 @@ def decode_image(data: bytes, name: str = "image", opened: PILImage.Image | None
             return _from_pil(img, data)
     except InputError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"{name}: not a readable image ({exc})") from exc
+    except (PILImage.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{name}: {unreadable_reason(data, exc)}") from exc
+
+
+READABLE_FORMATS = "JPEG, PNG, WebP, TIFF, BMP or GIF"
+
+
+def bomb_pixels(exc: PILImage.DecompressionBombError) -> tuple[int, int] | None:
+    """(pixels in the image, Pillow's limit) from a DecompressionBombError's message; None if it changed.
+
+    Pillow refuses the image in ``Image.open`` and never hands back its size, only this sentence:
+    "Image size (3600000000 pixels) exceeds limit of 178956970 pixels, could be decompression bomb ...".
+    """
+    numbers = re.findall(r"\((\d+) pixels\).*?(\d+) pixels", str(exc))
+    return (int(numbers[0][0]), int(numbers[0][1])) if numbers else None
+
+
+def unreadable_reason(data: bytes, exc: Exception) -> str:
+    """Why ``data`` could not be decoded, in words a user can act on (no Pillow internals): the part of
+    the sentence after the file's name."""
+    if not data:
+        return "the file is empty (0 bytes), not an image; copy it again from where it came from"
+    if isinstance(exc, PILImage.DecompressionBombError):
+        sizes = bomb_pixels(exc)
+        what = f"{sizes[0] / 1e6:,.0f} megapixels, over the {sizes[1] / 1e6:,.0f}-megapixel" if sizes else "over the"
+        return (f"the image is {what} limit skindeep decodes (a guard against decompression bombs); "
+                "shrink it first")
+    if isinstance(exc, UnidentifiedImageError):
+        return f"not an image file ({READABLE_FORMATS} data was expected); check that this is the photo you meant"
+    return f"the image is damaged or cut short ({exc}); open it in an image viewer, or copy it again"
 
 
 def _from_pil(img: PILImage.Image, data: bytes | None) -> Image:
@@ -375,19 +405,46 @@ def _umask() -> int:
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and os.replace (never half-written)."""
+    """Write ``data`` to ``path`` via a temporary file in the same folder and os.replace (never half-written).
+
+    Raises OutputError naming ``path`` (not the temporary file) when the folder cannot take it.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a photo should get the usual permissions
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            # The OS names the hidden temporary file; the user only knows the file they asked for.
+            raise OutputError(f"{path}: cannot write the file: {unwritable_reason(exc)}") from exc
         raise
+
+
+_WRITE_FIXES = {
+    errno.EACCES: "permission denied; make the folder writable or choose another output folder",
+    errno.EPERM: "permission denied; make the folder writable or choose another output folder",
+    errno.EROFS: "the file system is read-only; choose another output folder",
+    errno.ENOSPC: "the disk is full; free some space or choose another output folder",
+    errno.EDQUOT: "the disk quota is used up; free some space or choose another output folder",
+    errno.EISDIR: "a folder of that name is in the way; rename it or choose another output name",
+    errno.ENOTDIR: "a file is in the way of its folder; rename it or choose another output folder",
+    errno.EEXIST: "a file is in the way of its folder; rename it or choose another output folder",  # mkdir
+}
+
+
+WRITE_ERRNOS = frozenset(_WRITE_FIXES)
+
+
+def unwritable_reason(exc: OSError) -> str:
+    """Why a write failed and what to do, without the OS's names for temporary files."""
+    return _WRITE_FIXES.get(exc.errno, (exc.strerror or type(exc).__name__).lower())
 
 
 def write_image(

@@ -9,7 +9,17 @@ from pathlib import Path
 
 import click
 
+from skindeep.cli.options import (
+    model_option,
+    model_setting_options,
+    protect_face_option,
+    strength_option,
+    threshold_option,
+)
+
 _worker_remover = None
+# At most this many "-o names the input" notices are printed one by one; the rest are counted.
+MAX_NOTICES = 3
 
 
 def _init_worker(remover_kwargs: dict) -> None:
@@ -67,6 +77,15 @@ def _run_local(jobs, options, remover_kwargs: dict, workers: int, progress, skip
             progress.update(1)
 
 
+def _echo_notices(notices: list[str]) -> None:
+    """Say where outputs went that could not go where ``-o`` pointed (one line each, then a count)."""
+    for notice in notices[:MAX_NOTICES]:
+        click.echo(f"note: {notice}", err=True)
+    if len(notices) > MAX_NOTICES:
+        click.echo(f"note: {len(notices) - MAX_NOTICES} more outputs would have replaced their inputs; "
+                   "they go to NAME.skindeep.EXT instead", err=True)
+
+
 @click.command("remove")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path),
@@ -76,7 +95,8 @@ def _run_local(jobs, options, remover_kwargs: dict, workers: int, progress, skip
 @click.option("--skip-existing/--no-skip-existing", default=True, show_default=True,
               help="Skip photos whose output an earlier run already wrote (newer than the input, with the "
                    "asked --save-mask/--save-layers files); --overwrite redoes everything.")
-@click.option("--format", "fmt", type=click.Choice(["jpg", "png", "webp", "tif", "bmp"], case_sensitive=False),
+@click.option("--format", "fmt", type=click.Choice(["jpg", "jpeg", "png", "webp", "tif", "bmp"],
+                                                   case_sensitive=False),
               help="Output format (default: the input's).")
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality (default: the input's own).")
 @click.option("--mask", type=click.Path(path_type=Path), help="Mask image (white = selected), see --mask-mode.")
@@ -84,18 +104,17 @@ def _run_local(jobs, options, remover_kwargs: dict, workers: int, progress, skip
               help="limit: remove detected ink only where --mask is white; replace: --mask is the ink mask "
                    "itself (hand-painted), detection and --threshold are not used.")
 @click.option("--keep", type=click.Path(path_type=Path), help="Mask image: never change pixels where it is white.")
-@click.option("--threshold", type=click.FloatRange(0, 1), help="Ink probability threshold (default: the model's).")
-@click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
-              help="How much of the tattoo to remove (partial fade below 1).")
-@click.option("--protect-face/--no-protect-face", default=True, show_default=True,
-              help="Never change eyes, eyebrows, lips, nostrils and the hair around faces.")
+@threshold_option()
+@strength_option()
+@protect_face_option()
 @click.option("--save-mask", is_flag=True, help="Also write the ink mask as DST.mask.png.")
 @click.option("--save-layers", is_flag=True,
               help="Also write the ink layer as DST.layer.png (original pixels, alpha = mask).")
-@click.option("--model", "model_path", type=click.Path(path_type=Path), help="ONNX weights (default: shipped).")
-@click.option("--detect-size", type=click.IntRange(64, 8192), help="Long side for detection (default: model's).")
+@model_option()
+@model_setting_options(recommend=False)
 @click.option("--skin-gate/--no-skin-gate", default=True, show_default=True,
-              help="Ignore detections with no skin-coloured pixels around them (hair, prints, backgrounds).")
+              help="Remove ink only on skin: where the model's skin head sees skin (models without one: "
+                   "ignore detections with no skin-coloured pixels around them).")
 @click.option("--tone-match/--no-tone-match", default=True, show_default=True,
               help="Give restored areas the colour of the skin around them.")
 @click.option("--grain", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -106,8 +125,8 @@ def _run_local(jobs, options, remover_kwargs: dict, workers: int, progress, skip
 @click.option("--cluster", metavar="ADDRESS", help="Run on a Dask cluster (needs the [scale] extra).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask, mask_mode, keep, threshold,
-            strength, protect_face, save_mask, save_layers, model_path, detect_size, skin_gate, tone_match, grain,
-            workers, threads, cluster, quiet):
+            strength, protect_face, save_mask, save_layers, model_path, skin_gate, tone_match, grain,
+            workers, threads, cluster, quiet, **model_settings):
     """Remove tattoos from photos (files and folders) at full resolution.
 
     \b
@@ -127,10 +146,9 @@ def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask
     skip_existing = skip_existing and not overwrite  # --overwrite: write every output again
     remover_kwargs = {"model_path": model_path, "threshold": threshold, "protect_face": protect_face,
                       "threads": threads}
-    if detect_size:
-        remover_kwargs["detect_size"] = detect_size
+    remover_kwargs.update({name: value for name, value in model_settings.items() if value is not None})
     if not skin_gate:
-        remover_kwargs["min_skin_around"] = 0.0
+        remover_kwargs.update(skin_gate=0.0, min_skin_around=0.0)
     if not tone_match:
         remover_kwargs["tone_match"] = 0.0
     if grain:
@@ -142,6 +160,7 @@ def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask
         raise click.ClickException(str(exc)) from exc
     if not jobs:
         raise click.ClickException("no photos found in " + ", ".join(map(str, inputs)))
+    _echo_notices([job.notice for job in jobs if job.notice])
     options = RemoveOptions(threshold=threshold, strength=strength, protect_face=protect_face, mask=mask,
                             keep=keep, save_mask=save_mask, save_layers=save_layers, format=fmt, quality=quality,
                             mask_mode=mask_mode)

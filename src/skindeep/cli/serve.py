@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from skindeep.cli.options import protect_face_option, threshold_option
+
 
 @click.command("serve")
 @click.option(
@@ -22,18 +24,8 @@ import click
     default=None,
     help="ONNX model to use instead of the shipped one.",
 )
-@click.option(
-    "--threshold",
-    default=None,
-    type=click.FloatRange(0, 1),
-    help="Default ink threshold (a request may give its own). Default: the model's.",
-)
-@click.option(
-    "--protect-face/--no-protect-face",
-    default=True,
-    show_default=True,
-    help="Default face protection (a request may give its own).",
-)
+@threshold_option(help="Default ink threshold, 0..1 (a request may give its own). Default: the model's.")
+@protect_face_option(help="Default face protection (a request may give its own).")
 @click.option(
     "--workers", default=1, show_default=True, type=click.IntRange(1), help="Photos processed at once."
 )

@@ -99,6 +99,7 @@ def load_real(path: Path) -> RealPhoto:
 
 
 def _luminance(rgb: np.ndarray) -> np.ndarray:
+    # OpenCV's rounded grey, not skindeep.colour.luminance: real_score.py measures with this one.
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 

@@ -43,6 +43,8 @@ class ModelConfig:
     attention: bool = True
     spectral_norm: bool = True
     frozen_encoder_levels: int = 2  # stem + blocks up to /2 (1) or /4 (2) stay ImageNet: saves CPU backward
+    # A third head on the encoder: skin / hair / clothing (skindeep.model.skin). Ink is removed only on skin.
+    skin_head: bool = False
 
 
 @dataclass
@@ -65,6 +67,10 @@ class DataConfig:
     max_zoom: float = 1.0  # > 1: also enlarge crops up to this factor (ink bigger than in the samples)
     colour_grade: float = 0.0  # chance of a random colour grade (white balance, saturation, gamma) per crop
     sharpen: float = 0.0  # chance of a random unsharp mask per crop (real close-ups are crisper than samples)
+    # Real photos with tattoo boxes (``real-train/`` format; its train split, skindeep.model.skin) as weak
+    # supervision for the ink head: ``real_batch`` crops per step next to the synthetic batch. "" = off.
+    real_dir: str = ""
+    real_batch: int = 2
 
 
 @dataclass
@@ -87,6 +93,10 @@ class LossConfig:
     # BCE, averaged over every pixel, hardly sees (docs/experiments.md, experiment 7). 0 = off.
     hard_negative: float = 0.0
     hard_negative_top: float = 0.01
+    # Real tattoo boxes (data.real_dir; skindeep.model.losses.box_losses): the projection of the ink map
+    # inside each box, and "no ink" wherever no box reaches. 0 = off.
+    box_projection: float = 0.0
+    box_negative: float = 0.0
 
 
 @dataclass

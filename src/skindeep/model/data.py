@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from skindeep.colour import luminance
 from skindeep.errors import InputError
 
 SUFFIXES = ("tattooed", "clean", "ink")
@@ -105,7 +106,7 @@ def colour_grade(triple: Triple, rng: np.random.Generator) -> Triple:
 
     def grade(rgb: np.ndarray) -> np.ndarray:
         x = lut_in[rgb] * gains
-        grey = x @ np.array([0.299, 0.587, 0.114], np.float32)
+        grey = luminance(x)
         x = grey[..., None] + saturation * (x - grey[..., None])
         x = np.clip(x, 0.0, 1.0) ** gamma
         return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
@@ -241,3 +242,73 @@ def load_val_set(folder: str | Path, limit: int | None = None) -> list[tuple[str
     """The fixed validation set: the first ``limit`` samples of ``folder`` (sorted names), full size."""
     names = list_samples(folder)[: limit or None]
     return [(n, read_triple(folder, n)) for n in names]
+
+
+class RealBoxDataset(Dataset):
+    """Real tattooed photos with a box around each tattoo (``real-train/`` format: ``NAME.jpg`` +
+    ``NAME.json`` with ``boxes`` [x0, y0, x1, y1]), as weak supervision for the ink head.
+
+    Items: ``image (3,S,S)`` float32 0..1, softened as the remover softens what the detector sees;
+    ``box (1,S,S)`` 1 inside any box (loose: ink somewhere in it); ``core (1,S,S)`` 1 on the central
+    ``core`` share of each box's side (every row and column there crosses ink); ``outside (1,S,S)`` 1 where
+    no box, grown by ``margin`` of its side, reaches (no ink there). A random square crop around a box,
+    side = short side / U(1, 2), resized to S, random flip.
+    """
+
+    def __init__(self, photos: list[Path], size: int, seed: int = 0, length: int = 1000, core: float = 0.8,
+                 margin: float = 0.1, blur: float = 1.0):
+        self.items = []
+        for p in photos:
+            boxes = json_boxes(p)
+            if boxes:
+                self.items.append((Path(p), boxes))
+        if not self.items:
+            raise InputError("no real photos with tattoo boxes to train on")
+        self.size, self.seed, self.length = size, seed, length
+        self.core, self.margin, self.blur = core, margin, blur
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng((self.seed, i))
+        path, boxes = self.items[int(rng.integers(len(self.items)))]
+        rgb = _read_png(path, True)
+        h, w = rgb.shape[:2]
+        maps = np.zeros((3, h, w), np.uint8)  # box, core, grown box
+        for x0, y0, x1, y1 in boxes:
+            bw, bh = x1 - x0, y1 - y0
+            maps[0, y0:y1, x0:x1] = 1
+            cx, cy = bw * (1 - self.core) / 2, bh * (1 - self.core) / 2
+            maps[1, int(y0 + cy):int(np.ceil(y1 - cy)), int(x0 + cx):int(np.ceil(x1 - cx))] = 1
+            gx, gy = int(bw * self.margin), int(bh * self.margin)
+            maps[2, max(0, y0 - gy):y1 + gy, max(0, x0 - gx):x1 + gx] = 1
+        side = max(8, int(min(h, w) / rng.uniform(1.0, 2.0)))
+        x0b, y0b, x1b, y1b = boxes[int(rng.integers(len(boxes)))]
+        cx = (x0b + x1b) / 2 + rng.normal(0, side / 6)
+        cy = (y0b + y1b) / 2 + rng.normal(0, side / 6)
+        x0 = int(np.clip(cx - side / 2, 0, w - side))
+        y0 = int(np.clip(cy - side / 2, 0, h - side))
+        s = self.size
+        img = cv2.resize(rgb[y0:y0 + side, x0:x0 + side], (s, s), interpolation=cv2.INTER_AREA)
+        if self.blur > 0:
+            img = cv2.GaussianBlur(img, (0, 0), self.blur * s / 320)
+        crop = maps[:, y0:y0 + side, x0:x0 + side].transpose(1, 2, 0)
+        crop = cv2.resize(crop, (s, s), interpolation=cv2.INTER_NEAREST).transpose(2, 0, 1)
+        if rng.random() < 0.5:
+            img, crop = img[:, ::-1], crop[:, :, ::-1]
+        out = {"image": torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float() / 255.0}
+        for k, name in enumerate(("box", "core")):
+            out[name] = torch.from_numpy(np.ascontiguousarray(crop[k:k + 1])).float()
+        out["outside"] = 1.0 - torch.from_numpy(np.ascontiguousarray(crop[2:3])).float()
+        return out
+
+
+def json_boxes(photo: str | Path) -> list[list[int]]:
+    """The tattoo boxes of a ``real-train``-format photo (``NAME.json`` next to it); [] when none."""
+    import json
+
+    meta = Path(photo).with_suffix(".json")
+    if not meta.is_file():
+        return []
+    return [list(map(int, b)) for b in json.loads(meta.read_text()).get("boxes") or []]

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from skindeep.errors import SkinDeepError
+from skindeep.model.skin import SKIN_CLASSES
 
 PARITY_TOLERANCE = 1e-3  # max |onnxruntime - torch| on either output, on inputs in 0..1
 ONNX_OPSET = 17
@@ -29,16 +30,25 @@ class ExportError(SkinDeepError):
     """The exported ONNX model does not reproduce the torch model within tolerance."""
 
 
+def output_names(net: nn.Module) -> list[str]:
+    """The ONNX outputs of ``net``: ink and clean, and skin when it has a skin head."""
+    return ["ink", "clean", "skin"] if getattr(net, "skin_head", None) is not None else ["ink", "clean"]
+
+
 class _Inference(nn.Module):
-    """Wraps the network to the ONNX contract: (image) -> (ink probability, clean)."""
+    """Wraps the network to the ONNX contract: (image) -> (ink probability, clean[, skin probabilities])."""
 
     def __init__(self, net: nn.Module):
         super().__init__()
         self.net = net
+        self.with_skin = getattr(net, "skin_head", None) is not None
 
-    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, clean = self.net(image)
-        return torch.sigmoid(logits), clean
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        if not self.with_skin:
+            logits, clean = self.net(image)
+            return torch.sigmoid(logits), clean
+        logits, clean, skin = self.net(image, with_skin=True)
+        return torch.sigmoid(logits), clean, torch.sigmoid(skin)
 
 
 def fold_spectral_norm(model: nn.Module) -> nn.Module:
@@ -57,11 +67,12 @@ def export_onnx(model: nn.Module, path: str | Path, sample_size: int = 256) -> P
     wrapped = _Inference(fold_spectral_norm(model)).eval()
     x = torch.rand(1, 3, sample_size, sample_size)
     dims = {2: "H", 3: "W"}
+    names = output_names(model)
     tmp = path.with_suffix(".tmp.onnx")
     with torch.no_grad():
         torch.onnx.export(
-            wrapped, (x,), str(tmp), input_names=["image"], output_names=["ink", "clean"],
-            dynamic_axes={"image": dims, "ink": dims, "clean": dims}, opset_version=ONNX_OPSET, dynamo=False,
+            wrapped, (x,), str(tmp), input_names=["image"], output_names=names,
+            dynamic_axes={"image": dims, **{n: dims for n in names}}, opset_version=ONNX_OPSET, dynamo=False,
         )
     tmp.replace(path)
     return path
@@ -75,36 +86,42 @@ class ParityReport:
     max_abs_ink: float
     max_abs_clean: float
     sizes: list[tuple[int, int]]
+    max_abs_skin: float = 0.0  # 0 for a network without a skin head
 
     @property
     def ok(self) -> bool:
-        return max(self.max_abs_ink, self.max_abs_clean) < self.tolerance
+        return max(self.max_abs_ink, self.max_abs_clean, self.max_abs_skin) < self.tolerance
 
 
 def check_parity(model: nn.Module, onnx_path: str | Path, sizes=((96, 160), (256, 256)),
                  tolerance: float = PARITY_TOLERANCE, seed: int = 0) -> ParityReport:
-    """Run torch and onnxruntime on random and smooth inputs; raise :class:`ExportError` if they differ."""
+    """Run torch and onnxruntime on random inputs; raise :class:`ExportError` if they differ.
+
+    Torch is ``model`` as trained (spectral norm hooks, eval mode), not the folded copy that was
+    exported: a fold that got the normalisation wrong must show here.
+    """
     import onnxruntime as ort
 
-    ref = _Inference(fold_spectral_norm(model)).eval()
+    ref = _Inference(copy.deepcopy(model)).eval()  # a copy: eval() must not change the caller's model
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(seed)
-    worst = [0.0, 0.0]
+    names = output_names(model)
+    worst = [0.0] * len(names)
     for h, w in sizes:
         x = rng.random((1, 3, h, w), dtype=np.float32)
         with torch.no_grad():
             want = [t.numpy() for t in ref(torch.from_numpy(x))]
-        got = sess.run(["ink", "clean"], {"image": x})
-        for i in range(2):
+        got = sess.run(names, {"image": x})
+        for i in range(len(names)):
             if got[i].shape != want[i].shape:
                 raise ExportError(f"{onnx_path}: output {i} has shape {got[i].shape}, torch gives {want[i].shape}")
             worst[i] = max(worst[i], float(np.abs(got[i] - want[i]).max()))
-    report = ParityReport(tolerance, worst[0], worst[1], [tuple(s) for s in sizes])
+    report = ParityReport(tolerance, worst[0], worst[1], [tuple(s) for s in sizes],
+                          worst[2] if len(worst) > 2 else 0.0)
     if not report.ok:
-        raise ExportError(
-            f"{onnx_path}: onnxruntime differs from torch by {max(worst):.3g} (ink {worst[0]:.3g}, "
-            f"clean {worst[1]:.3g}), tolerance {tolerance}"
-        )
+        each = ", ".join(f"{n} {v:.3g}" for n, v in zip(names, worst, strict=True))
+        raise ExportError(f"{onnx_path}: onnxruntime differs from torch by {max(worst):.3g} ({each}), "
+                          f"tolerance {tolerance}")
     return report
 
 
@@ -126,30 +143,21 @@ def time_onnx(onnx_path: str | Path, size: int = 1024, threads: int = 2, repeats
 
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path, version: str | None = None,
-                      threshold: float | None = None, timing: bool = True, detect_size: int = 320,
-                      val_dir: str | Path | None = None, restore_side: int = 320,
-                      input_blur: float = 0.0, grow_threshold: float = 0.0, coarse_detect_size: int = 0,
-                      coarse_support: float = 0.0) -> dict[str, Any]:
+                      threshold: float | None = None, timing: bool = True, val_dir: str | Path | None = None,
+                      **recommended: int | float | None) -> dict[str, Any]:
     """Checkpoint -> ONNX at ``out`` + parity check + ``out`` with .json metadata. Returns the metadata.
 
-    ``detect_size``: the long side to shrink photos to for detection. The network saw tattoos at the
-    scale of 320 px samples (crops of 0.4-1x their side), and on real photos it finds more ink at
-    256-320 px than at 512 (looked at on real-dev sheets).
-    ``restore_side``: the long side at which restoring works best. The restorer gates its correction
-    by its *own* ink probability, which drops at scales it was not trained at: on real-dev photos
-    restoring at 320 px (correction upsampled) removed much more ink than at 512 or at full size.
-    ``input_blur``: Gaussian sigma (detector pixels) the remover softens its input by before detecting;
-    crisp real close-ups are sharper than any training photo (docs/experiments.md, experiment 6).
-    ``grow_threshold``: hysteresis, the lower threshold at which pixels join a blob that reaches
-    ``threshold`` (0 = off).
-    ``coarse_detect_size``, ``coarse_support``: a second detection at this smaller long side, into which
-    blobs grow where the first gives at least ``coarse_support`` (0 = off; ``remove.PipelineConfig``).
+    ``recommended``: the pipeline settings the model recommends, by name (``detect_size=320``,
+    ``input_blur=1.0``...; one per row of ``skindeep.remove.session.MODEL_SETTINGS``, which says what
+    each is and why its default); the ones not given get the table's ``export_default``.
     ``threshold``: None picks it by pooled mask F1 on the validation folder (``val_dir``, default the
     run's ``data.val_dir``) when that exists, else 0.5.
     """
     from skindeep import __version__
     from skindeep.model.checkpoint import model_from_checkpoint
+    from skindeep.remove.session import MODEL_SETTINGS, export_settings
 
+    settings = export_settings(recommended)  # before the slow part: a misspelt name fails at once
     model, cfg, state = model_from_checkpoint(checkpoint)
     out = export_onnx(model, out)
     report = check_parity(model, out)
@@ -170,14 +178,11 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, version: str | No
         "architecture": "U-Net, EfficientNet-Lite0 encoder (ImageNet), SN decoder + self-attention, "
                         "ink head + gain/offset restorer",
         "input": {"name": "image", "shape": [1, 3, "H", "W"], "range": [0, 1], "multiple_of": 32},
-        "outputs": {"ink": [1, 1, "H", "W"], "clean": [1, 3, "H", "W"]},
+        "outputs": {"ink": [1, 1, "H", "W"], "clean": [1, 3, "H", "W"],
+                    **({"skin": [1, 3, "H", "W"]} if model.skin_head is not None else {})},
+        "skin_classes": list(SKIN_CLASSES) if model.skin_head is not None else None,
         "train_size": train_size,
-        "recommended_detect_size": detect_size,
-        "recommended_restore_side": restore_side,
-        "recommended_input_blur": input_blur,
-        "recommended_grow_threshold": grow_threshold,
-        "recommended_coarse_detect_size": coarse_detect_size,
-        "recommended_coarse_support": coarse_support,
+        **{setting.key: settings[setting.name] for setting in MODEL_SETTINGS},
         "threshold": threshold,
         "threshold_val_f1": threshold_f1,
         "step": state.get("step"),

@@ -114,3 +114,24 @@ class SkinDeepLoss(nn.Module):
             parts.update(feat=feat.item(), gram=gram.item())
         parts["total"] = total.item()
         return LossTerms(total, parts)
+
+
+def box_losses(logits: torch.Tensor, box: torch.Tensor, core: torch.Tensor, outside: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weak supervision from tattoo boxes (``RealBoxDataset``): (projection, negative), two scalars.
+
+    projection: BoxInst's (Tian et al. 2021) Dice between the ink map's max along each column / row
+    inside the boxes and the boxes' core projected the same way: every column and row through a box's
+    core crosses some ink, with no claim about which pixels. negative: mean BCE toward "no ink" where no
+    box reaches (real skin, clothes and backgrounds the synthetic engine does not imitate).
+    """
+    p = torch.sigmoid(logits) * box
+    proj = logits.new_zeros(())
+    for dim in (-2, -1):
+        pred = p.amax(dim=dim).flatten(1)
+        target = core.amax(dim=dim).flatten(1)
+        inter = (pred * target).sum(1)
+        proj = proj + (1 - 2 * inter / (pred.pow(2).sum(1) + target.pow(2).sum(1)).clamp(min=1e-6)).mean()
+    bce = F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits), reduction="none")
+    negative = (bce * outside).sum() / outside.sum().clamp(min=1.0)
+    return proj / 2, negative

@@ -72,6 +72,32 @@ class Lite0Encoder(nn.Module):
         return feats
 
 
+class SkinHead(nn.Module):
+    """Skin, hair and clothing logits at /4 from the encoder pyramid /4../32 (a light FPN).
+
+    Context is fused at /8 (two 3x3 convs), the /4 features add the detail for the edges. It reads only
+    the encoder, so it can be trained with the whole removal network frozen and its ink and clean outputs
+    stay exactly as they were. ~25 k parameters.
+    """
+
+    def __init__(self, channels: tuple[int, ...], width: int = 32, classes: int = 3):
+        super().__init__()
+        self.lateral = nn.ModuleList(nn.Conv2d(c, width, 1) for c in channels)
+        self.fuse = nn.Sequential(
+            nn.ReLU(inplace=True), nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=1),
+        )
+        self.out = nn.Sequential(nn.ReLU(inplace=True), nn.Conv2d(width, classes, 1))
+
+    def forward(self, f4: torch.Tensor, *deeper: torch.Tensor) -> torch.Tensor:
+        size = deeper[0].shape[-2:]
+        h = self.lateral[1](deeper[0])
+        for conv, f in zip(self.lateral[2:], deeper[1:], strict=True):
+            h = h + F.interpolate(conv(f), size=size, mode="bilinear", align_corners=False)
+        h = F.interpolate(self.fuse(h), size=f4.shape[-2:], mode="bilinear", align_corners=False)
+        return self.out(h + self.lateral[0](f4))
+
+
 def _sn(module: nn.Module, enabled: bool) -> nn.Module:
     return nn.utils.spectral_norm(module) if enabled else module
 
@@ -140,6 +166,7 @@ class SkinDeepNet(nn.Module):
         attention: bool = True,
         spectral_norm: bool = True,
         frozen_encoder_levels: int = 0,
+        skin_head: bool = False,
     ):
         super().__init__()
         sn = spectral_norm
@@ -162,6 +189,7 @@ class SkinDeepNet(nn.Module):
         nn.init.zeros_(self.rgb_head[-1].bias)
         nn.init.zeros_(self.ink_refine[-1].weight)
         nn.init.zeros_(self.ink_refine[-1].bias)
+        self.skin_head = SkinHead(ENCODER_CHANNELS[1:]) if skin_head else None
 
     def train(self, mode: bool = True) -> SkinDeepNet:
         """Training mode, but the encoder's BatchNorm keeps its ImageNet statistics (small CPU batches)."""
@@ -171,7 +199,9 @@ class SkinDeepNet(nn.Module):
                 m.eval()
         return self
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, with_skin: bool = False) -> tuple[torch.Tensor, ...]:
+        """``(ink_logits, clean)``; with ``with_skin`` also the skin head's ``(N,3,H,W)`` logits of
+        skin, hair and clothing (``skindeep.model.skin.SKIN_CLASSES``)."""
         if not torch.onnx.is_in_onnx_export() and (x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] % 32
                                                     or x.shape[-2] % 32):
             raise ValueError(
@@ -195,7 +225,13 @@ class SkinDeepNet(nn.Module):
         gain_offset = F.interpolate(gain_offset, **up)
         a, b = gain_offset[:, :3], gain_offset[:, 3:]
         clean = (x + p * (a * x + b)).clamp(0.0, 1.0)
-        return logit, clean
+        if not with_skin:
+            return logit, clean
+        if self.skin_head is None:
+            raise ValueError("this network has no skin head (ModelConfig.skin_head)")
+        skin = F.interpolate(self.skin_head(f4, f8, f16, f32), scale_factor=4.0, mode="bilinear",
+                             align_corners=False)
+        return logit, clean, skin
 
 
 def build_model(cfg=None, pretrained: bool | None = None) -> SkinDeepNet:
@@ -209,6 +245,7 @@ def build_model(cfg=None, pretrained: bool | None = None) -> SkinDeepNet:
         attention=cfg.attention,
         spectral_norm=cfg.spectral_norm,
         frozen_encoder_levels=cfg.frozen_encoder_levels,
+        skin_head=cfg.skin_head,
     )
 
 

@@ -30,8 +30,8 @@ from torch.utils.data.distributed import DistributedSampler
 from skindeep.errors import SkinDeepError
 from skindeep.model.checkpoint import load_checkpoint, save_checkpoint
 from skindeep.model.config import TrainConfig
-from skindeep.model.data import FolderDataset, SynthDataset, load_val_set
-from skindeep.model.losses import SkinDeepLoss
+from skindeep.model.data import FolderDataset, RealBoxDataset, SynthDataset, load_val_set
+from skindeep.model.losses import SkinDeepLoss, box_losses
 from skindeep.model.net import SkinDeepNet, build_model
 from skindeep.model.validate import model_metrics, telea_metrics
 
@@ -123,6 +123,25 @@ def make_loader(cfg: TrainConfig, stage: int, stage_step: int, steps: int, d: Di
                       worker_init_fn=_worker_init, multiprocessing_context=ctx)
 
 
+def real_batches(cfg: TrainConfig, size: int, seed: int):
+    """Endless batches of real boxed crops (``data.real_dir``, train split only), or None when off."""
+    if not cfg.data.real_dir or not (cfg.loss.box_projection or cfg.loss.box_negative):
+        return None
+    from skindeep.model.skin import split_real_train
+
+    photos, _ = split_real_train(cfg.data.real_dir)
+    ds = RealBoxDataset(photos, size, seed=seed, length=10**9)
+    return iter(DataLoader(ds, batch_size=cfg.data.real_batch, num_workers=0))
+
+
+def real_terms(net: torch.nn.Module, cfg: TrainConfig, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
+    """Weighted box losses of one real batch, and their unweighted values for the log."""
+    logits = net(batch["image"])[0]
+    proj, neg = box_losses(logits, batch["box"], batch["core"], batch["outside"])
+    total = cfg.loss.box_projection * proj + cfg.loss.box_negative * neg
+    return total, {"box_proj": proj.item(), "box_neg": neg.item()}
+
+
 def _worker_init(_: int) -> None:
     import cv2
 
@@ -198,6 +217,8 @@ def _train(
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
     model = build_model(cfg.model, pretrained=pretrained)
+    if model.skin_head is not None:  # trained on its own (skindeep.model.skin); kept as it is here
+        model.skin_head.requires_grad_(False)
     opt = make_optimizer(model, cfg)
     state: dict[str, Any] = {"stage": 0, "stage_step": 0, "step": 0, "best": None, "seconds": 0.0, "metrics": {}}
     ckpt = None
@@ -229,7 +250,7 @@ def _train(
                 ref = telea_metrics(val_set, threshold).as_dict()
                 ref_path.write_text(json.dumps(ref, indent=2))
                 log(f"telea (true mask) on {len(val_set)} val samples: {ref}")
-        parts = ["total", "l1", "bce", "dice", "hard_neg", "feat", "gram"]
+        parts = ["total", "l1", "bce", "dice", "hard_neg", "feat", "gram", "box_proj", "box_neg"]
         train_log = CsvLog(out / "train.csv", ["step", "stage", "size", "lr", *parts, "sec_per_step", "elapsed"])
         val_log = CsvLog(out / "val.csv", ["step", "stage", "psnr_in", "ssim_in", "change_out", "iou", "f1", "n"])
 
@@ -264,13 +285,19 @@ def _train(
             sched.load_state_dict(ckpt["scheduler"])
         ckpt = None
         log(f"stage {stage}: size {s.size}, batch {s.batch}, steps {state['stage_step']}/{s.steps}, lr {s.lr}")
+        real = real_batches(cfg, s.size, (cfg.seed * 1000 + stage) * 1_000_003 + state["stage_step"] + d.rank)
         while state["stage_step"] < s.steps:
             chunk = min(CHUNK_STEPS, s.steps - state["stage_step"])
             t0 = time.monotonic()
             for batch in make_loader(cfg, stage, state["stage_step"], chunk, d):
                 terms = criterion(*net(batch["tattooed"]), batch["clean"], batch["ink"])
+                total = terms.total
+                if real is not None:
+                    extra, parts = real_terms(net, cfg, next(real))
+                    total = total + extra
+                    terms.parts.update(parts, total=total.item())
                 opt.zero_grad(set_to_none=True)
-                terms.total.backward()
+                total.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 opt.step()
                 sched.step()

@@ -13,14 +13,15 @@ from __future__ import annotations
 import sys
 import threading
 import types
+from dataclasses import fields
 
 from skindeep.remove.pipeline import PipelineConfig, Remover, Result
 from skindeep.remove.session import ModelError
 
 __all__ = ["ModelError", "PipelineConfig", "Remover", "Result", "remove", "default_remover"]
 
-_INIT_KEYS = ("model_path", "threads", "config", "detect_size", "restore_side", "restore_pixels", "tile", "context",
-              "max_pass_pixels", "grow", "feather", "min_speck")
+# Keywords that make the Remover (every PipelineConfig field too); the rest go to Remover.remove.
+_INIT_KEYS = ("model_path", "threads", "config", *(f.name for f in fields(PipelineConfig)))
 _cache: dict[tuple, Remover] = {}
 _cache_lock = threading.Lock()
 

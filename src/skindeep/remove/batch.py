@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skindeep.errors import InputError
+from skindeep.errors import SkinDeepError
 from skindeep.io import FORMAT_EXTS, format_for, is_image_path, read_image, read_mask, write_image, write_png
 from skindeep.remove.pipeline import Remover
 
@@ -28,6 +28,8 @@ class Job:
 
     src: Path
     dst: Path
+    # Why dst is not where the user pointed (``-o`` named the input itself), for a one-line notice.
+    notice: str | None = None
 
 
 @dataclass
@@ -122,9 +124,12 @@ def plan_jobs(
             dst = src.with_suffix(ext)
         else:
             dst = src.with_name(f"{src.stem}{SUFFIX}{ext}")
+        notice = None
         if dst.resolve() in sources and not overwrite:
-            dst = dst.with_name(f"{src.stem}{SUFFIX}{ext}")
-        jobs.append(Job(src=src, dst=dst))
+            asked, dst = dst, dst.with_name(f"{src.stem}{SUFFIX}{ext}")
+            notice = (f"{asked}: the output would replace an input, so the result goes to {dst.name} instead "
+                      "(--overwrite replaces the input)")
+        jobs.append(Job(src=src, dst=dst, notice=notice))
     return jobs
 
 
@@ -155,7 +160,13 @@ def run_job(remover: Remover, job: Job, options: RemoveOptions) -> JobResult:
             layer_path = write_png(side_path(job.dst, "layer"), result.layer)
         changed = float(np.count_nonzero(result.ink_mask)) / result.ink_mask.size if options.strength > 0 else 0.0
         return JobResult(job.src, job.dst, True, None, time.perf_counter() - start, changed, mask_path, layer_path)
-    except InputError as exc:
-        return JobResult(job.src, None, False, str(exc), time.perf_counter() - start)
+    except SkinDeepError as exc:  # unreadable input, unwritable output: the message names the file
+        return JobResult(job.src, None, False, _one_line(str(exc)), time.perf_counter() - start)
     except Exception as exc:  # one bad photo must not stop a batch; the message names the file
-        return JobResult(job.src, None, False, f"{job.src}: {type(exc).__name__}: {exc}", time.perf_counter() - start)
+        message = f"{job.src}: {type(exc).__name__}: {exc}"
+        return JobResult(job.src, None, False, _one_line(message), time.perf_counter() - start)
+
+
+def _one_line(message: str) -> str:
+    """A batch lists one line per failure: fold any line breaks an error brought along."""
+    return " ".join(message.split())

@@ -51,6 +51,19 @@ class HairZone(NamedTuple):
     paint: Callable[[int, int, int, int], np.ndarray]
 
 
+def face_hull(pts: np.ndarray, shape: tuple[int, int]) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """The face inside its jaw line and brows: its box ``(x0, y0, x1, y1)`` clipped to ``shape`` (h, w)
+    and a bool array over that box. pts: (68, 2) landmarks."""
+    h, w = shape
+    x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + 1, (w, h))
+    hull = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), np.uint8)
+    if hull.size:
+        outline = cv2.convexHull(np.round(pts[:27] - (x0, y0)).astype(np.int32))
+        cv2.fillConvexPoly(hull, outline, 1)
+    return (int(x0), int(y0), int(x1), int(y1)), hull.astype(bool)
+
+
 def hair_zone(pts: np.ndarray) -> HairZone:
     """Where a face's hair is: an ellipse around the head, minus the face itself (jaw line up to a
     forehead raised above the brows), down to the nose only, so the neck and the face's skin stay
@@ -132,16 +145,21 @@ class FaceProtector:
             out.append(pts)
         return out
 
-    def regions(self, rgb: np.ndarray) -> list[tuple[int, int, int, int, np.ndarray]]:
+    def regions(self, rgb: np.ndarray, hair: bool | None = None,
+                skip: Callable[[np.ndarray], bool] | None = None) -> list[tuple[int, int, int, int, np.ndarray]]:
         """Protected pixels per face: ``(x0, y0, x1, y1, features)`` with ``features`` a bool array of
-        shape (y1 - y0, x1 - x0), True on eyes, eyebrows, lips, nostrils and, with ``hair``, the hair
-        zone around the head (:func:`hair_zone`). [] if no face or no dlib."""
+        shape (y1 - y0, x1 - x0), True on eyes, eyebrows, lips, nostrils and, with ``hair`` (default: the
+        protector's own setting), the hair zone around the head (:func:`hair_zone`). ``skip(landmarks)``
+        True leaves that face unprotected (a face that is itself a tattoo). [] if no face or no dlib."""
         h, w = rgb.shape[:2]
+        hair_on = self.hair if hair is None else hair
         out = []
         for pts in self.landmarks(rgb):
+            if skip is not None and skip(pts):
+                continue
             eye_dist = float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
             grow = max(2, round(self.margin * eye_dist))
-            hair = hair_zone(pts) if self.hair else None
+            hair = hair_zone(pts) if hair_on else None
             lo, hi = pts.min(0), pts.max(0)
             if hair is not None:
                 lo, hi = np.minimum(lo, hair.lo), np.maximum(hi, hair.hi)

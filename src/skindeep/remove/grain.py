@@ -16,6 +16,7 @@ import zlib
 import cv2
 import numpy as np
 
+from skindeep.colour import luminance
 from skindeep.remove.resample import Box
 
 HIGH_PASS_SIGMA = 1.5  # px at full size: what counts as "fine" texture
@@ -26,10 +27,6 @@ RING = 12  # px around the mask whose texture is the reference
 def high_pass(lum: np.ndarray) -> np.ndarray:
     """(h, w) float32 -> its fine detail: ``lum - GaussianBlur(lum, HIGH_PASS_SIGMA)``."""
     return lum - cv2.GaussianBlur(lum, (0, 0), HIGH_PASS_SIGMA)
-
-
-def _luminance(rgb: np.ndarray) -> np.ndarray:
-    return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def add_grain(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[Box], amount: float = 1.0) -> None:
@@ -49,9 +46,9 @@ def add_grain(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[B
         ring = cv2.dilate(masked.astype(np.uint8), np.ones((2 * RING + 1,) * 2, np.uint8)).astype(bool) & ~masked
         if ring.sum() < 50:
             continue
-        reference = float(high_pass(_luminance(rgb[y0:y1, x0:x1]))[ring].std())
+        reference = float(high_pass(luminance(rgb[y0:y1, x0:x1]))[ring].std())
         restored = out[y0:y1, x0:x1]
-        fill = high_pass(_luminance(restored))
+        fill = high_pass(luminance(restored))
         local = np.sqrt(cv2.GaussianBlur(fill * fill, (0, 0), LOCAL_SIGMA))
         missing = np.sqrt(np.clip(reference**2 - local**2, 0.0, None))
         seed = zlib.crc32(rgb[y0:y1:7, x0:x1:7].tobytes())

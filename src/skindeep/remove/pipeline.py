@@ -22,11 +22,11 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from skindeep.remove.face import FaceProtector
+from skindeep.remove.face import FaceProtector, face_hull
 from skindeep.remove.gate import gate_blobs
 from skindeep.remove.grain import add_grain
 from skindeep.remove.resample import Box, resize, upsample_region
-from skindeep.remove.session import DEFAULT_RESTORE_SIDE, InkModel
+from skindeep.remove.session import DEFAULT_RESTORE_SIDE, MODEL_SETTINGS, InkModel
 from skindeep.remove.tone import apply_tone_shift, tone_shift
 
 
@@ -83,8 +83,13 @@ class PipelineConfig:
     # default: real_score.py counts the grain as edge energy left in the tattoo (edge 0.66 -> 0.69 at
     # 0.4, 0.76 at 1; docs/experiments.md, experiment 7).
     grain: float = 0.0
-    # Drop detected blobs with less than this share of skin-coloured pixels around them (hair, prints
-    # on clothes, dark backgrounds; skindeep.remove.gate). 0 = off.
+    # Ink is removed only where the network's skin head (skindeep.model.skin) gives at least this skin
+    # probability: clothing, hair and backgrounds are never repainted. 0 = off; a model without a skin
+    # head falls back to the colour gate below.
+    skin_gate: float = 0.5
+    # Colour gate, for models without a skin head: drop detected blobs with less than this share of
+    # skin-coloured pixels around them (hair, prints on clothes, dark backgrounds; skindeep.remove.gate).
+    # 0 = off.
     min_skin_around: float = 0.05
     # Hysteresis: pixels above this lower threshold join a blob that reaches the threshold (the
     # detector is sure of part of a tattoo and unsure of the rest). 0 = off.
@@ -102,9 +107,8 @@ class PipelineConfig:
     mirror_detect: bool = True
 
 
-# PipelineConfig fields whose None means "the model's recommendation" (ModelInfo, skindeep.json).
-FROM_MODEL = ("detect_size", "restore_side", "input_blur", "grow_threshold", "coarse_detect_size",
-              "coarse_support")
+# PipelineConfig fields whose None means "the model's recommendation": one per row of MODEL_SETTINGS.
+FROM_MODEL = tuple(setting.name for setting in MODEL_SETTINGS)
 
 
 def as_rgb(image) -> np.ndarray:
@@ -209,6 +213,17 @@ def _blend_toward(rgb: np.ndarray, out: np.ndarray, strength: float, boxes: list
         out[y0:y1, x0:x1] = np.rint(src + np.float32(strength) * (out[y0:y1, x0:x1] - src)).astype(np.uint8)
 
 
+# A detected face whose area (inside jaw line and brows) is at least this share ink is a portrait tattoo,
+# not a person's face: real faces' false alarms are eyes, brows and beards, a small share of the face.
+INK_FACE_SHARE = 0.3
+
+
+def _mostly_ink(alpha: np.ndarray, pts: np.ndarray) -> bool:
+    """Whether the face with landmarks ``pts`` (68, 2) is at least ``INK_FACE_SHARE`` ink in ``alpha``."""
+    (x0, y0, x1, y1), hull = face_hull(pts, alpha.shape)
+    return bool(hull.any()) and float((alpha[y0:y1, x0:x1][hull] > 0.5).mean()) >= INK_FACE_SHARE
+
+
 def _padded(n: int) -> int:
     return n + (-n) % 32
 
@@ -240,7 +255,7 @@ class Remover:
         self.config = replace(config or PipelineConfig(), **overrides)
         for name in FROM_MODEL:
             if getattr(self.config, name) is None:
-                setattr(self.config, name, getattr(self.model.info, name))
+                setattr(self.config, name, self.model.info.recommended[name])
         self.face = FaceProtector()
 
     def __repr__(self) -> str:
@@ -248,17 +263,30 @@ class Remover:
                 f"protect_face={self.protect_face})")
 
     # -- detection -----------------------------------------------------------------------------
-    def _detect_small(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Ink probability at the working size; also ``clean`` (0..1) when the photo is not shrunk."""
+    def _uses_skin_head(self) -> bool:
+        return self.config.skin_gate > 0 and self.model.has_skin
+
+    def _run_small(self, soft: np.ndarray, want_clean: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(ink, clean or None, skin (h, w, 3) or None) of the network on ``soft``."""
+        if self._uses_skin_head():
+            return self.model.run_with_skin(soft, want_clean)
+        ink, clean = self.model.run(soft, want_clean)
+        return ink, clean, None
+
+    def _detect_small(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Ink probability at the working size; ``clean`` (0..1) when the photo is not shrunk; the skin
+        head's (h, w, 3) skin / hair / clothing probabilities when the gate uses it (else None)."""
         h, w = rgb.shape[:2]
         scale = min(1.0, self.config.detect_size / max(h, w))
         small = rgb if scale == 1.0 else resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), shrink=True)
         soft = self._soften(small)
-        ink, clean = self.model.run(soft, want_clean=scale == 1.0)
+        ink, clean, skin = self._run_small(soft, want_clean=scale == 1.0)
         if self.config.mirror_detect:
-            mirrored, _ = self.model.run(np.ascontiguousarray(soft[:, ::-1]), want_clean=False)
+            mirrored, _, mirrored_skin = self._run_small(np.ascontiguousarray(soft[:, ::-1]), want_clean=False)
             ink = (ink + mirrored[:, ::-1]) / np.float32(2)
-        return ink, clean
+            if skin is not None:
+                skin = (skin + mirrored_skin[:, ::-1]) / np.float32(2)
+        return ink, clean, skin
 
     def _coarse_small(self, rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
         """Ink probability at ``coarse_detect_size``, resized to ``shape`` (h, w); None when off or
@@ -288,16 +316,27 @@ class Remover:
         """(H, W) float32 ink probability 0..1 for a numpy/PIL ``image``, at the image's full size (with
         ``coarse_detect_size``, the fine and coarse views combined as blobs grow into them)."""
         rgb = as_rgb(image)
-        ink, _ = self._detect_small(rgb)
-        return resize(self._grow_map(rgb, ink), (rgb.shape[1], rgb.shape[0]), shrink=False)
+        ink, _, skin = self._detect_small(rgb)
+        grow = self._grow_map(rgb, ink)
+        if skin is not None:
+            grow = grow * self._on_skin(skin)
+        return resize(grow, (rgb.shape[1], rgb.shape[0]), shrink=False)
 
     # -- mask ----------------------------------------------------------------------------------
+    def _on_skin(self, skin_small: np.ndarray) -> np.ndarray:
+        """(h, w) float32 1 where ink may be removed: the skin head's skin probability reaches
+        ``skin_gate``, grown by one detection pixel (ink edges, feathering)."""
+        on = (skin_small[..., 0] >= self.config.skin_gate).astype(np.uint8)
+        return cv2.dilate(on, np.ones((3, 3), np.uint8)).astype(np.float32)
+
     def _alpha(self, prob_small: np.ndarray, grow_small: np.ndarray, prob: np.ndarray, threshold: float,
-               rgb: np.ndarray) -> tuple[np.ndarray, list[Box]]:
+               rgb: np.ndarray, skin_small: np.ndarray | None = None) -> tuple[np.ndarray, list[Box]]:
         """Feathered (H, W) float32 0..1 mask from the full-size ``prob``, and the boxes holding it.
 
         prob_small: (hs, ws) the detector at its working size, which seeds blobs. grow_small: the same
         size, where blobs may grow (``_grow_map``). prob: ``grow_small`` at full size (H, W).
+        skin_small: the skin head's (hs, ws, 3) output, or None (then the colour gate applies); the
+        three maps above are already gated by it.
         Specks are found at detection scale (cheap); the mask itself is cut at full size, only inside
         boxes around the remaining blobs, so the cost follows the ink area.
         """
@@ -315,7 +354,7 @@ class Remover:
         strong[np.unique(labels[prob_small >= threshold])] = True
         kept &= strong
         kept[0] = False
-        if self.config.min_skin_around > 0 and kept.any():
+        if skin_small is None and self.config.min_skin_around > 0 and kept.any():
             kept = gate_blobs(resize(rgb, (ws, hs), shrink=True), labels, kept, self.config.min_skin_around)
         if not kept.any():
             return alpha, []
@@ -462,8 +501,11 @@ class Remover:
             raise ValueError("mask_mode 'replace' needs a mask")
 
         t = time.perf_counter()
-        prob_small, clean_full = self._detect_small(rgb)
+        prob_small, clean_full, skin_small = self._detect_small(rgb)
         grow_small = self._grow_map(rgb, prob_small)
+        if skin_small is not None:
+            on_skin = self._on_skin(skin_small)
+            prob_small, grow_small = prob_small * on_skin, grow_small * on_skin
         prob = resize(grow_small, (w, h), shrink=False)
         timings["detect"] = time.perf_counter() - t
 
@@ -471,7 +513,7 @@ class Remover:
         if mask_mode == "replace":
             alpha, boxes = user_mask, _mask_boxes(user_mask)
         else:
-            alpha, boxes = self._alpha(prob_small, grow_small, prob, threshold, rgb)
+            alpha, boxes = self._alpha(prob_small, grow_small, prob, threshold, rgb, skin_small)
         for x0, y0, x1, y1 in boxes:
             box = alpha[y0:y1, x0:x1]
             if user_mask is not None and mask_mode == "limit":
@@ -480,7 +522,12 @@ class Remover:
                 box[keep_mask[y0:y1, x0:x1] >= 0.5] = 0.0
         protect = self.protect_face if protect_face is None else protect_face
         if protect and boxes and any(alpha[y0:y1, x0:x1].any() for x0, y0, x1, y1 in boxes):
-            for x0, y0, x1, y1, features in self.face.regions(rgb):
+            # With a skin head, hair is never skin, so the hair zone is not needed; and a "face" that is
+            # mostly ink is a portrait tattoo, removed like any other (user masks are not judged).
+            skin_known = skin_small is not None
+            is_ink = None if mask_mode == "replace" else (lambda pts: _mostly_ink(alpha, pts))
+            for x0, y0, x1, y1, features in self.face.regions(rgb, hair=None if not skin_known else False,
+                                                               skip=is_ink):
                 alpha[y0:y1, x0:x1][features] = 0.0
         ink_mask = np.zeros((h, w), np.uint8)
         for x0, y0, x1, y1 in boxes:

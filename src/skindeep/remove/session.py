@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,21 +30,77 @@ class ModelError(SkinDeepError):
     """The model file is missing or cannot be loaded."""
 
 
+@dataclass(frozen=True)
+class ModelSetting:
+    """A pipeline setting the model recommends. One row of ``MODEL_SETTINGS`` drives everything about it:
+    ``skindeep export --NAME`` writes it into the model's metadata as ``recommended_NAME``,
+    ``ModelInfo.load`` reads it back, ``Remover`` uses it wherever ``PipelineConfig.NAME`` is None, and
+    ``skindeep remove --NAME`` overrides it for one run.
+    """
+
+    name: str  # the PipelineConfig field (default None), export_checkpoint keyword and --option
+    type: type  # int or float
+    default: int | float  # for models whose metadata does not give it (older exports)
+    export_default: int | float  # what ``skindeep export`` writes unless told
+    low: int | float  # the range the CLI accepts
+    high: int | float
+    help: str  # what it is, for --help (without "recommended" / "default")
+
+    @property
+    def key(self) -> str:
+        """The metadata key in ``skindeep.json``."""
+        return f"recommended_{self.name}"
+
+    @property
+    def option(self) -> str:
+        """The command-line option, e.g. ``--detect-size``."""
+        return "--" + self.name.replace("_", "-")
+
+
+MODEL_SETTINGS = (
+    # The network saw tattoos at the scale of 320 px samples (crops of 0.4-1x their side); on real photos
+    # it finds more ink at 256-320 px than at 512 (real-dev sheets).
+    ModelSetting("detect_size", int, 640, 320, 64, 8192, "long side (px) of the photo as the detector sees it"),
+    # The restorer gates its correction by its own ink probability, which drops at scales it was not
+    # trained at: on real-dev photos restoring at 320 px removed much more ink than at 512 or full size.
+    ModelSetting("restore_side", int, DEFAULT_RESTORE_SIDE, 320, 32, 16384,
+                 "long side (px) above which the network restores at a reduced scale"),
+    # Crisp real close-ups are sharper than any training photo (docs/experiments.md, experiment 6).
+    ModelSetting("input_blur", float, 0.0, 0.0, 0.0, 10.0,
+                 "Gaussian sigma (detector px) the photo is softened by before detection (0 = off)"),
+    ModelSetting("grow_threshold", float, 0.0, 0.0, 0.0, 1.0,
+                 "hysteresis threshold: pixels above it join a blob that reaches the threshold (0 = off)"),
+    # Large dense pieces are found whole only when shrunk (docs/experiments.md, experiment 7).
+    ModelSetting("coarse_detect_size", int, 0, 0, 0, 8192,
+                 "long side (px) of a second, coarse detection that blobs grow into (0 = off)"),
+    ModelSetting("coarse_support", float, 0.0, 0.0, 0.0, 1.0,
+                 "fine ink probability a blob needs to grow into the coarse detection"),
+)
+
+
+def export_settings(given: Mapping[str, int | float | None]) -> dict[str, int | float]:
+    """``{name: value}`` for every row of MODEL_SETTINGS: ``given`` (None = not given) over the
+    ``export_default``s. TypeError naming any name that is not a model setting."""
+    unknown = sorted(set(given) - {s.name for s in MODEL_SETTINGS})
+    if unknown:
+        raise TypeError(f"not model settings: {unknown}; known: {[s.name for s in MODEL_SETTINGS]}")
+    return {s.name: s.export_default if given.get(s.name) is None else s.type(given[s.name])
+            for s in MODEL_SETTINGS}
+
+
 @dataclass
 class ModelInfo:
-    """Metadata shipped next to the weights (``skindeep.json``); defaults when absent."""
+    """Metadata shipped next to the weights (``skindeep.json``); defaults when absent.
+
+    ``recommended``: MODEL_SETTINGS name -> the model's value (``recommended_NAME`` in the metadata,
+    else the setting's ``default``).
+    """
 
     threshold: float = 0.5
-    detect_size: int = 640
     train_size: int = 256
-    restore_side: int = DEFAULT_RESTORE_SIDE  # long side above which the network restores at reduced scale
-    # Gaussian sigma (px at the working scale) applied to what the network sees: it was trained on
-    # softer photos than sharp real close-ups (docs/experiments.md, experiment 6).
-    input_blur: float = 0.0
-    grow_threshold: float = 0.0  # hysteresis: lower threshold for pixels joining a detected blob (0 = off)
-    coarse_detect_size: int = 0  # second, smaller detection that lets blobs grow (0 = off)
-    coarse_support: float = 0.0  # the fine probability the coarse view needs beside it
     version: str = "unknown"
+    recommended: dict[str, int | float] = field(
+        default_factory=lambda: {s.name: s.default for s in MODEL_SETTINGS})
 
     @classmethod
     def load(cls, model_path: Path) -> ModelInfo:
@@ -55,15 +112,12 @@ class ModelInfo:
         except (OSError, ValueError):
             return cls()
         info = cls()
-        for key, alias in (("threshold", "threshold"), ("detect_size", "recommended_detect_size"),
-                           ("detect_size", "detect_size"), ("train_size", "train_size"),
-                           ("restore_side", "recommended_restore_side"),
-                           ("input_blur", "recommended_input_blur"),
-                           ("grow_threshold", "recommended_grow_threshold"),
-                           ("coarse_detect_size", "recommended_coarse_detect_size"),
-                           ("coarse_support", "recommended_coarse_support"), ("version", "version")):
-            if alias in data and data[alias] is not None:
-                setattr(info, key, type(getattr(info, key))(data[alias]))
+        for key, kind in (("threshold", float), ("train_size", int), ("version", str)):
+            if data.get(key) is not None:
+                setattr(info, key, kind(data[key]))
+        for setting in MODEL_SETTINGS:
+            if data.get(setting.key) is not None:
+                info.recommended[setting.name] = setting.type(data[setting.key])
         return info
 
 
@@ -132,17 +186,31 @@ class InkModel:
             raise ModelError(f"{self.path}: expected input 'image' and outputs 'ink', 'clean'; got {sorted(names)}")
         return session
 
+    @property
+    def has_skin(self) -> bool:
+        """Whether the network also says where skin, hair and clothing are (output ``skin``)."""
+        return any(o.name == "skin" for o in self.session.get_outputs())
+
+    def _forward(self, rgb: np.ndarray, names: list[str]) -> list[np.ndarray]:
+        """The network's ``names`` outputs for (H, W, 3) uint8 or float32 0..1, cropped to (H, W), HWC."""
+        x = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32, copy=False)
+        x, h, w = pad_to_multiple(x)
+        tensor = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+        return [r[0, :, :h, :w].transpose(1, 2, 0) for r in self.session.run(names, {"image": tensor})]
+
     def run(self, rgb: np.ndarray, want_clean: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Run the network on (H, W, 3) uint8 (or float32 0..1).
 
         Returns ``ink`` (H, W) float32 0..1 and ``clean`` (H, W, 3) float32 0..1 (None if not wanted;
         the network computes it anyway, but skipping the copy saves memory).
         """
-        x = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32, copy=False)
-        x, h, w = pad_to_multiple(x)
-        tensor = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
-        outputs = ["ink", "clean"] if want_clean else ["ink"]
-        result = self.session.run(outputs, {"image": tensor})
-        ink = result[0][0, 0, :h, :w]
-        clean = result[1][0, :, :h, :w].transpose(1, 2, 0) if want_clean else None
-        return ink, clean
+        result = self._forward(rgb, ["ink", "clean"] if want_clean else ["ink"])
+        return result[0][..., 0], (result[1] if want_clean else None)
+
+    def run_with_skin(self, rgb: np.ndarray, want_clean: bool = True
+                      ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """``run`` plus ``skin`` (H, W, 3) float32 0..1: the probabilities of skin, hair and clothing
+        (``has_skin`` must be true)."""
+        names = ["ink", "clean", "skin"] if want_clean else ["ink", "skin"]
+        result = self._forward(rgb, names)
+        return result[0][..., 0], (result[1] if want_clean else None), result[-1]

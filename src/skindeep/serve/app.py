@@ -294,8 +294,8 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
             description="limit: remove detected ink only inside `mask`; replace: `mask` is the ink mask "
             "as it is (e.g. a mask from /v1/detect corrected by hand), the detection is not used.",
         ),
-        format: Literal["png", "jpeg", "webp"] | None = Form(
-            None, description="Output format; default: as sent."
+        format: Literal["png", "jpeg", "jpg", "webp"] | None = Form(
+            None, description="Output format (jpg = jpeg, as the CLI's --format says it); default: as sent."
         ),
         quality: int | None = Form(
             None, ge=1, le=100, description="JPEG/WEBP quality; default: the upload's own."
@@ -311,6 +311,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
         if mask_mode == "replace" and mask_upload is None:
             raise ApiError(422, "mask_mode 'replace' needs a mask")
         options = {"threshold": threshold, "strength": strength, "protect_face": protect_face}
+        format = "jpeg" if format == "jpg" else format
         if mask_mode != "limit":  # the default stays implicit, so any Remover-like object works
             options["mask_mode"] = mask_mode
         ticket = getattr(request.state, "ticket", None)

@@ -56,9 +56,10 @@ def open_image(data: bytes, field: str, filename: str | None, max_pixels: int) -
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise ApiError(
-            413, f"{name} is too large: {exc}; the limit is {max_pixels / 1e6:.3g} megapixels"
-        ) from exc
+        # Pillow's own, higher limit fired before ours could: say it in the same words as ours.
+        sizes = skio.bomb_pixels(exc)
+        size = f"{sizes[0] / 1e6:,.0f} megapixels" if sizes else "too large"
+        raise ApiError(413, f"{name} is {size}; the limit is {max_pixels / 1e6:.3g} megapixels") from exc
     except UnidentifiedImageError as exc:
         raise ApiError(
             422, f"{name} could not be decoded: not an image format this server reads ({len(data)} bytes)"

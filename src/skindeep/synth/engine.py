@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from skindeep.colour import luminance
 from skindeep.errors import InputError
 from skindeep.synth import scene
 from skindeep.synth.camera import sample_camera, shoot
@@ -17,7 +18,7 @@ from skindeep.synth.designs import DesignSampler
 from skindeep.synth.photos import FACE_GROUPS, group_weights, list_photos, load_crop, photo_group
 from skindeep.synth.render import render_ink
 from skindeep.synth.svg import list_designs
-from skindeep.synth.util import gauss, luminance, smooth_noise
+from skindeep.synth.util import gauss, smooth_noise
 from skindeep.synth.warp import place, sample_placement
 
 MAX_PHOTO_TRIES = 8

@@ -8,10 +8,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from skindeep.colour import luminance
 from skindeep.errors import InputError
 from skindeep.synth.design import Design
 from skindeep.synth.photos import read_rgb
-from skindeep.synth.util import gauss, luminance, smooth_noise, soft_ellipse
+from skindeep.synth.util import gauss, smooth_noise, soft_ellipse
 
 
 def _grey_crop(rng: np.random.Generator, photos: list[Path], size: int) -> tuple[np.ndarray, Path]:

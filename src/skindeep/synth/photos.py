@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from skindeep.colour import luminance
 from skindeep.errors import InputError
 from skindeep.synth.skin import SkinModel, drop_dark_features
 
@@ -119,7 +120,7 @@ def load_crop(
     if label is not None:
         small = label[::step, ::step] > 127
         on = thumb[small]
-        y_ref = float(np.median(on @ np.array([0.299, 0.587, 0.114]))) if len(on) else None
+        y_ref = float(np.median(luminance(on))) if len(on) else None
     else:
         small = (model.apply(thumb) > 127) if model is not None else np.zeros(thumb.shape[:2], bool)
     ys, xs = np.nonzero(small)

@@ -28,8 +28,3 @@ def gauss(img: np.ndarray, sigma: float) -> np.ndarray:
         return img
     return cv2.GaussianBlur(img, (0, 0), sigmaX=float(sigma), borderType=cv2.BORDER_REFLECT)
 
-
-def luminance(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3) any -> (H, W) float32 Rec.601 luma in the input's units."""
-    f = rgb.astype(np.float32)
-    return 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]

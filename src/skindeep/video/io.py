@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from skindeep.errors import InputError, SkinDeepError
+from skindeep.errors import InputError, OutputError, SkinDeepError
+from skindeep.io import WRITE_ERRNOS, unwritable_reason
 
 try:
     import av
@@ -26,10 +27,55 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
 
 log = logging.getLogger(__name__)
 
-# Codecs whose quality is set with a constant rate factor; others get a generous bit rate instead.
 # Container tags the muxer writes itself; the others are copied from the input.
 MUXER_OWNED_TAGS = {"encoder", "major_brand", "minor_version", "compatible_brands"}
-CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libsvtav1", "libaom-av1"}
+# Codecs whose quality is set with a constant rate factor, and the CRF values each accepts (FFmpeg's
+# ranges); other codecs get a generous bit rate instead.
+CRF_RANGES = {"libx264": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63), "libsvtav1": (0, 63),
+              "libaom-av1": (0, 63)}
+CRF_CODECS = set(CRF_RANGES)
+# Speed presets of x264 and x265 (the same names); other codecs ignore the preset.
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+           "placebo")
+
+
+def av_reason(exc: Exception) -> str:
+    """What went wrong, from a PyAV/FFmpeg error, without FFmpeg's raw error number or file name
+    ("[Errno 1094995529] Invalid data found when processing input: 'x.mov'" -> "invalid data found
+    when processing input")."""
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return reason[0].lower() + reason[1:]
+
+
+def unwritable_video(name: str | Path, exc: OSError) -> OutputError:
+    """The disk refused the video ``name`` (permissions, space, a file in the way): one sentence."""
+    return OutputError(f"{name}: cannot write the video: {unwritable_reason(exc)}")
+
+
+def _encoding_error(name: str | Path, exc: Exception, what: str) -> SkinDeepError:
+    """One sentence for a failed write of the video ``name``: the disk's fault (permissions, space) or
+    the encoder's (its settings)."""
+    if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+        return unwritable_video(name, exc)
+    return SkinDeepError(f"{name}: {what} failed ({av_reason(exc)}); check the --codec, --crf and --preset "
+                         "options")
+
+
+def check_encoder(codec: str, crf: int, preset: str | None) -> None:
+    """ValueError with one sentence when ``codec`` is not a video encoder here, ``crf`` is outside its
+    range or ``preset`` is not an x264/x265 preset."""
+    try:
+        kind = av.codec.Codec(codec, "w").type
+    except (av.codec.codec.UnknownCodecError, ValueError):
+        kind = None
+    if kind != "video":
+        raise ValueError(f"{codec!r} is not a video encoder this FFmpeg build has (try libx264, libx265 or "
+                         "libvpx-vp9)")
+    low, high = CRF_RANGES.get(codec, (None, None))
+    if low is not None and not low <= crf <= high:
+        raise ValueError(f"CRF {crf} is outside {codec}'s range {low}..{high} (lower = better quality)")
+    if codec in ("libx264", "libx265") and preset is not None and preset not in PRESETS:
+        raise ValueError(f"preset {preset!r} is not one of {', '.join(PRESETS)}")
 
 
 @dataclass
@@ -65,7 +111,8 @@ def open_input(path: str | Path) -> av.container.InputContainer:
     try:
         container = av.open(str(path), "r")
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read as a video file ({exc})") from exc
+        raise InputError(f"{path}: not a video FFmpeg can read ({av_reason(exc)}); check that it is a whole "
+                         ".mp4, .mov, .mkv or .webm file") from exc
     if not container.streams.video:
         container.close()
         raise InputError(f"{path}: the file has no video stream")
@@ -159,6 +206,7 @@ class VideoWriter:
     ``time_base`` is the input stream's: frames are written with their input ``pts`` minus ``pts_offset``
     so variable frame rate timing survives. Odd sizes are padded by one edge pixel (yuv420p needs even
     sizes). ``close()`` flushes the encoder and writes the trailer, so a stopped run is still playable.
+    ``name``: how error messages name the file, when ``path`` is a temporary stand-in for it.
     """
 
     def __init__(
@@ -175,24 +223,28 @@ class VideoWriter:
         display_matrix: tuple[int, ...] | None = None,
         audio_template: av.audio.stream.AudioStream | None = None,
         metadata: dict[str, str] | None = None,
+        name: str | Path | None = None,
     ) -> None:
         self.path = Path(path)
+        self.name = name or self.path  # how messages name the file (the target, not a temporary file)
         self.time_base = time_base
         try:
             self.container = av.open(str(self.path), "w")
         except (av.FFmpegError, OSError, ValueError) as exc:
-            raise SkinDeepError(f"{self.path}: cannot write a video here; use .mp4, .mov or .mkv ({exc})") from exc
+            raise SkinDeepError(f"{self.name}: cannot write a video with this name ({av_reason(exc)}); "
+                                "end it in .mp4, .mov or .mkv") from exc
         try:
             self.stream = self.container.add_stream(codec, rate=fps, options=_quality_options(codec, crf, preset))
         except (av.FFmpegError, ValueError) as exc:
             self.container.close()
-            raise SkinDeepError(f"{self.path}: codec {codec!r} is unknown or not allowed in this container ({exc})") from exc
+            raise SkinDeepError(f"{self.name}: codec {codec!r} is unknown or not allowed in this container "
+                                f"({av_reason(exc)}); try libx264") from exc
         # Chroma subsampling needs even sizes (yuv420p: both, yuv422p: width); pad by one edge pixel.
         self.pad = (height % 2 if "420" in pix_fmt or pix_fmt == "nv12" else 0,
                     width % 2 if any(k in pix_fmt for k in ("420", "422", "nv12")) else 0)
         if any(self.pad):
             log.warning("%s: %dx%d is odd; %s needs even sizes, padding by one edge pixel",
-                        self.path, width, height, pix_fmt)
+                        self.name, width, height, pix_fmt)
         self.stream.width, self.stream.height = width + self.pad[1], height + self.pad[0]
         self.stream.pix_fmt = pix_fmt
         self.stream.codec_context.time_base = time_base
@@ -202,11 +254,11 @@ class VideoWriter:
             self.stream.set_display_matrix(list(display_matrix))
         self.audio = None
         if audio_template is not None:
-            name = audio_template.codec_context.name
-            if name not in self.container.supported_codecs:
+            audio_codec = audio_template.codec_context.name
+            if audio_codec not in self.container.supported_codecs:
                 self.container.close()
-                raise SkinDeepError(f"{self.path}: this container cannot hold the input's {name} audio "
-                                    "without re-encoding; use another extension (.mkv) or drop the audio")
+                raise SkinDeepError(f"{self.name}: this container cannot hold the input's {audio_codec} audio "
+                                    "without re-encoding; use another extension (.mkv) or drop it (--no-audio)")
             self.audio = self.container.add_stream_from_template(audio_template)
         for key, value in (metadata or {}).items():
             if key not in MUXER_OWNED_TAGS:  # keep e.g. creation_time, location, title
@@ -223,8 +275,8 @@ class VideoWriter:
         frame.time_base = self.time_base
         try:
             self.container.mux(self.stream.encode(frame))
-        except av.FFmpegError as exc:
-            raise SkinDeepError(f"{self.path}: encoding failed ({exc})") from exc
+        except (av.FFmpegError, OSError) as exc:
+            raise _encoding_error(self.name, exc, "encoding") from exc
         self.frames += 1
 
     def write_audio(self, packet: av.Packet) -> None:
@@ -238,7 +290,8 @@ class VideoWriter:
         try:
             self.container.mux(packet)
         except av.FFmpegError as exc:
-            raise SkinDeepError(f"{self.path}: cannot copy the audio stream into this container ({exc})") from exc
+            raise SkinDeepError(f"{self.name}: cannot copy the audio stream into this container "
+                                f"({av_reason(exc)}); use .mkv or drop the audio (--no-audio)") from exc
 
     def close(self) -> None:
         """Flush the encoder and write the trailer (safe to call twice)."""
@@ -246,9 +299,22 @@ class VideoWriter:
             return
         try:
             self.container.mux(self.stream.encode())
+        except (av.FFmpegError, OSError) as exc:
+            raise _encoding_error(self.name, exc, "finishing the video") from exc
         finally:
             self.container.close()
             self.container = None
+
+    def abandon(self) -> None:
+        """Close without flushing, after an error: the file is to be deleted, and a second error from the
+        encoder must not hide the first."""
+        if self.container is None:
+            return
+        try:
+            self.container.close()
+        except (av.FFmpegError, OSError):
+            pass
+        self.container = None
 
     def __enter__(self) -> VideoWriter:
         return self

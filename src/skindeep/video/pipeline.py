@@ -10,6 +10,8 @@ flickering baseline).
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import signal
 import threading
 import time
@@ -238,12 +240,15 @@ def remove_video(
     """Remove tattoos from the video ``src`` and write ``dst`` (same size, timing, rotation, audio).
 
     ``remover``: a ``skindeep.remove.Remover`` (or anything with its ``detect``/``remove``); the default
-    one when None. Raises InputError for unreadable input, SkinDeepError for an unwritable output. On
-    Ctrl-C the encoder is flushed, ``dst`` stays playable and the report says ``interrupted``.
+    one when None. Raises ValueError for a bad ``config``, InputError for unreadable input, SkinDeepError
+    for an unwritable output. The video is written to a hidden temporary file next to ``dst`` and renamed
+    to ``dst`` at the end, so a failed run leaves no ``dst`` (and an existing one untouched). On Ctrl-C
+    the encoder is flushed and the frames done so far become ``dst``, playable; the report says
+    ``interrupted``.
     """
     config = config or VideoConfig()
     src, dst = Path(src), Path(dst)
-    _check_window(src, config)
+    check_config(config)
     t0 = time.perf_counter()
     container = vio.open_input(src)
     try:
@@ -257,11 +262,20 @@ def remove_video(
     return report
 
 
-def _check_window(src: Path, config: VideoConfig) -> None:
+def check_config(config: VideoConfig) -> None:
+    """ValueError with one sentence naming the option when a :class:`VideoConfig` value is out of range
+    (checked before anything is read or written)."""
     if config.start is not None and config.start < 0:
-        raise InputError(f"{src}: --start must be >= 0 (got {config.start})")
+        raise ValueError(f"start must be >= 0 seconds, got {config.start}")
     if config.start is not None and config.end is not None and config.end <= config.start:
-        raise InputError(f"{src}: --end ({config.end}) must be after --start ({config.start})")
+        raise ValueError(f"end ({config.end} s) must be after start ({config.start} s)")
+    if not 0.0 <= config.strength <= 1.0:
+        raise ValueError(f"strength must be in 0..1, got {config.strength}")
+    if config.threshold is not None and not 0.0 <= config.threshold <= 1.0:
+        raise ValueError(f"threshold must be in 0..1, got {config.threshold}")
+    if config.key_every < 1:
+        raise ValueError(f"key_every must be >= 1 (1 = the network on every frame), got {config.key_every}")
+    vio.check_encoder(config.codec, config.crf, config.preset)
 
 
 def _run(container, info: vio.VideoInfo, dst: Path, config: VideoConfig, processor: FrameProcessor):
@@ -277,6 +291,7 @@ def _run(container, info: vio.VideoInfo, dst: Path, config: VideoConfig, process
     )
     end = config.end if config.end is not None else (info.duration or None)
     total = int(round((end - start) * float(info.fps))) if end else None
+    tmp = _claim_temporary(dst)  # fails here, before any work, when dst's folder cannot take a file
     bar = tqdm(total=total or None, unit="frame", disable=not config.progress, desc=info.path.name)
 
     def on_audio(packet) -> None:
@@ -291,8 +306,8 @@ def _run(container, info: vio.VideoInfo, dst: Path, config: VideoConfig, process
         try:
             for frame in frames:
                 if writer is None:
-                    writer = _open_writer(dst, info, config, frame.display_matrix, audio_src,
-                                          dict(container.metadata))
+                    writer = _open_writer(tmp, info, config, frame.display_matrix, audio_src,
+                                          dict(container.metadata), dst)
                     writer.audio_pts_offset = int(round(start / audio_src.time_base)) if audio_src else 0
                     for packet in pending_audio:
                         writer.write_audio(packet)
@@ -303,17 +318,30 @@ def _run(container, info: vio.VideoInfo, dst: Path, config: VideoConfig, process
                     break
         except KeyboardInterrupt:  # raised where no signal handler could be set (not the main thread)
             stop.set()
-        except vio.av.FFmpegError as exc:  # the writer wraps its own errors, so this one is decoding
-            raise InputError(f"{info.path}: cannot decode the video ({exc})") from exc
-        finally:
+        except BaseException as exc:  # a failed run leaves no output: drop the temporary file
             bar.close()
             if writer is not None:
-                if stop.is_set():
-                    log.warning("stopped: flushing the %d frames done into %s", writer.frames, dst)
+                writer.abandon()
+            tmp.unlink(missing_ok=True)
+            if isinstance(exc, vio.av.FFmpegError):  # the writer wraps its own errors: this one is decoding
+                raise InputError(f"{info.path}: the video is damaged partway through ({vio.av_reason(exc)}); "
+                                 "--start and --end can skip the damaged part") from exc
+            raise
+        bar.close()
+        if writer is not None:
+            if stop.is_set():
+                log.warning("stopped: flushing the %d frames done into %s", writer.frames, dst)
+            try:
                 writer.close()
+                os.replace(tmp, dst)  # only a whole, or a cleanly stopped and playable, video takes dst's name
+            except BaseException as exc:
+                tmp.unlink(missing_ok=True)
+                if isinstance(exc, OSError):
+                    raise vio.unwritable_video(dst, exc) from exc
+                raise
     report.interrupted = stop.is_set()
     if writer is None:
-        dst.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         if report.interrupted:
             return report
         window = f"{config.start or 0:g} s and {'the end' if config.end is None else f'{config.end:g} s'}"
@@ -349,9 +377,21 @@ def _ctrl_c_stops() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _open_writer(dst, info, config, matrix, audio_src, metadata) -> vio.VideoWriter:
+def _claim_temporary(dst: Path) -> Path:
+    """Create ``dst``'s folder (as photo outputs get theirs) and an empty hidden file next to ``dst``
+    with its extension (FFmpeg picks the container by it); OutputError naming ``dst`` if either fails."""
+    tmp = dst.with_name(f".{dst.stem}.{secrets.token_hex(4)}.tmp{dst.suffix}")
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp.touch(exist_ok=False)
+    except OSError as exc:
+        raise vio.unwritable_video(dst, exc) from exc
+    return tmp
+
+
+def _open_writer(dst, info, config, matrix, audio_src, metadata, name) -> vio.VideoWriter:
     return vio.VideoWriter(
         dst, info.width, info.height, info.fps, info.time_base, codec=config.codec, crf=config.crf,
         preset=config.preset, pix_fmt=config.pix_fmt, display_matrix=matrix, audio_template=audio_src,
-        metadata=metadata,
+        metadata=metadata, name=name,
     )

@@ -1,0 +1,320 @@
+"""Teach the network where skin is: a skin / hair / clothing head on the removal network's encoder.
+
+Ink is only ever removed on skin (DESIGN.md idea 4). The colour-box gate (``skindeep.remove.gate``)
+cannot tell a skin-coloured print or a tan skirt from an arm; hand-labelled maps can. The head
+(``skindeep.model.net.SkinHead``) reads the frozen encoder, so training it changes nothing the removal
+network already does, and it costs almost nothing at inference (one more output of the same pass).
+
+Supervision (labels per pixel, ``LABEL_*`` codes below):
+- ``clothes/``: hand-labelled background / skin / hair / clothing maps (``NAME.parse.png``);
+- ``people/``: hand-labelled skin masks (``NAME.skin.png``): skin vs. "not skin" only;
+- synthetic tattoos are rendered on that skin (``skindeep.synth``): tattooed skin is skin;
+- ``real-train/`` boxed photos: the core of each tattoo box is skin (real, dense, colour ink is skin).
+Each source is split into train and hold-out (``split_clothes``, ``split_real_train``, the project split
+of ``people/``); only the train parts are used here.
+
+    python -m skindeep.model.skin build --out cache/skin --init checkpoints/shipped.pt
+    python -m skindeep.model.skin train --cache cache/skin --init checkpoints/shipped.pt --out runs/skin
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+SKIN_CLASSES = ("skin", "hair", "clothing")
+# Label codes: which of the three targets are known at a pixel.
+LABEL_BACKGROUND, LABEL_SKIN, LABEL_HAIR, LABEL_CLOTHING = 0, 1, 2, 3  # all three known
+LABEL_NOT_SKIN = 4  # skin = 0, hair / clothing unknown (people/ masks)
+LABEL_SKIN_ONLY = 5  # skin = 1, hair / clothing unknown (inside a real tattoo box)
+LABEL_UNKNOWN = 255
+INPUT_BLUR = 1.0  # the remover softens what the detector sees by this sigma (skindeep.json)
+
+
+# -- splits ------------------------------------------------------------------------------------------
+def _held_out(key: str, fraction: float) -> bool:
+    """Deterministic, order-free hold-out choice by a stable hash of ``key``."""
+    import zlib
+
+    return (zlib.crc32(key.encode()) % 1000) < fraction * 1000
+
+
+def split_clothes(clothes_dir: str | Path, fraction: float = 0.2) -> tuple[list[Path], list[Path]]:
+    """THE split of ``clothes/`` photos: (train, hold-out) photo paths; 20 % held out by name hash."""
+    photos = sorted(p for p in Path(clothes_dir).glob("*.jpg"))
+    held = [p for p in photos if _held_out(p.stem, fraction)]
+    return [p for p in photos if not _held_out(p.stem, fraction)], held
+
+
+def real_train_subject(path: Path) -> str:
+    """Source and subject of a real-train photo: ``bivtatt_<subject>`` (one person's photos stay together),
+    else the photo itself (Instagram and artists' photos carry no subject)."""
+    parts = path.stem.split("_")
+    return "_".join(parts[:2])
+
+
+def split_real_train(real_dir: str | Path, fraction: float = 0.2) -> tuple[list[Path], list[Path]]:
+    """THE split of ``real-train/`` photos by source and subject: (train, hold-out) photo paths."""
+    photos = sorted(Path(real_dir).glob("*.jpg"))
+    held = [p for p in photos if _held_out(real_train_subject(p), fraction)]
+    return [p for p in photos if not _held_out(real_train_subject(p), fraction)], held
+
+
+# -- labels ------------------------------------------------------------------------------------------
+def photo_labels(photo: Path) -> np.ndarray | None:
+    """(H, W) uint8 label codes of a labelled photo at its own size, or None when it has no labels."""
+    parse = photo.with_name(photo.stem + ".parse.png")
+    if parse.is_file():
+        m = cv2.imread(str(parse), cv2.IMREAD_GRAYSCALE)
+        return np.where(m <= 3, m, LABEL_UNKNOWN).astype(np.uint8)
+    skin = photo.with_name(photo.stem + ".skin.png")
+    if skin.is_file():
+        m = cv2.imread(str(skin), cv2.IMREAD_GRAYSCALE)
+        return np.where(m > 127, LABEL_SKIN, LABEL_NOT_SKIN).astype(np.uint8)
+    return None
+
+
+def crop_labels(labels: np.ndarray, params: dict, size: int) -> np.ndarray:
+    """The labels of a synthetic sample, cut the way ``skindeep.synth.photos.load_crop`` cut its photo."""
+    w, h = params["decoded"]
+    x0, y0, side = params["crop"]
+    if labels.shape != (h, w):
+        labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+    out = cv2.resize(labels[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_NEAREST)
+    return out[:, ::-1].copy() if params["flip"] else out
+
+
+def box_labels(shape: tuple[int, int], boxes: list, core: float = 0.4) -> np.ndarray:
+    """Unknown everywhere but the central ``core`` (fraction of each side) of each tattoo box: skin."""
+    out = np.full(shape, LABEL_UNKNOWN, np.uint8)
+    for x0, y0, x1, y1 in boxes:
+        mx, my = (x1 - x0) * (1 - core) / 2, (y1 - y0) * (1 - core) / 2
+        out[int(y0 + my):int(np.ceil(y1 - my)), int(x0 + mx):int(np.ceil(x1 - mx))] = LABEL_SKIN_ONLY
+    return out
+
+
+def targets(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Label codes (..., H, W) -> (target, known), each (..., 3, H, W) float32 for SKIN_CLASSES."""
+    lab = labels[..., None, :, :]
+    cls = np.arange(1, 4, dtype=np.uint8).reshape(3, 1, 1)
+    target = (lab == cls).astype(np.float32)
+    target[..., 0, :, :] = np.maximum(target[..., 0, :, :], labels == LABEL_SKIN_ONLY)
+    full = labels <= LABEL_CLOTHING
+    known = np.repeat(full[..., None, :, :], 3, axis=-3).astype(np.float32)
+    known[..., 0, :, :] = np.maximum(known[..., 0, :, :], (labels == LABEL_NOT_SKIN) | (labels == LABEL_SKIN_ONLY))
+    return target, known
+
+
+# -- the training set ----------------------------------------------------------------------------------
+@dataclass
+class SkinSetSpec:
+    """What goes into the skin training set."""
+
+    people_dir: str = "../shared/data/people"
+    clothes_dir: str = "../shared/data/clothes"
+    real_dir: str = "../shared/data/real-train"
+    designs_dir: str = "../shared/data/designs"
+    size: int = 256
+    per_clothes: int = 2  # synthetic samples per clothes/ photo
+    per_people: int = 1
+    per_real: int = 2
+    seed: int = 0
+
+
+def _real_crop(rng: np.random.Generator, rgb: np.ndarray, boxes: list, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random square crop of a boxed real photo around one of its boxes, resized to ``size``."""
+    h, w = rgb.shape[:2]
+    side = int(min(h, w) / rng.uniform(1.0, 2.0))
+    x0b, y0b, x1b, y1b = boxes[int(rng.integers(len(boxes)))]
+    cx, cy = (x0b + x1b) / 2 + rng.normal(0, side / 8), (y0b + y1b) / 2 + rng.normal(0, side / 8)
+    x0 = int(np.clip(cx - side / 2, 0, w - side))
+    y0 = int(np.clip(cy - side / 2, 0, h - side))
+    labels = box_labels((h, w), boxes)
+    img = cv2.resize(rgb[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_AREA)
+    lab = cv2.resize(labels[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_NEAREST)
+    if rng.random() < 0.5:
+        img, lab = img[:, ::-1], lab[:, ::-1]
+    return np.ascontiguousarray(img), np.ascontiguousarray(lab)
+
+
+def build_set(spec: SkinSetSpec, out: str | Path, log=print) -> Path:
+    """Write ``out/skin.npz``: images (N, S, S, 3) uint8 (synthetic tattoos on the labelled photos, and
+    real boxed photos) and labels (N, S, S) uint8 codes. Train splits only."""
+    from skindeep.synth.config import SynthConfig
+    from skindeep.synth.engine import Synthesizer
+    from skindeep.synth.photos import split_photos
+    from skindeep.synth.svg import list_designs
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    people_train, _ = split_photos(spec.people_dir)
+    people_train = [p for p in people_train if p.with_name(p.stem + ".skin.png").is_file()]
+    clothes_train, _ = split_clothes(spec.clothes_dir)
+    real_train, _ = split_real_train(spec.real_dir)
+    designs = list_designs(spec.designs_dir)
+    # Held-out designs are irrelevant here (no ink metric), so all designs are drawn.
+    cfg = SynthConfig.preset("real-v7", size=spec.size, p_clean=0.3, zoom=(1.0, 2.5))
+    images, labels = [], []
+    jobs = [(p, spec.per_clothes) for p in clothes_train] + [(p, spec.per_people) for p in people_train]
+    synth = Synthesizer(spec.people_dir, spec.designs_dir, cfg, photos=[p for p, _ in jobs], designs=designs)
+    start = time.time()
+    for i, (photo, count) in enumerate(jobs):
+        synth.photos, synth.photo_probs = [photo], np.ones(1)  # this photo, at a random crop
+        full = photo_labels(photo)
+        for k in range(count):
+            sample = synth.sample(spec.seed * 1_000_003 + i * 17 + k)
+            images.append(sample.tattooed)
+            labels.append(crop_labels(full, sample.params, spec.size))
+        if i % 200 == 0:
+            log(f"skin set: {i}/{len(jobs)} labelled photos, {time.time() - start:.0f} s")
+    rng = np.random.default_rng(spec.seed)
+    for photo in real_train:
+        boxes = json.loads(photo.with_suffix(".json").read_text()).get("boxes") or []
+        if not boxes:
+            continue
+        rgb = cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB)
+        for _ in range(spec.per_real):
+            img, lab = _real_crop(rng, rgb, boxes, spec.size)
+            images.append(img)
+            labels.append(lab)
+    path = out / "skin.npz"
+    np.savez(path, images=np.stack(images), labels=np.stack(labels))
+    log(f"skin set: {len(images)} samples -> {path} ({time.time() - start:.0f} s)")
+    return path
+
+
+# -- features and training ---------------------------------------------------------------------------------
+def soften(images: np.ndarray) -> np.ndarray:
+    """What the detector sees: (N, H, W, 3) uint8 blurred by ``INPUT_BLUR``."""
+    return np.stack([cv2.GaussianBlur(im, (0, 0), INPUT_BLUR) for im in images])
+
+
+def encoder_features(model, images: np.ndarray, batch: int = 16) -> list[np.ndarray]:
+    """The frozen encoder's /4 .. /32 maps of (N, H, W, 3) uint8 images, float16 (N, C, h, w) each."""
+    import torch
+
+    feats: list[list[np.ndarray]] = [[], [], [], []]
+    model.eval()
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            x = torch.from_numpy(soften(images[i:i + batch])).permute(0, 3, 1, 2).float() / 255.0
+            for j, f in enumerate(model.encoder(x)[1:]):
+                feats[j].append(f.half().numpy())
+    return [np.concatenate(f) for f in feats]
+
+
+def cached_features(model, images: np.ndarray, path: Path, log=print) -> list[np.ndarray]:
+    """``encoder_features`` of ``images``, kept in ``path`` (they depend on the frozen network only, and
+    take a quarter of an hour on a busy 2-core CPU)."""
+    if path.is_file():
+        with np.load(path) as z:
+            if len(z["f0"]) == len(images):
+                return [z[f"f{i}"] for i in range(4)]
+    log(f"skin head: computing the encoder features of {len(images)} samples -> {path}")
+    feats = encoder_features(model, images)
+    np.savez(path, **{f"f{i}": f for i, f in enumerate(feats)})
+    return feats
+
+
+def skin_loss(logits, target, known):
+    """Masked BCE over the known targets + soft Dice on skin (the class the gate uses)."""
+    import torch
+    import torch.nn.functional as F
+
+    bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    bce = (bce * known).sum() / known.sum().clamp(min=1.0)
+    p = torch.sigmoid(logits[:, 0]) * known[:, 0]
+    t = target[:, 0] * known[:, 0]
+    dice = 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
+    return bce + 0.5 * dice
+
+
+def train_head(init: str | Path, cache: str | Path, out: str | Path, steps: int = 1500, batch: int = 16,
+               lr: float = 2e-3, log=print) -> Path:
+    """Train the skin head on the frozen network of checkpoint ``init``; writes ``out/skin.pt`` (the whole
+    network's weights with the head, ready for ``skindeep export``) and ``out/skin_train.csv``."""
+    import torch
+    import torch.nn.functional as F
+
+    from skindeep.model.checkpoint import load_checkpoint, save_checkpoint
+    from skindeep.model.config import config_from_dict
+    from skindeep.model.net import build_model
+
+    torch.manual_seed(0)
+    state = load_checkpoint(init)
+    values = dict(state["config"])
+    values["model"] = {**values.get("model", {}), "skin_head": True}
+    cfg = config_from_dict(values, str(init))
+    model = build_model(cfg.model, pretrained=False)
+    missing, unexpected = model.load_state_dict({k: v.float() for k, v in state["model"].items()}, strict=False)
+    if unexpected or any(not k.startswith("skin_head.") for k in missing):
+        raise ValueError(f"{init}: weights do not fit the network ({unexpected[:3]} {missing[:3]})")
+    data = np.load(Path(cache) / "skin.npz")
+    labels = data["labels"]
+    t0 = time.time()
+    feats = cached_features(model, data["images"], Path(cache) / f"features-{Path(init).stem}.npz", log)
+    log(f"features of {len(labels)} samples in {time.time() - t0:.0f} s")
+    head = model.skin_head.train()
+    opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    rng = np.random.default_rng(0)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = ["step,loss,seconds"]
+    running = 0.0
+    for step in range(1, steps + 1):
+        idx = np.sort(rng.choice(len(labels), batch, replace=False))
+        fs = [torch.from_numpy(f[idx]).float() for f in feats]
+        logits = head(*fs)
+        lab = labels[idx]
+        target, known = (torch.from_numpy(a) for a in targets(lab))
+        logits = F.interpolate(logits, size=lab.shape[-2:], mode="bilinear", align_corners=False)
+        loss = skin_loss(logits, target, known)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        running = 0.9 * running + 0.1 * loss.item() if step > 1 else loss.item()
+        if step % 50 == 0 or step == steps:
+            rows.append(f"{step},{running:.4f},{time.time() - t0:.0f}")
+            log(f"step {step}: loss {running:.4f} ({time.time() - t0:.0f} s)")
+            (out / "skin_train.csv").write_text("\n".join(rows) + "\n")
+    weights = {k: v.detach().half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    keep = {k: state[k] for k in ("step", "stage", "best", "metrics", "seconds") if k in state}
+    path = out / "skin.pt"
+    save_checkpoint(path, {"model": weights, "config": cfg.to_dict() if hasattr(cfg, "to_dict") else values,
+                           **keep, "skin_from": str(init), "skin_steps": steps})
+    log(f"wrote {path}")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m skindeep.model.skin", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="write the skin training set (cache/skin/skin.npz)")
+    b.add_argument("--out", default="cache/skin")
+    b.add_argument("--data", default="../shared/data", help="folder holding people/, clothes/, real-train/, designs/")
+    b.add_argument("--size", type=int, default=256)
+    t = sub.add_parser("train", help="train the skin head on a frozen removal network")
+    t.add_argument("--init", required=True, help="checkpoint of the removal network")
+    t.add_argument("--cache", default="cache/skin")
+    t.add_argument("--out", default="runs/skin")
+    t.add_argument("--steps", type=int, default=1500)
+    args = parser.parse_args(argv)
+    if args.cmd == "build":
+        d = Path(args.data)
+        spec = SkinSetSpec(people_dir=str(d / "people"), clothes_dir=str(d / "clothes"),
+                           real_dir=str(d / "real-train"), designs_dir=str(d / "designs"), size=args.size)
+        build_set(spec, args.out)
+    else:
+        train_head(args.init, args.cache, args.out, steps=args.steps)
+
+
+if __name__ == "__main__":
+    main()

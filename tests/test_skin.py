@@ -1,0 +1,127 @@
+"""The skin head: labels and splits, the network's third output, its export, and the skin gate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from skindeep.model import skin as S
+from skindeep.remove import Remover
+
+
+def test_targets_mark_only_what_each_label_knows():
+    labels = np.array([[S.LABEL_BACKGROUND, S.LABEL_SKIN, S.LABEL_HAIR, S.LABEL_CLOTHING,
+                        S.LABEL_NOT_SKIN, S.LABEL_SKIN_ONLY, S.LABEL_UNKNOWN]], np.uint8)
+    target, known = S.targets(labels)
+    assert target.shape == known.shape == (3, 1, 7)
+    # skin / hair / clothing, per code
+    np.testing.assert_array_equal(target[:, 0], [[0, 1, 0, 0, 0, 1, 0], [0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0]])
+    np.testing.assert_array_equal(known[0, 0], [1, 1, 1, 1, 1, 1, 0])  # skin known but for unknown
+    np.testing.assert_array_equal(known[1, 0], [1, 1, 1, 1, 0, 0, 0])  # hair only where fully labelled
+    np.testing.assert_array_equal(known[2, 0], known[1, 0])
+
+
+def test_box_labels_mark_the_core_of_each_box_as_skin():
+    lab = S.box_labels((100, 100), [[10, 20, 60, 70]], core=0.4)
+    assert lab[45, 35] == S.LABEL_SKIN_ONLY  # box centre
+    assert lab[22, 12] == S.LABEL_UNKNOWN  # inside the box but near its loose edge
+    assert lab[90, 90] == S.LABEL_UNKNOWN  # outside: a box says nothing about non-skin
+    assert (lab == S.LABEL_SKIN_ONLY).sum() == 20 * 20
+
+
+def test_crop_labels_follow_the_photo_crop_and_flip():
+    labels = np.zeros((40, 60), np.uint8)
+    labels[:, 30:] = S.LABEL_SKIN  # right half skin
+    params = dict(decoded=[60, 40], crop=[20, 0, 40], flip=False)
+    out = S.crop_labels(labels, params, 20)
+    assert out.shape == (20, 20)
+    assert (out[:, :5] == 0).all() and (out[:, -5:] == S.LABEL_SKIN).all()
+    flipped = S.crop_labels(labels, dict(params, flip=True), 20)
+    np.testing.assert_array_equal(flipped, out[:, ::-1])
+    # labels stored at another size than the decoded photo are resized first
+    half = S.crop_labels(labels[::2, ::2], params, 20)
+    np.testing.assert_array_equal(half, out)
+
+
+def test_splits_are_deterministic_disjoint_and_keep_subjects_together(tmp_path):
+    for name in ["bivtatt_7_1", "bivtatt_7_2", "bivtatt_9_1", *[f"insta_{i:04d}" for i in range(40)]]:
+        (tmp_path / f"{name}.jpg").write_bytes(b"")
+    train, held = S.split_real_train(tmp_path)
+    assert not set(train) & set(held) and len(train) + len(held) == 43
+    assert held and train  # 20 % of 43 subjects, by hash: both sides non-empty
+    sides = {p.stem: (p in held) for p in train + held}
+    assert sides["bivtatt_7_1"] == sides["bivtatt_7_2"]  # one person's photos stay on one side
+    assert S.split_real_train(tmp_path) == (train, held)
+
+
+def test_network_skin_head_shapes_and_no_change_to_ink():
+    torch = pytest.importorskip("torch")
+    from skindeep.model.net import SkinDeepNet
+
+    torch.manual_seed(0)
+    plain = SkinDeepNet(pretrained=False).eval()
+    with_head = SkinDeepNet(pretrained=False, skin_head=True).eval()
+    with_head.load_state_dict(plain.state_dict(), strict=False)
+    x = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        ink0, clean0 = plain(x)
+        ink1, clean1, skin = with_head(x, with_skin=True)
+    assert skin.shape == (1, 3, 64, 96)
+    # the head only reads the encoder: the removal outputs are exactly those of the network without it
+    assert torch.equal(ink0, ink1) and torch.equal(clean0, clean1)
+    with pytest.raises(ValueError, match="no skin head"):
+        plain(x, with_skin=True)
+
+
+def test_export_adds_the_skin_output_and_checks_its_parity(tmp_path):
+    torch = pytest.importorskip("torch")
+    import onnxruntime as ort
+
+    from skindeep.model.export import ExportError, check_parity, export_onnx
+    from skindeep.model.net import SkinDeepNet
+
+    torch.manual_seed(0)
+    net = SkinDeepNet(pretrained=False, skin_head=True).eval()
+    torch.nn.init.normal_(net.skin_head.fuse[-1].weight, std=0.5)
+    path = export_onnx(net, tmp_path / "m.onnx", sample_size=64)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [o.name for o in sess.get_outputs()] == ["ink", "clean", "skin"]
+    report = check_parity(net, path, sizes=((64, 96),))
+    assert report.ok and report.max_abs_skin < 1e-3
+    torch.nn.init.normal_(net.skin_head.fuse[-1].weight, std=0.5)  # new head weights: parity must fail
+    with pytest.raises(ExportError, match="skin"):
+        check_parity(net, path, sizes=((64, 64),))
+
+
+def _stroke_on_skin_and_on_cloth() -> np.ndarray:
+    """Left half reddish skin, right half blue cloth, a dark vertical stroke on each."""
+    img = np.zeros((96, 192, 3), np.uint8)
+    img[:, :96] = (200, 140, 110)
+    img[:, 96:] = (60, 80, 170)
+    img[20:76, 44:50] = 20
+    img[20:76, 140:146] = 20
+    return img
+
+
+def test_skin_gate_removes_ink_only_on_skin(tiny_skin_model_path, tiny_model_path):
+    img = _stroke_on_skin_and_on_cloth()
+    opts = dict(threshold=0.5, protect_face=False, tone_match=0.0, mirror_detect=False, min_skin_around=0.0)
+    gated = Remover(tiny_skin_model_path, **opts)
+    assert gated._uses_skin_head()
+    out = gated.remove(img)
+    assert out.ink_mask[20:76, 44:50].min() == 255  # the stroke on skin is removed
+    assert out.ink_mask[:, 120:].max() == 0  # nothing on the cloth is touched
+    np.testing.assert_array_equal(out.image[:, 120:], img[:, 120:])
+    # the same model with the gate off, and a model with no skin output, repaint both strokes
+    for remover in (Remover(tiny_skin_model_path, skin_gate=0.0, **opts), Remover(tiny_model_path, **opts)):
+        assert not remover._uses_skin_head()
+        both = remover.remove(img).ink_mask
+        assert both[20:76, 44:50].min() == 255 and both[20:76, 140:146].min() == 255
+
+
+def test_user_replace_mask_is_not_gated(tiny_skin_model_path):
+    img = _stroke_on_skin_and_on_cloth()
+    mask = np.zeros(img.shape[:2], bool)
+    mask[20:76, 138:148] = True  # the user paints the stroke on the cloth
+    out = Remover(tiny_skin_model_path, protect_face=False, tone_match=0.0).remove(img, mask=mask, mask_mode="replace")
+    assert out.ink_mask[20:76, 140:146].min() == 255
