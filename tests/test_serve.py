@@ -215,6 +215,12 @@ def test_health_docs_and_page(client):
     page = client.get("/")
     assert page.status_code == 200 and 'id="mask"' in page.text
     assert "pointerdown" in client.get("/static/app.js").text
+    # The page's icon, and /favicon.ico for browsers that ask anyway (no 404 on every load).
+    assert '<link rel="icon" href="/static/favicon.svg"' in page.text
+    for path in ("/static/favicon.svg", "/favicon.ico"):
+        icon = client.get(path)
+        assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+        assert icon.text.startswith("<svg")
 
 
 # ---------------------------------------------------------------- errors

@@ -7,6 +7,10 @@ const $ = (id) => document.getElementById(id);
 // server scales it back up to the photo's full size.
 const MAX_WORK_SIDE = 2048;
 const INK_RGB = [255, 30, 80];
+// The Sensitivity slider moves the threshold on the model's own scale, the log-odds of its ink
+// probability: the middle is the model's default threshold and each step is this many log-odds (so
+// +-10 steps span e.g. 0.47..0.9996 around a default of 0.98, or 0.02..0.98 around 0.5).
+const LOGIT_PER_STEP = 0.4;
 
 const state = {
   file: null, // the photo as chosen (sent untouched, full resolution)
@@ -15,6 +19,7 @@ const state = {
   strokes: [], // user edits, replayed over a new detection (sensitivity or face protection changed)
   stroke: null,
   limits: null,
+  defaultThreshold: null, // the server's (the model's) own, from /health; null: not known
   urls: [], // object URLs to revoke on the next photo
 };
 const maskCanvas = $("mask");
@@ -28,9 +33,8 @@ function setPhase(phase) {
 }
 
 function showError(message) {
-  const box = $("error");
-  box.textContent = message;
-  box.hidden = !message;
+  $("error-text").textContent = message;
+  $("error").hidden = !message;
 }
 
 function fail(message) {
@@ -64,6 +68,14 @@ async function errorText(response) {
   return `Error ${response.status}: ${detail}`;
 }
 
+// An error answer of the server; `status` 4xx = the request (e.g. the file) is at fault.
+class HttpError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
 async function post(path, form) {
   let response;
   try {
@@ -71,7 +83,7 @@ async function post(path, form) {
   } catch (err) {
     throw new Error(`Could not reach the server (${err.message}). Is skindeep serve still running?`);
   }
-  if (!response.ok) throw new Error(await errorText(response));
+  if (!response.ok) throw new HttpError(await errorText(response), response.status);
   return response;
 }
 
@@ -80,104 +92,189 @@ function track(url) {
   return url;
 }
 
+// ---------- the sensitivity slider <-> the model's threshold ----------
+const logit = (p) => Math.log(p / (1 - p));
+const sigmoid = (z) => 1 / (1 + Math.exp(-z));
+
+function thresholdText() {
+  // The threshold the slider stands for, as the text shown and sent (4 decimals at most, so the
+  // number on screen is exactly the number in the request); "" = the server's default, not known here.
+  const step = Number($("sensitivity").value);
+  const base = state.defaultThreshold;
+  if (step === 0) return base === null ? "" : String(base); // the default itself, no round trip
+  // Right = more sensitive = a lower threshold. The clamp keeps a default of 0 or 1 finite.
+  const start = logit(Math.min(0.9999, Math.max(1e-4, base === null ? 0.5 : base)));
+  return String(Number(sigmoid(start - step * LOGIT_PER_STEP).toFixed(4)));
+}
+
+function showThreshold() {
+  const text = thresholdText() || "server's";
+  const note = Number($("sensitivity").value) === 0 ? " (default)" : "";
+  $("threshold-value").textContent = `threshold ${text}${note}`;
+}
+
 // ---------- choosing a photo ----------
 async function loadLimits() {
   try {
     const health = await (await fetch("/health")).json();
     state.limits = health.limits;
     $("version").textContent = `skindeep ${health.version}`;
-    // The slider shows sensitivity: more to the right = more marked as ink = a lower threshold.
-    $("threshold").value = 1 - health.threshold;
+    if (typeof health.threshold === "number") state.defaultThreshold = health.threshold;
     $("protect-face").checked = health.protect_face;
   } catch (_) {
     /* the page still works; the server checks the limits anyway */
   }
+  showThreshold();
 }
 
 function loadImage(img, url) {
   return new Promise((resolve, reject) => {
     img.onload = () => resolve(img);
-    img.onerror = () => reject(new Error("This browser cannot show that file. Use a JPEG, PNG or WEBP photo."));
+    img.onerror = () => reject(new Error("cannot decode"));
     img.src = url;
   });
+}
+
+// The first bytes of the formats a browser shows; to say what is wrong with a file it cannot decode.
+const SIGNATURES = {
+  JPEG: [[0xff, 0xd8, 0xff]],
+  PNG: [[0x89, 0x50, 0x4e, 0x47]],
+  GIF: [[0x47, 0x49, 0x46, 0x38]],
+  WEBP: [[0x52, 0x49, 0x46, 0x46]], // "RIFF" (then "WEBP" at byte 8)
+  BMP: [[0x42, 0x4d]],
+  TIFF: [[0x49, 0x49, 0x2a, 0x00], [0x4d, 0x4d, 0x00, 0x2a]],
+};
+
+function claimedFormat(file) {
+  const ext = (file.name.split(".").pop() || "").toLowerCase();
+  const byExt = { jpg: "JPEG", jpeg: "JPEG", jfif: "JPEG", png: "PNG", gif: "GIF", webp: "WEBP", bmp: "BMP", tif: "TIFF", tiff: "TIFF" };
+  const byType = { "image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP", "image/bmp": "BMP", "image/tiff": "TIFF" };
+  return byType[file.type] || byExt[ext] || null;
+}
+
+async function undecodableText(file) {
+  // One sentence naming the file and what is wrong with it, from its first bytes.
+  const head = new Uint8Array(await file.slice(0, 12).arrayBuffer());
+  const starts = (sig) => sig.every((b, i) => head[i] === b);
+  const actual = Object.keys(SIGNATURES).find((name) => SIGNATURES[name].some(starts));
+  const claimed = claimedFormat(file);
+  if (claimed && actual !== claimed) {
+    const what = actual ? `it is a ${actual} file` : "its bytes do not start like one";
+    return `"${file.name}" is not a ${claimed}: ${what}. Choose a JPEG, PNG or WEBP photo.`;
+  }
+  if (actual) {
+    return `"${file.name}" is a damaged ${actual} (cut short or corrupt): this browser cannot decode it.`;
+  }
+  return `"${file.name}" is not an image this browser can show. Choose a JPEG, PNG or WEBP photo.`;
+}
+
+function checkFile(file) {
+  // An error sentence for a file the page cannot use, or "" for a usable one.
+  const mb = (n) => (n / 2 ** 20).toFixed(1);
+  if (file.size === 0) return `"${file.name}" is empty (0 bytes). Choose a photo.`;
+  if (file.type && !file.type.startsWith("image/")) {
+    return `"${file.name}" is not an image (${file.type}). Choose a JPEG, PNG or WEBP photo.`;
+  }
+  if (state.limits && file.size > state.limits.max_upload_bytes) {
+    return `"${file.name}" is ${mb(file.size)} MB; this server takes at most ${mb(state.limits.max_upload_bytes)} MB.`;
+  }
+  return "";
 }
 
 async function pickFile(file) {
   showError("");
   if (!file) return;
   setPhase("loading");
-  if (file.type && !file.type.startsWith("image/")) {
-    fail(`"${file.name}" is not an image (${file.type}). Choose a JPEG, PNG or WEBP photo.`);
-    return;
+  // Everything is checked on a detached picture first: a bad file leaves the photo being edited, its
+  // mask and the strokes as they were.
+  const problem = checkFile(file);
+  if (problem) return fail(problem);
+  const url = URL.createObjectURL(file);
+  let img;
+  try {
+    img = await loadImage(new Image(), url);
+  } catch (_) {
+    URL.revokeObjectURL(url);
+    return fail(await undecodableText(file));
   }
-  if (state.limits && file.size > state.limits.max_upload_bytes) {
-    const mb = (n) => (n / 2 ** 20).toFixed(1);
-    fail(`"${file.name}" is ${mb(file.size)} MB; this server takes at most ${mb(state.limits.max_upload_bytes)} MB.`);
-    return;
+  const pixels = img.naturalWidth * img.naturalHeight;
+  if (state.limits && pixels > state.limits.max_pixels) {
+    URL.revokeObjectURL(url);
+    return fail(`"${file.name}" has ${(pixels / 1e6).toFixed(1)} megapixels; this server takes at most ${(state.limits.max_pixels / 1e6).toFixed(1)}.`);
   }
-  state.urls.forEach((url) => URL.revokeObjectURL(url));
+  const scale = Math.min(1, MAX_WORK_SIDE / Math.max(img.naturalWidth, img.naturalHeight));
+  const width = Math.max(1, Math.round(img.naturalWidth * scale));
+  const height = Math.max(1, Math.round(img.naturalHeight * scale));
+  // The server is asked before the new photo replaces the old one: a file it refuses (a JPEG the
+  // browser shows but that is cut short, say) leaves the work on the old photo as it was.
+  const [detected, detectError] = await askDetection(file, width, height);
+  if (detectError instanceof HttpError && detectError.status < 500) {
+    URL.revokeObjectURL(url);
+    return fail(detectError.message);
+  }
+  state.urls.forEach((old) => URL.revokeObjectURL(old));
   state.urls = [];
   state.file = file;
   state.strokes = [];
-  state.photoUrl = track(URL.createObjectURL(file));
+  state.photoUrl = track(url);
   $("result").hidden = true;
-  document.querySelector("main").classList.remove("has-result");
+  await loadImage($("photo"), url);
+  maskCanvas.width = width;
+  maskCanvas.height = height;
+  $("editor").hidden = false;
+  $("pick").classList.add("compact");
+  document.querySelector("#drop strong").textContent = "Drop another photo here";
+  // The editor's top at the top of the window: the photo, the tools and Remove in one view.
+  $("editor").scrollIntoView({ block: "start" });
+  showDetection(detected, detectError);
+}
+
+async function fetchDetection(file, width, height) {
+  // The mask the server would apply to `file` at the slider's threshold, as a Uint8ClampedArray
+  // (width * height, 0..255) at the work size; throws HttpError or Error.
+  await healthLoaded; // the slider's middle is the server's threshold: know it before asking
+  const form = new FormData();
+  form.append("image", file, file.name);
+  const threshold = thresholdText();
+  if (threshold) form.append("threshold", threshold);
+  form.append("protect_face", $("protect-face").checked ? "true" : "false");
+  const blob = await (await post("/v1/detect", form)).blob();
+  const bitmap = await createImageBitmap(blob);
+  const scratch = document.createElement("canvas");
+  scratch.width = width;
+  scratch.height = height;
+  const ctx = scratch.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(bitmap, 0, 0, width, height);
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  const mask = new Uint8ClampedArray(width * height);
+  for (let i = 0; i < mask.length; i++) mask[i] = rgba[i * 4];
+  return mask;
+}
+
+function showDetection(detected, error) {
+  // Without a detection (server busy, unreachable) the user can still paint the mask by hand.
+  state.detected = detected;
+  redrawMask();
+  if (error) showError(`${error.message}\nYou can still paint the tattoo by hand and press "Remove tattoo".`);
+  setPhase("ready");
+}
+
+async function askDetection(file, width, height) {
+  // fetchDetection with the busy indicator on: [mask, null] or [null, the error].
+  setPhase("detecting");
+  setBusy("Finding the ink…");
   try {
-    const img = await loadImage($("photo"), state.photoUrl);
-    const pixels = img.naturalWidth * img.naturalHeight;
-    if (state.limits && pixels > state.limits.max_pixels) {
-      throw new Error(`"${file.name}" has ${(pixels / 1e6).toFixed(1)} megapixels; this server takes at most ${(state.limits.max_pixels / 1e6).toFixed(1)}.`);
-    }
-    const scale = Math.min(1, MAX_WORK_SIDE / Math.max(img.naturalWidth, img.naturalHeight));
-    maskCanvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
-    maskCanvas.height = Math.max(1, Math.round(img.naturalHeight * scale));
-    $("editor").hidden = false;
-    $("pick").classList.add("compact");
-    document.querySelector("#drop strong").textContent = "Drop another photo here";
-    await detect();
+    return [await fetchDetection(file, width, height), null];
   } catch (err) {
-    // Nothing usable to edit: hide the editor rather than show a broken picture.
-    state.file = null;
-    $("editor").hidden = true;
-    fail(err.message);
+    return [null, err];
+  } finally {
+    setBusy("");
   }
 }
 
 async function detect() {
-  setPhase("detecting");
-  setBusy("Finding the ink…");
-  try {
-    const form = new FormData();
-    form.append("image", state.file, state.file.name);
-    form.append("threshold", (1 - Number($("threshold").value)).toFixed(3));
-    form.append("protect_face", $("protect-face").checked ? "true" : "false");
-    const blob = await (await post("/v1/detect", form)).blob();
-    const bitmap = await createImageBitmap(blob);
-    const scratch = document.createElement("canvas");
-    scratch.width = maskCanvas.width;
-    scratch.height = maskCanvas.height;
-    const ctx = scratch.getContext("2d", { willReadFrequently: true });
-    ctx.drawImage(bitmap, 0, 0, scratch.width, scratch.height);
-    const rgba = ctx.getImageData(0, 0, scratch.width, scratch.height).data;
-    state.detected = new Uint8ClampedArray(rgba.length / 4);
-    let inked = 0;
-    for (let i = 0; i < state.detected.length; i++) {
-      state.detected[i] = rgba[i * 4];
-      if (state.detected[i]) inked++;
-    }
-    $("mask-info").textContent = inked
-      ? `Ink found on ${((100 * inked) / state.detected.length).toFixed(1)} % of the photo.`
-      : "No ink found. Paint over the tattoo with the brush, or move Sensitivity to the right.";
-    redrawMask();
-  } catch (err) {
-    // Without a detection the user can still paint the mask by hand.
-    state.detected = null;
-    redrawMask();
-    showError(`${err.message}\nYou can still paint the tattoo by hand and press "Remove tattoo".`);
-  } finally {
-    setBusy("");
-    setPhase("ready");
-  }
+  // Asks again for the photo being edited (new sensitivity or face setting); the strokes are kept.
+  showDetection(...(await askDetection(state.file, maskCanvas.width, maskCanvas.height)));
 }
 
 // ---------- the mask: the server's detection + the user's brush strokes replayed on top ----------
@@ -194,6 +291,22 @@ function redrawMask() {
   }
   maskCtx.putImageData(image, 0, 0);
   state.strokes.forEach(drawStroke);
+  showInkShare();
+}
+
+function inkShare() {
+  // Fraction of the photo the mask covers now (detection and strokes), 0..1.
+  const alpha = maskCtx.getImageData(0, 0, maskCanvas.width, maskCanvas.height).data;
+  let inked = 0;
+  for (let i = 3; i < alpha.length; i += 4) if (alpha[i]) inked++;
+  return inked / (alpha.length / 4);
+}
+
+function showInkShare() {
+  const share = inkShare();
+  $("mask-info").textContent = share
+    ? `Ink marked on ${(100 * share).toFixed(1)} % of the photo.`
+    : "The mask is empty. Paint over the tattoo with the Brush, or move Sensitivity to the right.";
 }
 
 function drawStroke(stroke) {
@@ -232,12 +345,21 @@ function moveCursor(event) {
   });
 }
 
+function currentTool() {
+  return document.querySelector("input[name=tool]:checked").value;
+}
+
+function applyTool() {
+  // Scroll: the canvas lets touches through to the page (CSS touch-action) and ignores pointers.
+  $("stage").classList.toggle("painting", currentTool() !== "scroll");
+}
+
 maskCanvas.addEventListener("pointerdown", (event) => {
-  if (!state.file) return;
+  const tool = currentTool();
+  if (!state.file || tool === "scroll") return;
   event.preventDefault();
   maskCanvas.setPointerCapture(event.pointerId);
   const p = canvasPoint(event);
-  const tool = document.querySelector("input[name=tool]:checked").value;
   // The brush size is in screen pixels, so it feels the same however large the photo is.
   state.stroke = { tool, size: Number($("brush-size").value) * p.scale, points: [[p.x, p.y]] };
   state.strokes.push(state.stroke);
@@ -254,12 +376,19 @@ maskCanvas.addEventListener("pointermove", (event) => {
 });
 
 for (const type of ["pointerup", "pointercancel"]) {
-  maskCanvas.addEventListener(type, () => { state.stroke = null; });
+  maskCanvas.addEventListener(type, () => {
+    if (!state.stroke) return;
+    state.stroke = null;
+    showInkShare();
+  });
 }
 maskCanvas.addEventListener("pointerleave", () => { $("cursor").hidden = true; });
 
 // A new sensitivity or face setting asks the server again; the user's strokes are kept.
-$("threshold").addEventListener("change", () => state.file && detect());
+$("sensitivity").addEventListener("input", showThreshold);
+$("sensitivity").addEventListener("change", () => state.file && detect());
+document.querySelectorAll("input[name=tool]").forEach((radio) => radio.addEventListener("change", applyTool));
+$("error-close").addEventListener("click", () => showError(""));
 $("protect-face").addEventListener("change", () => state.file && detect());
 $("reset-mask").addEventListener("click", () => { state.strokes = []; redrawMask(); });
 function undo() {
@@ -312,15 +441,9 @@ function setDownload(link, part) {
   return link.href;
 }
 
-function maskIsEmpty() {
-  const alpha = maskCtx.getImageData(0, 0, maskCanvas.width, maskCanvas.height).data;
-  for (let i = 3; i < alpha.length; i += 4) if (alpha[i]) return false;
-  return true;
-}
-
 async function removeTattoo() {
   showError("");
-  if (maskIsEmpty()) {
+  if (!inkShare()) {
     fail("The mask is empty, so there is nothing to remove. Paint over the tattoo with the brush first.");
     return;
   }
@@ -342,9 +465,8 @@ async function removeTattoo() {
     $("result-info").textContent =
       `${body.width} × ${body.height} px, done in ${body.seconds.toFixed(1)} s. Drag the slider to compare.`;
     $("result").hidden = false;
-    document.querySelector("main").classList.add("has-result");
     setCompare(50);
-    $("result").scrollIntoView({ behavior: "smooth", block: "start" });
+    $("result").scrollIntoView({ block: "start" });
     setBusy("");
     setPhase("done");
   } catch (err) {
@@ -368,11 +490,12 @@ $("compare").addEventListener("pointerdown", (event) => {
     const rect = compare.getBoundingClientRect();
     setCompare(Math.max(0, Math.min(100, ((e.clientX - rect.left) / rect.width) * 100)));
   };
-  follow(event);
+  // A mouse click jumps the divider there; a finger moves it only once it drags sideways, so a
+  // swipe up or down (which scrolls, CSS touch-action) leaves it where it was.
+  if (event.pointerType !== "touch") follow(event);
   compare.onpointermove = follow;
   compare.onpointerup = compare.onpointercancel = () => { compare.onpointermove = null; };
 });
-$("compare").style.touchAction = "none";
 
 $("remove").addEventListener("click", removeTattoo);
 $("another").addEventListener("click", () => { $("file").value = ""; $("file").click(); });
@@ -394,4 +517,8 @@ window.addEventListener("drop", (event) => {
   if (event.dataTransfer.files.length) pickFile(event.dataTransfer.files[0]);
 });
 
-loadLimits();
+// A finger or pen on a phone or tablet starts in Scroll mode, so a swipe scrolls the page; painting is
+// a tap on Brush away. A mouse cannot scroll by dragging, so it starts with the brush.
+if (window.matchMedia("(pointer: coarse)").matches) $("tool-scroll").checked = true;
+applyTool();
+const healthLoaded = loadLimits();
