@@ -12,7 +12,7 @@ from skindeep.errors import InputError
 from skindeep.synth.skin import SkinModel, drop_dark_features
 
 PHOTO_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
-MASK_SUFFIXES = (".skin.png", ".skinhair.png")
+MASK_SUFFIXES = (".skin.png", ".skinhair.png", ".parse.png")  # .parse.png: clothes/ label maps
 MAX_UPSCALE = 2.0
 # Tattoos are mostly on arms, legs, torso and hands: face-only photo sets are drawn 0.3x as often.
 FACE_GROUPS = ("frll", "frlca", "sfa", "ecu", "pratheepan", "skimage")
@@ -60,6 +60,19 @@ def _split(items: list[Path], val_fraction: float, seed: int) -> tuple[list[Path
 def split_photos(people_dir: str | Path, val_fraction: float = 0.1, seed: int = 0) -> tuple[list[Path], list[Path]]:
     """THE project split of people photos (seed 0, 10 %): (train, val) lists of photo paths."""
     return _split(list_photos(people_dir), val_fraction, seed)
+
+
+def split_clothes(clothes_dir: str | Path, val_fraction: float = 0.2, seed: int = 0) -> tuple[list[Path], list[Path]]:
+    """THE project split of ``clothes/`` (seed 0, 20 %): (train, val) photo paths. The val part is the
+    held-out set for the skin head and for clean-photo false alarms; only the train part may be
+    trained on (the device pack carries both, in separate folders)."""
+    return _split(list_photos(clothes_dir), val_fraction, seed)
+
+
+def split_real_train(real_train_dir: str | Path, val_fraction: float = 0.1, seed: int = 0) -> tuple[list[Path], list[Path]]:
+    """THE project split of ``real-train/`` (seed 0, 10 %): (train, val) photo paths; the val part is
+    for looking at a run's output on real tattoos where real-dev is not at hand (the GPU machine)."""
+    return _split(list_photos(real_train_dir), val_fraction, seed)
 
 
 def read_rgb(path: Path, min_side: int = 0) -> np.ndarray:
