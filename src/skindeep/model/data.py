@@ -232,8 +232,10 @@ class SynthStream(IterableDataset):
     draws its ``SynthConfig`` preset from ``presets`` (name -> weight), on the project's train split
     (``split="all"``: the folders hold only that split, as the device pack's do).
 
-    Items are the dicts of :func:`to_tensors` plus ``sample_id`` (int64: worker id * 2**40 + the
-    worker's sample count), so the trainer counts the distinct samples it trained on exactly.
+    Items are the dicts of :func:`to_tensors` but uint8 (0..255, a quarter of the bytes between
+    processes and to the GPU; ``skindeep.model.train.train_step`` scales them) plus ``sample_id``
+    (int64: worker id * 2**40 + the worker's sample count), so the trainer counts the distinct samples
+    it trained on exactly.
     Deterministic in (seed, worker id).
     """
 
@@ -271,7 +273,9 @@ class SynthStream(IterableDataset):
                 pool[int(rng.integers(len(pool)))] = item
             for _ in range(self.reuse):
                 sample_id, triple = pool[int(rng.integers(len(pool)))]
-                out = to_tensors(augment(triple, self.size, rng, self.max_zoom, self.p_grade, self.p_sharpen))
+                t = augment(triple, self.size, rng, self.max_zoom, self.p_grade, self.p_sharpen)
+                out = {"tattooed": torch.from_numpy(t.tattooed).permute(2, 0, 1), "clean":
+                       torch.from_numpy(t.clean).permute(2, 0, 1), "ink": torch.from_numpy(t.ink)[None]}
                 out["sample_id"] = torch.tensor(sample_id, dtype=torch.int64)
                 yield out
 

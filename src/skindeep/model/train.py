@@ -174,10 +174,15 @@ def one_cycle_lr(progress: float, peak: float, pct_start: float = 0.2, div: floa
     return b + (a - b) / 2.0 * (1.0 + math.cos(math.pi * t))
 
 
+def _to_unit(t: torch.Tensor) -> torch.Tensor:
+    return t.float().div_(255.0) if t.dtype == torch.uint8 else t
+
+
 def train_step(net: torch.nn.Module, model: SkinDeepNet, criterion: SkinDeepLoss, opt: torch.optim.Optimizer,
                batch: dict[str, torch.Tensor], dev: Device, grad_clip: float) -> LossTerms:
-    """One optimisation step on ``batch`` (moved to ``dev``); returns the loss terms."""
-    x, clean, ink = (batch[k].to(dev.device, non_blocking=True) for k in ("tattooed", "clean", "ink"))
+    """One optimisation step on ``batch`` (moved to ``dev``; uint8 tensors are scaled to 0..1 there);
+    returns the loss terms."""
+    x, clean, ink = (_to_unit(batch[k].to(dev.device, non_blocking=True)) for k in ("tattooed", "clean", "ink"))
     if dev.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     with torch.autocast(device_type=dev.device.type, dtype=torch.bfloat16, enabled=dev.amp):
@@ -256,6 +261,7 @@ def _train(
     pretrained: bool | None,
     log: Callable[[str], None],
 ) -> dict[str, Any]:
+    called = time.monotonic()  # a time budget counts from here: building the model and the val set too
     d = setup_dist()
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed + d.rank)
@@ -337,7 +343,8 @@ def _train(
     last_ckpt = time.monotonic()
     sched = make_scheduler(opt, cfg, min(state["stage"], len(cfg.stages) - 1))
     if cfg.time_budget > 0:
-        return _train_timed(cfg, net, model, criterion, opt, dev, state, d, validate, checkpoint, train_log, log)
+        return _train_timed(cfg, net, model, criterion, opt, dev, state, d, validate, checkpoint, train_log, log,
+                            called)
     while state["stage"] < len(cfg.stages):
         stage = state["stage"]
         s = cfg.stages[stage]
@@ -387,11 +394,11 @@ def _train(
 
 def _train_timed(cfg: TrainConfig, net, model, criterion, opt, dev: Device, state: dict[str, Any], d: Dist,
                  validate: Callable[[], None], checkpoint: Callable[[str], None], train_log: CsvLog | None,
-                 log: Callable[[str], None]) -> dict[str, Any]:
-    """Stages by time (``cfg.time_budget`` seconds from now, shared in proportion to their ``steps``),
-    on streamed synthetic batches (or the sample folder, rebuilt as needed). Validates and writes
+                 log: Callable[[str], None], start: float) -> dict[str, Any]:
+    """Stages by time (``cfg.time_budget`` seconds from ``start``, shared in proportion to their
+    ``steps``), on streamed synthetic batches (or the sample folder). Each stage's one-cycle LR runs
+    from its first batch (loader start-up does not eat the warm-up) to its end. Validates and writes
     ``last.pt`` at the end, or when stopped by SIGTERM."""
-    start = time.monotonic()
     total = cfg.total_steps
     ends = [start + cfg.time_budget * sum(s.steps for s in cfg.stages[: i + 1]) / total
             for i in range(len(cfg.stages))]
@@ -399,16 +406,17 @@ def _train_timed(cfg: TrainConfig, net, model, criterion, opt, dev: Device, stat
     while state["stage"] < len(cfg.stages) and not _Stop.requested:
         stage = state["stage"]
         s = cfg.stages[stage]
-        length = ends[stage] - (ends[stage - 1] if stage else start)
-        log(f"stage {stage}: size {s.size}, batch {s.batch}, {length:.0f} s, lr {s.lr}")
+        log(f"stage {stage}: size {s.size}, batch {s.batch}, until {ends[stage] - start:.0f} s, lr {s.lr}")
         if cfg.data.train_dir:  # a sample folder: as many steps as could possibly fit
             loader = make_loader(cfg, stage, state["stage_step"], 10**7 // s.batch, d)
         else:
             loader = make_stream_loader(cfg, stage, d, dev.device)
         t0 = time.monotonic()
+        first = None
         for batch in loader:
             now = time.monotonic()
-            progress = 1.0 - (ends[stage] - now) / length
+            first = first or now
+            progress = (now - first) / max(ends[stage] - first, 1e-6)
             lr = one_cycle_lr(progress, s.lr)
             opt.param_groups[0]["lr"], opt.param_groups[1]["lr"] = lr * cfg.encoder_lr_scale, lr
             terms = train_step(net, model, criterion, opt, batch, dev, cfg.grad_clip)
