@@ -28,8 +28,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from skindeep.errors import SkinDeepError
 
 REPO = Path(__file__).resolve().parents[3]
@@ -55,19 +53,13 @@ def _shipped_settings(onnx_path: Path) -> dict[str, Any]:
 
 
 def _sheet(models: list, photos: Path, out: Path, n: int = 6, side: int = 320) -> Path | None:
-    """photo | ink | clean for each model, side by side, for the first ``n`` held-out real photos."""
+    """photo | ink | clean of each model, for the first ``n`` held-out real photos."""
     from skindeep.eval.images import save_jpeg
-    from skindeep.model.sheet import photo_sheet
+    from skindeep.model.sheet import compare_sheet
 
     if not photos.is_dir() or not any(photos.glob("*.jpg")):
         return None
-    parts = [photo_sheet(m, photos, n, side) for m in models]
-    # the photo column is the same for every model: keep it once
-    width = parts[0].shape[1] // 3 if parts[0].size else 0
-    rows = [parts[0]] + [p[:, width:] for p in parts[1:]] if width else parts
-    h = min(p.shape[0] for p in rows)
-    sheet = np.concatenate([p[:h] for p in rows], 1)
-    return save_jpeg(out, sheet)
+    return save_jpeg(out, compare_sheet(models, photos, n, side, height=200))
 
 
 def _finite(d: dict) -> dict:
