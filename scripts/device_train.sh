@@ -35,6 +35,8 @@ if compgen -G "$pack/wheels/*.whl" > /dev/null; then
 fi
 export PYTHONPATH="$site:$repo/src${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1 OMP_WAIT_POLICY=PASSIVE
+# loader workers hand batches over in shared memory: say how much there is, for the log
+{ echo "shared memory: $(df -h /dev/shm 2>/dev/null | tail -1)"; nproc; } > "$out/log.txt"
 args=(--budget "$budget" --device "$device" --pack "$pack" --out "$out" --started "$started")
 if [ -n "$config" ]; then args+=(--config "$config"); fi
-"$py" -m skindeep.model.device_run "${args[@]}" 2>&1 | tee "$out/log.txt"
+"$py" -m skindeep.model.device_run "${args[@]}" 2>&1 | tee -a "$out/log.txt"

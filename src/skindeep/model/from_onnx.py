@@ -36,9 +36,11 @@ def _conv_order(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
     order: list[nn.Conv2d] = []
     hooks = [m.register_forward_hook(lambda mod, _i, _o: order.append(mod))
              for m in model.modules() if isinstance(m, nn.Conv2d)]
+    # a network with the skin head (ModelConfig.skin_head) exports it too: run it as well
+    kwargs = {"with_skin": True} if getattr(model, "skin_head", None) is not None else {}
     try:
         with torch.no_grad():
-            model.eval()(torch.zeros(1, 3, 64, 64))
+            model.eval()(torch.zeros(1, 3, 64, 64), **kwargs)
     finally:
         for h in hooks:
             h.remove()

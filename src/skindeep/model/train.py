@@ -137,7 +137,7 @@ def make_stream_loader(cfg: TrainConfig, stage: int, d: Dist, device: torch.devi
     workers = cfg.data.workers
     return DataLoader(ds, batch_size=s.batch, num_workers=workers, worker_init_fn=_worker_init,
                       multiprocessing_context="spawn" if workers > 0 else None,
-                      prefetch_factor=4 if workers > 0 else None, pin_memory=device.type == "cuda")
+                      prefetch_factor=2 if workers > 0 else None, pin_memory=device.type == "cuda")
 
 
 @dataclass
