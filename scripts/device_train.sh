@@ -26,6 +26,9 @@ if [ -z "$out" ]; then echo "device_train.sh: give --out DIR (or set \$OUT)" >&2
 if [ ! -f "$pack/manifest.json" ]; then
   echo "device_train.sh: $pack is not a device pack; build it with python scripts/make_device_pack.py" >&2; exit 2
 fi
+if [ -d "$out" ] && [ -n "$(ls -A "$out")" ]; then
+  echo "device_train.sh: $out is not empty; give an empty or new folder (nothing there is overwritten)" >&2; exit 2
+fi
 repo=$(cd "$(dirname "$0")/.." && pwd)
 py="${PYTHON:-python3}"
 mkdir -p "$out"

@@ -88,6 +88,25 @@ def test_pack_over_the_limit_fails_loudly(tmp_path):
                               repo=str(REPO), limit=MIB), log=lambda _m: None)
 
 
+def test_pack_never_deletes_a_folder_that_is_not_a_pack(tmp_path):
+    shared = make_tiny_shared(tmp_path / "shared")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(PackError, match="not a device pack"):
+        build_pack(PackConfig(shared=str(shared), out=str(tmp_path / "mine"), wheels="", repo=str(REPO)),
+                   log=lambda _m: None)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_script_refuses_a_non_empty_out_folder(tmp_path, tiny_pack):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "checkpoint.pt").write_text("an earlier run")
+    proc = subprocess.run(["bash", str(REPO / "scripts" / "device_train.sh"), "--device", "cpu", "--budget", "60",
+                           "--pack", str(tiny_pack), "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "not empty" in proc.stderr
+    assert (tmp_path / "out" / "checkpoint.pt").read_text() == "an earlier run"
+
+
 def test_pack_without_wheels_names_the_download_command(tmp_path):
     shared = make_tiny_shared(tmp_path / "shared")
     with pytest.raises(PackError, match="pip download"):

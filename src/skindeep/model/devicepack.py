@@ -176,9 +176,11 @@ def build_pack(cfg: PackConfig, log=print) -> dict:
     for name in ("people", "designs"):
         if not (shared / name).is_dir():
             raise PackError(f"{shared / name}: not found; the pack is built from the shared data folder")
-    if out.exists():
+    if out.exists() and any(out.iterdir()):
+        if not (out / "manifest.json").is_file():  # never delete a folder that is not an earlier pack
+            raise PackError(f"{out}: exists and is not a device pack (no manifest.json); give an empty or new folder")
         shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     people = split_photos(shared / "people")[0]
     counts["people"] = _pack_photos(people, out / "people", cfg.side, cfg.quality, (".skin.png", ".skinhair.png"))
