@@ -213,3 +213,14 @@ def test_device_train_script_dry_run_on_cpu(tiny_pack, tmp_path):
     assert np.abs(clean.numpy() - clean_o).max() < 1e-3
     meta = json.loads((out / "skindeep.json").read_text())
     assert meta["threshold"] == json.loads(SHIPPED.with_suffix(".json").read_text())["threshold"]
+
+
+def test_tracked_tree_stays_small():
+    """The repository travels to the GPU machine with the pack (64 MiB in all): the tracked tree stays
+    under 25 MB (it was 49 MB with three training states inside the package, issue 17)."""
+    from skindeep.model.devicepack import travelling_bytes
+
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout: the tracked tree cannot be listed")
+    assert travelling_bytes(REPO) < 25_000_000
+    assert not list((REPO / "src" / "skindeep" / "weights").glob("**/*.pt"))  # no training state in the package
