@@ -224,3 +224,30 @@ def test_tracked_tree_stays_small():
         pytest.skip("not a git checkout: the tracked tree cannot be listed")
     assert travelling_bytes(REPO) < 25_000_000
     assert not list((REPO / "src" / "skindeep" / "weights").glob("**/*.pt"))  # no training state in the package
+
+
+@pytest.mark.slow
+def test_gpu_step_path_bf16_channels_last_uint8_runs_on_cpu():
+    """The GPU run's step (bf16 autocast, channels-last, uint8 batches from SynthStream) cannot be run
+    here on a GPU; run the same code path on the CPU so dtype/layout mistakes show up before a lease
+    (~10 s: bf16 convolutions are slow on a CPU)."""
+    from skindeep.model.config import LossConfig, ModelConfig
+    from skindeep.model.losses import SkinDeepLoss
+    from skindeep.model.net import build_model
+    from skindeep.model.train import Device, train_step
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(pretrained=False), pretrained=False).to(memory_format=torch.channels_last)
+    model.train()
+    criterion = SkinDeepLoss(LossConfig(mask_target=0.1, hard_negative=0.5), pretrained=False)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(0)
+    clean = torch.randint(0, 256, (1, 3, 64, 64), dtype=torch.uint8, generator=gen)
+    ink = torch.zeros(1, 1, 64, 64, dtype=torch.uint8)
+    ink[:, :, 20:40, 20:40] = 255
+    tattooed = torch.where(ink > 0, clean // 4, clean)
+    before = model.bridge.conv.weight_orig.detach().clone()
+    terms = train_step(model, model, criterion, opt, {"tattooed": tattooed, "clean": clean, "ink": ink},
+                       Device(torch.device("cpu"), amp=True, channels_last=True), grad_clip=1.0)
+    assert math.isfinite(terms.parts["total"]) and terms.parts["l1"] > 0
+    assert not torch.equal(before, model.bridge.conv.weight_orig)
