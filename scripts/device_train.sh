@@ -33,6 +33,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 py="${PYTHON:-python3}"
 mkdir -p "$out"
 site=$(mktemp -d /tmp/skindeep-site.XXXXXX)
+trap 'rm -rf "$site"' EXIT
 if compgen -G "$pack/wheels/*.whl" > /dev/null; then
   "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$site" "$pack"/wheels/*.whl
 fi

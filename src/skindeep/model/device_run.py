@@ -69,7 +69,11 @@ def _finite(d: dict) -> dict:
 def run(pack: str | Path, out: str | Path, budget: float, device: str = "cuda", config: str | Path | None = None,
         init: str | Path | None = None, started: float | None = None, workers: int | None = None,
         work: str | Path | None = None, log=print) -> dict[str, Any]:
-    """Do the run (module docstring); returns the metrics written to ``out/metrics.json``."""
+    """Do the run (module docstring); returns the metrics written to ``out/metrics.json``. ``work``:
+    where to unpack and train (default: a temporary folder, removed at the end)."""
+    if work is None:
+        with tempfile.TemporaryDirectory(prefix="skindeep-run-") as tmp:
+            return run(pack, out, budget, device, config, init, started, workers, tmp, log)
     import torch
 
     from skindeep.model.checkpoint import model_from_checkpoint, slim_checkpoint
@@ -86,7 +90,7 @@ def run(pack: str | Path, out: str | Path, budget: float, device: str = "cuda", 
     deadline = started + budget
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(work) if work else Path(tempfile.mkdtemp(prefix="skindeep-run-"))
+    work = Path(work)
     paths = unpack(pack, work)
     os.environ["SKINDEEP_FONT_DIRS"] = str(paths["fonts"])  # spawned loader workers inherit it
     init = Path(init) if init else SHIPPED_ONNX
