@@ -3,7 +3,7 @@
     python scripts/skin_eval.py [--model M.onnx] [--opt skin_gate=0.5 ...] [--sets clothes,people] [--skin-only]
 
 - skin head (when the model has one): skin IoU, and the share of clothing / hair pixels called skin,
-  on the ``clothes/`` hold-out (``skindeep.model.skin.split_clothes``) and the people val split;
+  on the ``clothes/`` hold-out (``skindeep.synth.split_clothes``) and the people val split;
 - false alarms of ``Remover.remove``: mean / max share of pixels changed, photos above 0.5 % and 5 %,
   on the same two sets (clean photos: any change is a false alarm).
 Prints one markdown table row per set (docs/experiments.md).
@@ -24,8 +24,7 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 
 def clean_sets(names: list[str]) -> dict[str, list[Path]]:
-    from skindeep.model.skin import split_clothes
-    from skindeep.synth import split_photos
+    from skindeep.synth import split_clothes, split_photos
 
     sets = {}
     if "clothes" in names:

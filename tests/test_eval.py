@@ -300,7 +300,7 @@ def tiny_run(tmp_path_factory, remover) -> Path:
     """A whole small run with the tiny model, without the shared data: 3 synthetic, 3 real, 2 clean."""
     run = tmp_path_factory.mktemp("run")
     folder = make_real_dev(run.parent / "real-dev")
-    syn = bench.run_synthetic(FakeBench(), remover, 3, (96, 128), run / "synthetic-grid.png", grid_rows=2)
+    syn = bench.run_synthetic(FakeBench(), remover, 3, (96, 128), run / "synthetic-grid.jpg", grid_rows=2)
     syn.update(bench_version=bench.BENCH_VERSION, sizes=[96, 128], ink_min=bench.INK_MIN, threads=1,
                sweep=list(bench.SWEEP))
 
@@ -312,8 +312,8 @@ def tiny_run(tmp_path_factory, remover) -> Path:
     metrics_ = {
         "created": "test", "model": {"path": "tiny.onnx", "sha256": "0" * 64, "version": "tiny", "threshold": 0.5},
         "synthetic": syn,
-        "real": {"folder": str(folder), **real.run_real(real.list_real(folder), methods, run / "real-sheet.png")},
-        "clean": {"folder": str(folder), **real.run_clean(real.list_real(folder)[:2], ours, run / "clean-sheet.png")},
+        "real": {"folder": str(folder), **real.run_real(real.list_real(folder), methods, run / "real-sheet.jpg")},
+        "clean": {"folder": str(folder), **real.run_clean(real.list_real(folder)[:2], ours, run / "clean-sheet.jpg")},
         "seconds": 1.0,
     }
     report.save_metrics(run, metrics_)
@@ -329,7 +329,7 @@ def test_report_has_tables_and_pictures(tiny_run):
         assert row in text, row
     assert "not calibrated LPIPS" in text
     assert re.search(r"Mask F1 \(mean over cases\) by threshold: 0\.05: \d\.\d{3}, .* best \*\*\d\.\d{3} at 0\.\d", text)
-    for png in ("synthetic-grid.png", "real-sheet.png", "clean-sheet.png", "psnr_by_type.png", "psnr_by_size.png"):
+    for png in ("synthetic-grid.jpg", "real-sheet.jpg", "clean-sheet.jpg", "psnr_by_type.png", "psnr_by_size.png"):
         path = tiny_run / png
         assert path.is_file() and f"({png})" in text, png
         assert path.stat().st_size < 1_500_000

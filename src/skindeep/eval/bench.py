@@ -335,5 +335,5 @@ def run_synthetic(
             ))
         if progress:
             progress(case.name)
-    written = images.save_png(grid_path, images.stack(grid)).name if grid_path is not None and grid else ""
+    written = images.save_jpeg(grid_path, images.stack(grid)).name if grid_path is not None and grid else ""
     return {"cases": records, "summary": summarize(records), "set_fingerprint": digest.hexdigest(), "grid": written}

@@ -1,4 +1,4 @@
-"""Small picture helpers for the report: mask overlays, labelled tiles, grids, size-capped PNGs."""
+"""Small picture helpers for the report: mask overlays, labelled tiles, grids, size-capped PNGs and JPEGs."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 MAX_PNG_BYTES = 1_400_000  # every committed PNG stays under 1.5 MB
+SHEET_JPEG_QUALITY = 90  # photo sheets: a third of the PNG bytes, no visible loss at this size
 
 
 def overlay(rgb: np.ndarray, mask: np.ndarray, boxes: np.ndarray | None = None) -> np.ndarray:
@@ -83,4 +84,19 @@ def save_png(path: Path, rgb: np.ndarray, max_bytes: int = MAX_PNG_BYTES) -> Pat
             if buf.tell() <= max_bytes:
                 path.write_bytes(buf.getvalue())
                 return path
+        img = img.resize((max(1, img.width * 3 // 4), max(1, img.height * 3 // 4)), Image.Resampling.LANCZOS)
+
+
+def save_jpeg(path: Path, rgb: np.ndarray, quality: int = SHEET_JPEG_QUALITY, max_bytes: int = MAX_PNG_BYTES) -> Path:
+    """Write ``rgb`` (``(H, W, 3)`` uint8) as a JPEG no larger than ``max_bytes`` (downscaled until it
+    fits). Photo sheets are committed: as PNG they were three times larger (docs/training.md, sizes)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = Image.fromarray(np.ascontiguousarray(rgb))
+    while True:
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=quality, optimize=True, progressive=True)
+        if buf.tell() <= max_bytes:
+            path.write_bytes(buf.getvalue())
+            return path
         img = img.resize((max(1, img.width * 3 // 4), max(1, img.height * 3 // 4)), Image.Resampling.LANCZOS)

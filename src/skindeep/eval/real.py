@@ -194,7 +194,7 @@ def run_real(
     }
     written = ""
     if sheet_path is not None and sheet:
-        written = images.save_png(sheet_path, images.stack(sheet)).name
+        written = images.save_jpeg(sheet_path, images.stack(sheet)).name
     return {"photos": rows, "summary": summary, "by_source": by_source, "sheet": written}
 
 
@@ -272,5 +272,5 @@ def run_clean(
                        caption=f"{name}: {c:.2%} of the pixels changed")
             for c, name, rgb, mask, out in kept
         ]
-        written = images.save_png(sheet_path, images.stack(sheet)).name
+        written = images.save_jpeg(sheet_path, images.stack(sheet)).name
     return {"photos": rows, "summary": summary, "sheet": written}

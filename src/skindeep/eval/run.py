@@ -128,7 +128,7 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
     if cfg.n > 0:
         t = time.perf_counter()
         bset = bench.FrozenSet(cfg.bench_set) if cfg.bench_set else bench.BenchSet(cfg.people, cfg.designs)
-        syn = bench.run_synthetic(bset, remover, cfg.n, tuple(cfg.sizes), out / "synthetic-grid.png",
+        syn = bench.run_synthetic(bset, remover, cfg.n, tuple(cfg.sizes), out / "synthetic-grid.jpg",
                                   cfg.grid_rows, feat, tick("synthetic"), save_dir=cfg.save_set)
         syn.update(bench_version=bench.BENCH_VERSION, sweep=list(bench.SWEEP), ink_min=bench.INK_MIN,
                    sizes=sorted({c["size"] for c in syn["cases"]}), threads=cfg.threads or "default",
@@ -154,7 +154,7 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
             "identity": lambda rgb, region: (rgb, np.zeros(rgb.shape[:2], np.uint8)),
         }
         metrics["real"] = {"folder": _shown(cfg.real),
-                           **real.run_real(photos, methods, out / "real-sheet.png", progress=tick("real")),
+                           **real.run_real(photos, methods, out / "real-sheet.jpg", progress=tick("real")),
                            "seconds": time.perf_counter() - t}
     if cfg.n_clean > 0:
         t = time.perf_counter()
@@ -167,7 +167,7 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
             return np.asarray(r.image)[..., :3], np.asarray(r.ink_mask)
 
         metrics["clean"] = {"folder": _shown(cfg.people),
-                            **real.run_clean(clean, ours_clean, out / "clean-sheet.png", progress=tick("clean")),
+                            **real.run_clean(clean, ours_clean, out / "clean-sheet.jpg", progress=tick("clean")),
                             "seconds": time.perf_counter() - t}
     metrics["seconds"] = time.perf_counter() - start
     report.save_metrics(out, metrics)

@@ -42,6 +42,17 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return state
 
 
+def init_weights(path: str | Path, model_cfg=None) -> dict[str, Any]:
+    """The state dict to start a fine-tune from: a checkpoint's ``model``, or, for an ``.onnx`` file
+    (the shipped model), the network rebuilt from it (``skindeep.model.from_onnx``; no torch state
+    has to be kept in the repository)."""
+    if Path(path).suffix.lower() == ".onnx":
+        from skindeep.model.from_onnx import model_from_onnx
+
+        return model_from_onnx(path, model_cfg).state_dict()
+    return load_checkpoint(path)["model"]
+
+
 def model_from_checkpoint(path: str | Path) -> tuple[SkinDeepNet, TrainConfig, dict[str, Any]]:
     """Rebuild the network from a checkpoint (no pretrained download/load needed), in eval mode."""
     state = load_checkpoint(path)

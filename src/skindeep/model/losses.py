@@ -93,7 +93,13 @@ class SkinDeepLoss(nn.Module):
     def __init__(self, cfg: LossConfig | None = None, pretrained: bool = True):
         super().__init__()
         self.cfg = cfg or LossConfig()
-        self.features = FeatureLoss(pretrained) if (self.cfg.perceptual or self.cfg.gram) else None
+        self.features = None
+        if self.cfg.perceptual or self.cfg.gram:
+            from_file = bool(self.cfg.feature_weights)
+            self.features = FeatureLoss(pretrained and not from_file)
+            if from_file:  # the ImageNet levels, saved by skindeep.model.devicepack (no 17 MB package)
+                state = torch.load(self.cfg.feature_weights, map_location="cpu", weights_only=True)
+                self.features.encoder.load_state_dict(state)
 
     def forward(self, logits: torch.Tensor, clean: torch.Tensor, target: torch.Tensor, ink: torch.Tensor) -> LossTerms:
         cfg = self.cfg

@@ -64,6 +64,12 @@ def val_sheet(model, folder: str | Path, n: int, height: int = 200) -> np.ndarra
 
 def photo_sheet(model, folder: str | Path, n: int, side: int, height: int = 240) -> np.ndarray:
     """Rows of photo | predicted ink | predicted clean for the first ``n`` JPEG/PNG photos of ``folder``."""
+    return compare_sheet([model], folder, n, side, height)
+
+
+def compare_sheet(models: list, folder: str | Path, n: int, side: int, height: int = 240) -> np.ndarray:
+    """Rows of photo | ink | clean of the first model | ink | clean of the next ... for the first ``n``
+    JPEG/PNG photos of ``folder`` (e.g. the shipped model next to a new run's)."""
     paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     paths = [p for p in paths if ".skin" not in p.name and ".mask" not in p.name][:n]
     rows = []
@@ -72,8 +78,7 @@ def photo_sheet(model, folder: str | Path, n: int, side: int, height: int = 240)
         if bgr is None:
             continue
         rgb = _shrink(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), side)
-        prob, clean = run(model, rgb)
-        rows.append(_row([rgb, prob, clean], height))
+        rows.append(_row([rgb] + [im for model in models for im in run(model, rgb)], height))
     return _stack(rows)
 
 

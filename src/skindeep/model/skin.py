@@ -29,6 +29,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from skindeep.synth.photos import split_clothes, split_real_train
+
 SKIN_CLASSES = ("skin", "hair", "clothing")
 # Label codes: which of the three targets are known at a pixel.
 LABEL_BACKGROUND, LABEL_SKIN, LABEL_HAIR, LABEL_CLOTHING = 0, 1, 2, 3  # all three known
@@ -36,35 +38,6 @@ LABEL_NOT_SKIN = 4  # skin = 0, hair / clothing unknown (people/ masks)
 LABEL_SKIN_ONLY = 5  # skin = 1, hair / clothing unknown (inside a real tattoo box)
 LABEL_UNKNOWN = 255
 INPUT_BLUR = 1.0  # the remover softens what the detector sees by this sigma (skindeep.json)
-
-
-# -- splits ------------------------------------------------------------------------------------------
-def _held_out(key: str, fraction: float) -> bool:
-    """Deterministic, order-free hold-out choice by a stable hash of ``key``."""
-    import zlib
-
-    return (zlib.crc32(key.encode()) % 1000) < fraction * 1000
-
-
-def split_clothes(clothes_dir: str | Path, fraction: float = 0.2) -> tuple[list[Path], list[Path]]:
-    """THE split of ``clothes/`` photos: (train, hold-out) photo paths; 20 % held out by name hash."""
-    photos = sorted(p for p in Path(clothes_dir).glob("*.jpg"))
-    held = [p for p in photos if _held_out(p.stem, fraction)]
-    return [p for p in photos if not _held_out(p.stem, fraction)], held
-
-
-def real_train_subject(path: Path) -> str:
-    """Source and subject of a real-train photo: ``bivtatt_<subject>`` (one person's photos stay together),
-    else the photo itself (Instagram and artists' photos carry no subject)."""
-    parts = path.stem.split("_")
-    return "_".join(parts[:2])
-
-
-def split_real_train(real_dir: str | Path, fraction: float = 0.2) -> tuple[list[Path], list[Path]]:
-    """THE split of ``real-train/`` photos by source and subject: (train, hold-out) photo paths."""
-    photos = sorted(Path(real_dir).glob("*.jpg"))
-    held = [p for p in photos if _held_out(real_train_subject(p), fraction)]
-    return [p for p in photos if not _held_out(real_train_subject(p), fraction)], held
 
 
 # -- labels ------------------------------------------------------------------------------------------

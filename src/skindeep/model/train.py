@@ -7,6 +7,10 @@ rank 0 alone writes logs and checkpoints.
 
 Output folder: ``last.pt`` (resume point), ``best.pt`` (best validation), ``train.csv``, ``val.csv``,
 ``telea.json`` (the reference figures), ``config.json``.
+
+With ``time_budget`` > 0 (the GPU run, docs/training.md) the stages share that many seconds instead of
+running their step counts, and online synthesis streams from ``SynthStream`` workers; ``device``,
+``amp`` (bf16 autocast on cuda) and ``channels_last`` say where and how the steps run.
 """
 
 from __future__ import annotations
@@ -28,10 +32,10 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
 from skindeep.errors import SkinDeepError
-from skindeep.model.checkpoint import load_checkpoint, save_checkpoint
+from skindeep.model.checkpoint import init_weights, load_checkpoint, save_checkpoint
 from skindeep.model.config import TrainConfig
-from skindeep.model.data import FolderDataset, RealBoxDataset, SynthDataset, load_val_set
-from skindeep.model.losses import SkinDeepLoss, box_losses
+from skindeep.model.data import FolderDataset, RealBoxDataset, SynthDataset, SynthStream, load_val_set
+from skindeep.model.losses import LossTerms, SkinDeepLoss, box_losses
 from skindeep.model.net import SkinDeepNet, build_model
 from skindeep.model.validate import model_metrics, telea_metrics
 
@@ -107,8 +111,8 @@ def make_dataset(cfg: TrainConfig, size: int, length: int, seed: int) -> Dataset
         return FolderDataset(cfg.data.train_dir, size, seed=seed, length=length, max_zoom=cfg.data.max_zoom,
                              p_grade=cfg.data.colour_grade, p_sharpen=cfg.data.sharpen)
     return SynthDataset(cfg.data.people_dir, cfg.data.designs_dir, size, cfg.data.synth_size, seed=seed,
-                        length=length, max_zoom=cfg.data.max_zoom, p_grade=cfg.data.colour_grade,
-                        p_sharpen=cfg.data.sharpen)
+                        length=length, split=cfg.data.synth_split, max_zoom=cfg.data.max_zoom,
+                        p_grade=cfg.data.colour_grade, p_sharpen=cfg.data.sharpen)
 
 
 def make_loader(cfg: TrainConfig, stage: int, stage_step: int, steps: int, d: Dist) -> DataLoader:
@@ -127,9 +131,11 @@ def real_batches(cfg: TrainConfig, size: int, seed: int):
     """Endless batches of real boxed crops (``data.real_dir``, train split only), or None when off."""
     if not cfg.data.real_dir or not (cfg.loss.box_projection or cfg.loss.box_negative):
         return None
-    from skindeep.model.skin import split_real_train
+    from skindeep.synth.photos import split_real_train
 
-    photos, _ = split_real_train(cfg.data.real_dir)
+    # a device pack's real-train/train folder holds the train split already (data.synth_split = "all")
+    photos = sorted(Path(cfg.data.real_dir).glob("*.jpg")) if cfg.data.synth_split == "all" \
+        else split_real_train(cfg.data.real_dir)[0]
     ds = RealBoxDataset(photos, size, seed=seed, length=10**9)
     return iter(DataLoader(ds, batch_size=cfg.data.real_batch, num_workers=0))
 
@@ -140,6 +146,81 @@ def real_terms(net: torch.nn.Module, cfg: TrainConfig, batch: dict[str, torch.Te
     proj, neg = box_losses(logits, batch["box"], batch["core"], batch["outside"])
     total = cfg.loss.box_projection * proj + cfg.loss.box_negative * neg
     return total, {"box_proj": proj.item(), "box_neg": neg.item()}
+
+
+def make_stream_loader(cfg: TrainConfig, stage: int, d: Dist, device: torch.device) -> DataLoader:
+    """An endless loader of ``SynthStream`` batches for ``stage`` (time-boxed runs)."""
+    s = cfg.stages[stage]
+    ds = SynthStream(cfg.data.people_dir, cfg.data.designs_dir, s.size, cfg.data.synth_size,
+                     cfg.data.synth_presets, seed=(cfg.seed * 1000 + stage) * 1000 + d.rank, reuse=cfg.data.reuse,
+                     pool=cfg.data.pool, max_zoom=cfg.data.max_zoom, p_grade=cfg.data.colour_grade,
+                     p_sharpen=cfg.data.sharpen, split=cfg.data.synth_split)
+    workers = cfg.data.workers
+    return DataLoader(ds, batch_size=s.batch, num_workers=workers, worker_init_fn=_worker_init,
+                      multiprocessing_context="spawn" if workers > 0 else None,
+                      prefetch_factor=2 if workers > 0 else None, pin_memory=device.type == "cuda")
+
+
+@dataclass
+class Device:
+    """Where the training steps run: the torch device, bf16 autocast, channels-last memory format."""
+
+    device: torch.device
+    amp: bool = False
+    channels_last: bool = False
+
+
+def resolve_device(cfg: TrainConfig) -> Device:
+    """``cfg.device`` ("auto": cuda when there is one); autocast and channels-last only on cuda
+    (bf16 autocast on a CPU is slower than float32)."""
+    name = cfg.device
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SkinDeepError("device = \"cuda\" but torch sees no GPU; use device = \"cpu\" or \"auto\"")
+    cuda = name == "cuda"
+    return Device(torch.device(name), amp=cfg.amp and cuda, channels_last=cfg.channels_last and cuda)
+
+
+def one_cycle_lr(progress: float, peak: float, pct_start: float = 0.2, div: float = 10.0,
+                 final_div: float = 100.0) -> float:
+    """The LR of torch's OneCycleLR (cosine, the settings ``make_scheduler`` uses) at ``progress``
+    (0..1) of a stage: for time-boxed stages, whose step count is not known in advance."""
+    start, low = peak / div, peak / div / final_div
+    p = min(max(progress, 0.0), 1.0)
+    if p < pct_start:
+        a, b, t = start, peak, p / pct_start
+    else:
+        a, b, t = peak, low, (p - pct_start) / (1.0 - pct_start)
+    return b + (a - b) / 2.0 * (1.0 + math.cos(math.pi * t))
+
+
+def _to_unit(t: torch.Tensor) -> torch.Tensor:
+    return t.float().div_(255.0) if t.dtype == torch.uint8 else t
+
+
+def train_step(net: torch.nn.Module, model: SkinDeepNet, criterion: SkinDeepLoss, opt: torch.optim.Optimizer,
+               batch: dict[str, torch.Tensor], dev: Device, grad_clip: float,
+               real: tuple[TrainConfig, dict[str, torch.Tensor]] | None = None) -> LossTerms:
+    """One optimisation step on ``batch`` (moved to ``dev``; uint8 tensors are scaled to 0..1 there), plus
+    the box losses of a real batch when ``real`` = (config, batch) is given; returns the loss terms."""
+    x, clean, ink = (_to_unit(batch[k].to(dev.device, non_blocking=True)) for k in ("tattooed", "clean", "ink"))
+    if dev.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(device_type=dev.device.type, dtype=torch.bfloat16, enabled=dev.amp):
+        out = net(x)
+        terms = criterion(out[0], out[1], clean, ink)
+        total = terms.total
+        if real is not None:
+            cfg, real_batch = real
+            extra, parts = real_terms(net, cfg, {k: _to_unit(v.to(dev.device)) for k, v in real_batch.items()})
+            total = total + extra
+            terms.parts.update(parts, total=total.item())
+    opt.zero_grad(set_to_none=True)
+    total.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
+    return terms
 
 
 def _worker_init(_: int) -> None:
@@ -208,6 +289,7 @@ def _train(
     pretrained: bool | None,
     log: Callable[[str], None],
 ) -> dict[str, Any]:
+    called = time.monotonic()  # a time budget counts from here: building the model and the val set too
     d = setup_dist()
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed + d.rank)
@@ -216,11 +298,13 @@ def _train(
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
+    dev = resolve_device(cfg)
     model = build_model(cfg.model, pretrained=pretrained)
     if model.skin_head is not None:  # trained on its own (skindeep.model.skin); kept as it is here
         model.skin_head.requires_grad_(False)
     opt = make_optimizer(model, cfg)
-    state: dict[str, Any] = {"stage": 0, "stage_step": 0, "step": 0, "best": None, "seconds": 0.0, "metrics": {}}
+    state: dict[str, Any] = {"stage": 0, "stage_step": 0, "step": 0, "best": None, "seconds": 0.0, "metrics": {},
+                             "sample_steps": 0, "distinct_samples": 0}
     ckpt = None
     if resume and (out / "last.pt").exists():
         ckpt = load_checkpoint(out / "last.pt")
@@ -231,14 +315,25 @@ def _train(
         state.update({k: ckpt[k] for k in state if k in ckpt})
         log(f"resumed from {out / 'last.pt'} at step {state['step']} (stage {state['stage']})")
     elif init:
-        model.load_state_dict(load_checkpoint(init)["model"])
+        model.load_state_dict(init_weights(init, cfg.model))
         log(f"initialised weights from {init}")
 
+    model.to(dev.device)
+    if dev.channels_last:
+        model.to(memory_format=torch.channels_last)
+    if ckpt is not None:  # the optimizer's moments were loaded on the CPU: move them with the model
+        for st in opt.state.values():
+            for k, v in st.items():
+                if torch.is_tensor(v) and k != "step":
+                    st[k] = v.to(dev.device)
     net: torch.nn.Module = model
     if d.world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model)
     criterion = SkinDeepLoss(cfg.loss, pretrained=cfg.model.pretrained if pretrained is None else pretrained)
+    criterion.to(dev.device)
     model.train()
+    log(f"device {dev.device}, bf16 autocast {dev.amp}, channels_last {dev.channels_last}, "
+        f"{cfg.data.workers} loader workers")
 
     val_set, threshold = [], cfg.data.ink_threshold
     train_log = val_log = None
@@ -277,6 +372,9 @@ def _train(
     steps_this_call = 0
     last_ckpt = time.monotonic()
     sched = make_scheduler(opt, cfg, min(state["stage"], len(cfg.stages) - 1))
+    if cfg.time_budget > 0:
+        return _train_timed(cfg, net, model, criterion, opt, dev, state, d, validate, checkpoint, train_log, log,
+                            called)
     while state["stage"] < len(cfg.stages):
         stage = state["stage"]
         s = cfg.stages[stage]
@@ -290,17 +388,10 @@ def _train(
             chunk = min(CHUNK_STEPS, s.steps - state["stage_step"])
             t0 = time.monotonic()
             for batch in make_loader(cfg, stage, state["stage_step"], chunk, d):
-                terms = criterion(*net(batch["tattooed"]), batch["clean"], batch["ink"])
-                total = terms.total
-                if real is not None:
-                    extra, parts = real_terms(net, cfg, next(real))
-                    total = total + extra
-                    terms.parts.update(parts, total=total.item())
-                opt.zero_grad(set_to_none=True)
-                total.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
+                terms = train_step(net, model, criterion, opt, batch, dev, cfg.grad_clip,
+                                   None if real is None else (cfg, next(real)))
                 sched.step()
+                state["sample_steps"] += s.batch
                 state["step"] += 1
                 state["stage_step"] += 1
                 steps_this_call += 1
@@ -328,6 +419,69 @@ def _train(
         checkpoint("last.pt")
         last_ckpt = time.monotonic()
     log(f"finished at step {state['step']}; best psnr_in {state['best']}")
+    if d.world > 1:
+        dist.barrier()
+    return dict(state)
+
+
+def _train_timed(cfg: TrainConfig, net, model, criterion, opt, dev: Device, state: dict[str, Any], d: Dist,
+                 validate: Callable[[], None], checkpoint: Callable[[str], None], train_log: CsvLog | None,
+                 log: Callable[[str], None], start: float) -> dict[str, Any]:
+    """Stages by time (``cfg.time_budget`` seconds from ``start``, shared in proportion to their
+    ``steps``), on streamed synthetic batches (or the sample folder). Each stage's one-cycle LR runs
+    from its first batch (loader start-up does not eat the warm-up) to its end. Validates and writes
+    ``last.pt`` at the end, or when stopped by SIGTERM."""
+    total = cfg.total_steps
+    ends = [start + cfg.time_budget * sum(s.steps for s in cfg.stages[: i + 1]) / total
+            for i in range(len(cfg.stages))]
+    seen: set[int] = set()
+    while state["stage"] < len(cfg.stages) and not _Stop.requested:
+        stage = state["stage"]
+        s = cfg.stages[stage]
+        log(f"stage {stage}: size {s.size}, batch {s.batch}, until {ends[stage] - start:.0f} s, lr {s.lr}")
+        if cfg.data.train_dir:  # a sample folder: as many steps as could possibly fit
+            loader = make_loader(cfg, stage, state["stage_step"], 10**7 // s.batch, d)
+        else:
+            loader = make_stream_loader(cfg, stage, d, dev.device)
+        real = real_batches(cfg, s.size, (cfg.seed * 1000 + stage) * 1_000_003 + d.rank)
+        t0 = time.monotonic()
+        first = None
+        for batch in loader:
+            now = time.monotonic()
+            first = first or now
+            progress = (now - first) / max(ends[stage] - first, 1e-6)
+            lr = one_cycle_lr(progress, s.lr)
+            opt.param_groups[0]["lr"], opt.param_groups[1]["lr"] = lr * cfg.encoder_lr_scale, lr
+            terms = train_step(net, model, criterion, opt, batch, dev, cfg.grad_clip,
+                               None if real is None else (cfg, next(real)))
+            if "sample_id" in batch:
+                seen.update(batch["sample_id"].tolist())
+            state["step"] += 1
+            state["stage_step"] += 1
+            state["sample_steps"] += s.batch
+            state["distinct_samples"] = len(seen)
+            now = time.monotonic()
+            state["seconds"] += now - t0
+            if d.main and state["step"] % cfg.log_every == 0:
+                train_log.write({"step": state["step"], "stage": stage, "size": s.size, "lr": lr, **terms.parts,
+                                 "sec_per_step": now - t0, "elapsed": state["seconds"]})
+            t0 = now
+            if state["step"] % cfg.val_every == 0:
+                validate()
+                t0 = time.monotonic()
+            if now >= ends[stage] or _Stop.requested:
+                break
+        del loader  # ends its workers before the next stage's start
+        log(f"stage {stage} done at step {state['step']}: {state['sample_steps']} sample-steps, "
+            f"{state['distinct_samples']} distinct synthetic samples so far")
+        if _Stop.requested:
+            break
+        state["stage"] += 1
+        state["stage_step"] = 0
+    validate()
+    checkpoint("last.pt")
+    log(f"time budget spent: step {state['step']}, {state['sample_steps']} sample-steps, "
+        f"{state['distinct_samples']} distinct samples, {time.monotonic() - start:.0f} s")
     if d.world > 1:
         dist.barrier()
     return dict(state)

@@ -83,6 +83,13 @@ def telea_metrics(val_set: list[tuple[str, Triple]], threshold: float) -> ValMet
     return summarise(rows)
 
 
+def _input(model: torch.nn.Module, t: Triple) -> torch.Tensor:
+    """``t.tattooed`` as a ``(1,3,H,W)`` float tensor in 0..1 on the model's device (a GPU run validates
+    where it trains)."""
+    device = next(model.parameters()).device
+    return (torch.from_numpy(t.tattooed).permute(2, 0, 1)[None].float() / 255.0).to(device)
+
+
 @torch.no_grad()
 def model_metrics(model: torch.nn.Module, val_set: list[tuple[str, Triple]], threshold: float) -> ValMetrics:
     """Run ``model`` (eval mode) on each full validation image and score the raw ``clean`` output."""
@@ -90,8 +97,7 @@ def model_metrics(model: torch.nn.Module, val_set: list[tuple[str, Triple]], thr
     model.eval()
     rows = []
     for _, t in val_set:
-        x = torch.from_numpy(t.tattooed).permute(2, 0, 1)[None].float() / 255.0
-        prob, clean = predict(model, x)
+        prob, clean = (o.cpu() for o in predict(model, _input(model, t)))
         restored = (clean[0].permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
         rows.append(image_scores(restored, t, prob[0, 0].numpy(), threshold))
     model.train(was_training)
@@ -112,8 +118,7 @@ def pick_threshold(model: torch.nn.Module, val_set: list[tuple[str, Triple]], in
     model.eval()
     counts = np.zeros((len(grid), 3))  # tp, fp, fn per threshold
     for _, t in val_set:
-        x = torch.from_numpy(t.tattooed).permute(2, 0, 1)[None].float() / 255.0
-        prob = predict(model, x)[0][0, 0].numpy()
+        prob = predict(model, _input(model, t))[0][0, 0].cpu().numpy()
         truth = t.ink > ink_threshold * 255
         for i, thr in enumerate(grid):
             pred = prob > thr

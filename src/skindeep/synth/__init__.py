@@ -12,11 +12,11 @@ See docs/synth.md for how it works and what still looks fake.
 from skindeep.synth.config import DEFAULT_SOURCE_WEIGHTS, Sample, SynthConfig
 from skindeep.synth.designs import SOURCES
 from skindeep.synth.engine import Synthesizer, sample_seeds
-from skindeep.synth.photos import split_photos
+from skindeep.synth.photos import split_clothes, split_photos, split_real_train
 from skindeep.synth.sampleio import load_sample, read_sample_dir, write_sample
 from skindeep.synth.svg import rasterise_designs, split_designs
 
 __all__ = [
     "DEFAULT_SOURCE_WEIGHTS", "SOURCES", "Sample", "SynthConfig", "Synthesizer", "load_sample",
-    "rasterise_designs", "read_sample_dir", "sample_seeds", "split_designs", "split_photos", "write_sample",
+    "rasterise_designs", "read_sample_dir", "sample_seeds", "split_clothes", "split_designs", "split_photos", "split_real_train", "write_sample",
 ]

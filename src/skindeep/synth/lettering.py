@@ -2,11 +2,14 @@
 
 Fonts are found under /usr/share/fonts (Debian fonts-* packages, see ../shared/data/designs/FONTS.md).
 Without any, Pillow's built-in default font is used and ``params['font'] == 'pillow-default'`` says so.
+``SKINDEEP_FONT_DIRS`` (folders separated by ``:``) adds folders to search: the GPU machine has no Debian
+fonts, so the device pack carries them (``skindeep.model.devicepack``).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +48,9 @@ def roman(n: int) -> str:
 @functools.lru_cache(maxsize=1)
 def find_fonts() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(latin_fonts, cjk_fonts): sorted .ttf/.otf paths found on this machine (cached)."""
-    files = sorted(str(p) for d in FONT_DIRS if d.is_dir() for p in d.rglob("*") if p.suffix.lower() in (".ttf", ".otf"))
+    extra = tuple(Path(d) for d in os.environ.get("SKINDEEP_FONT_DIRS", "").split(":") if d)
+    files = sorted(str(p) for d in FONT_DIRS + extra if d.is_dir() for p in d.rglob("*")
+                   if p.suffix.lower() in (".ttf", ".otf"))
     cjk = tuple(f for f in files if any(h in f.lower() for h in _CJK_HINTS))
     latin = [f for f in files if f not in cjk]
     fancy = [f for f in latin if not any(p in f.lower() for p in _PLAIN)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import cv2
@@ -13,7 +14,7 @@ from skindeep.errors import InputError
 from skindeep.synth.skin import SkinModel, drop_dark_features
 
 PHOTO_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
-MASK_SUFFIXES = (".skin.png", ".skinhair.png")
+MASK_SUFFIXES = (".skin.png", ".skinhair.png", ".parse.png")  # .parse.png: clothes/ label maps
 MAX_UPSCALE = 2.0
 # Tattoos are mostly on arms, legs, torso and hands: face-only photo sets are drawn 0.3x as often.
 FACE_GROUPS = ("frll", "frlca", "sfa", "ecu", "pratheepan", "skimage")
@@ -61,6 +62,34 @@ def _split(items: list[Path], val_fraction: float, seed: int) -> tuple[list[Path
 def split_photos(people_dir: str | Path, val_fraction: float = 0.1, seed: int = 0) -> tuple[list[Path], list[Path]]:
     """THE project split of people photos (seed 0, 10 %): (train, val) lists of photo paths."""
     return _split(list_photos(people_dir), val_fraction, seed)
+
+
+def _held_out(key: str, fraction: float) -> bool:
+    """Deterministic, order-free hold-out choice by a stable hash of ``key`` (adding photos to a folder
+    never moves the others across the split)."""
+    return (zlib.crc32(key.encode()) % 1000) < fraction * 1000
+
+
+def split_clothes(clothes_dir: str | Path, fraction: float = 0.2) -> tuple[list[Path], list[Path]]:
+    """THE split of ``clothes/`` (20 % held out by name hash): (train, hold-out) photo paths. The hold-out
+    is for the skin head's figures and clean-photo false alarms; only the train part may be trained on."""
+    photos = sorted(Path(clothes_dir).glob("*.jpg"))
+    return ([p for p in photos if not _held_out(p.stem, fraction)],
+            [p for p in photos if _held_out(p.stem, fraction)])
+
+
+def real_train_subject(path: Path) -> str:
+    """Source and subject of a real-train photo: ``bivtatt_<subject>`` (one person's photos stay together),
+    else the photo itself (Instagram and artists' photos carry no subject)."""
+    return "_".join(path.stem.split("_")[:2])
+
+
+def split_real_train(real_dir: str | Path, fraction: float = 0.2) -> tuple[list[Path], list[Path]]:
+    """THE split of ``real-train/`` by source and subject (20 % held out): (train, hold-out) photo paths.
+    The hold-out confirms real-photo figures chosen on real-dev; only the train part may be trained on."""
+    photos = sorted(Path(real_dir).glob("*.jpg"))
+    held = [p for p in photos if _held_out(real_train_subject(p), fraction)]
+    return [p for p in photos if not _held_out(real_train_subject(p), fraction)], held
 
 
 def read_rgb(path: Path, min_side: int = 0) -> np.ndarray:

@@ -31,13 +31,17 @@ def contact_sheet(samples: list[Sample], thumb: int = 160, columns: int = 2, gap
 
 def write_sheet(samples: list[Sample], path: str | Path, thumb: int = 160, columns: int = 3,
                 max_bytes: int = 3_000_000) -> Path:
-    """Write a contact sheet PNG; reduced to a 256-colour palette when the full-colour file would
-    exceed ``max_bytes`` (sheets are for looking at and for committing)."""
+    """Write a contact sheet: a JPEG (quality 90) when ``path`` ends in .jpg/.jpeg, the form to commit
+    (a third of the PNG's bytes); else a PNG, reduced to a 256-colour palette when the full-colour file
+    would exceed ``max_bytes``."""
     from PIL import Image
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     img = Image.fromarray(contact_sheet(samples, thumb, columns))
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        img.save(path, quality=90, optimize=True, progressive=True)
+        return path
     img.save(path, optimize=True)
     if path.stat().st_size > max_bytes:
         img.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)
