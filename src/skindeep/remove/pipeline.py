@@ -91,6 +91,8 @@ class PipelineConfig:
     # skin-coloured pixels around them (hair, prints on clothes, dark backgrounds; skindeep.remove.gate).
     # 0 = off.
     min_skin_around: float = 0.05
+    # Also apply the colour gate when the skin head is used (both must agree).
+    colour_gate_with_skin: bool = False
     # Hysteresis: pixels above this lower threshold join a blob that reaches the threshold (the
     # detector is sure of part of a tattoo and unsure of the rest). 0 = off.
     grow_threshold: float | None = None  # None = the model's metadata
@@ -366,7 +368,8 @@ class Remover:
         strong[np.unique(labels[prob_small >= threshold])] = True
         kept &= strong
         kept[0] = False
-        if skin_small is None and self.config.min_skin_around > 0 and kept.any():
+        if (skin_small is None or self.config.colour_gate_with_skin) and self.config.min_skin_around > 0 \
+                and kept.any():
             kept = gate_blobs(resize(rgb, (ws, hs), shrink=True), labels, kept, self.config.min_skin_around)
         if not kept.any():
             return alpha, []
