@@ -73,7 +73,12 @@ def test_pack_holds_the_train_split_and_a_manifest(tiny_pack):
     # 12 photos, the project split keeps 1 (10 %) for validation: it must not travel
     assert m["counts"]["people"] == 11 and len(list((tiny_pack / "people").glob("*.jpg"))) == 11
     assert len(list((tiny_pack / "people").glob("*.skin.png"))) == 11
-    assert m["counts"]["real_train_train"] == 9 and m["counts"]["real_train_val"] == 1
+    # real-train: THE split (by source and subject); the hold-out never travels into the training part
+    from skindeep.synth import split_real_train
+
+    train, held = split_real_train(tiny_pack.parent / "shared" / "real-train")
+    assert held and m["counts"]["real_train_train"] == len(train) and m["counts"]["real_train_val"] == len(held)
+    assert {p.name for p in (tiny_pack / "real-train" / "train").glob("*.jpg")} == {p.name for p in train}
     assert m["counts"]["val"] == 4 and len(list((tiny_pack / "val").glob("*.tattooed.png"))) == 4
     assert m["total_mib"] <= 64 and m["pack_bytes"] == sum(m["bytes"].values())
     # boxes are scaled with the photo: 200 px high -> 200 px (no enlargement), so unchanged
