@@ -38,8 +38,6 @@ JACOBI_STEPS = 40  # relaxation sweeps per pyramid level (the coarse level's sol
 MIN_KNOWN = 64  # below this many clean pixels around a region, it is not filled (nothing to copy)
 NEAREST = 12  # a target patch copies one of this many nearest clean source patches, at random
 MIN_SKIN_SHARE = 0.2  # the ring is judged by its skin-coloured pixels when at least this share is skin
-OUTLIER_LAB = 14.0  # Lab distance from the skin around at which a clean pixel counts as ink (outline, halo)
-OUTLIER_SIGMA = 0.03  # "around" for that test, as a fraction of the working size
 MAX_ENERGY = 2.0  # source patches with more fine detail than this x the median (edges, hair, ink) are skipped
 
 
@@ -57,8 +55,8 @@ class FillSettings:
     """
 
     texture_sigma: float = 2.0
-    dense_from: float = 8.0
-    dense_to: float = 20.0
+    dense_from: float = 15.0
+    dense_to: float = 35.0
     floor: float = 0.0
     margin: float = 0.35
 
@@ -141,7 +139,12 @@ def skin_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: 
     if h < p or w < p:
         return out
     src = rgb.astype(np.float32)
-    detail = src - cv2.GaussianBlur(src, (0, 0), sigma)
+    # High-pass of the clean pixels only (normalised blur): the ink's darkness must not ring into the
+    # detail of the skin next to it, or every copied patch would carry a halo.
+    weight = known.astype(np.float32)
+    smooth = cv2.GaussianBlur(src * weight[..., None], (0, 0), sigma) / np.maximum(
+        cv2.GaussianBlur(weight, (0, 0), sigma), 1e-4)[..., None]
+    detail = (src - smooth) * weight[..., None]
     # Source patches: fully clean, and not busier than usual (no edges of clothes, hair, other ink).
     unknown_sum = cv2.boxFilter((~known).astype(np.float32), -1, (p, p), normalize=False,
                                 anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
@@ -211,32 +214,13 @@ def density(rgb: np.ndarray, base: np.ndarray, settings: FillSettings) -> np.nda
 
 
 def _clean_skin(rgb: np.ndarray, clean: np.ndarray) -> np.ndarray:
-    """The pixels of ``clean`` (h, w) bool that look like bare skin: the shading and texture references.
+    """The skin-coloured pixels of ``clean`` (h, w) bool, when there are enough of them (else ``clean``).
 
-    Skin-coloured only, when enough are (a box drawn over a forearm also covers the bed sheet beside
-    it, whose colour and folds are not what the skin under the ink looks like). Then, pixels far in Lab
-    from the skin around them are dropped, with a 2 px margin: a tight mask leaves the tattoo's
-    outline and halo just outside it, and taken as skin they would darken the whole fill and lend it
-    their edges.
+    A box drawn over a forearm also covers the bed sheet beside it: its colour and its folds are not
+    what the skin under the ink looks like. Dark ink of a neighbouring tattoo is not skin-coloured either.
     """
     skin = clean & skin_coloured(rgb)
-    known = skin if skin.sum() >= max(MIN_KNOWN, MIN_SKIN_SHARE * clean.sum()) else clean
-    h, w = known.shape
-    scale = min(1.0, WORK_SIDE / max(h, w))
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    weight = cv2.resize(known.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    lab = cv2.cvtColor(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0,
-                       cv2.COLOR_RGB2LAB)
-    sigma = max(2.0, OUTLIER_SIGMA * max(size))
-    for _ in range(2):  # the second pass no longer counts the first pass's outliers as skin
-        local = cv2.GaussianBlur(lab * weight[..., None], (0, 0), sigma) / np.maximum(
-            cv2.GaussianBlur(weight, (0, 0), sigma), 1e-4)[..., None]
-        ink_like = np.linalg.norm(lab - local, axis=2) > OUTLIER_LAB
-        weight = np.where(ink_like, np.float32(0), weight)
-    ink_like = cv2.resize(ink_like.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
-    ink_like = cv2.dilate(ink_like, np.ones((5, 5), np.uint8)).astype(bool)
-    cleaner = known & ~ink_like
-    return cleaner if cleaner.sum() >= MIN_KNOWN else known
+    return skin if skin.sum() >= max(MIN_KNOWN, MIN_SKIN_SHARE * clean.sum()) else clean
 
 
 def _grow(box: Box, margin: int, h: int, w: int) -> Box:
