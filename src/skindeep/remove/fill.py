@@ -188,9 +188,12 @@ def skin_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: 
             wsq[y:y + p, x:x + p] += win * win
     inside = wsq > 0
     out[inside] = acc[inside] / np.sqrt(wsq[inside])[:, None]
-    # Match the contrast of the clean skin around (skin-coloured pixels only, see ``_clean_skin``: a
-    # neighbouring tattoo's outline or a shirt's print would inflate it): the same spread per channel.
-    ring_std = detail[known].std(0)
+    # Match the contrast of the skin the patches come from: the pixels of the accepted source patches,
+    # not every clean pixel (a tight mask leaves the tattoo's outline around it, busy and excluded above).
+    used = np.zeros((h, w), bool)
+    for y, x in zip(sy.tolist(), sx.tolist(), strict=True):
+        used[y:y + p, x:x + p] = True
+    ring_std = detail[used].std(0)
     fill_std = out[target].std(0)
     out *= np.clip(ring_std / np.maximum(fill_std, 1e-3), 0.5, 2.0).astype(np.float32)
     out[~target] = 0.0
