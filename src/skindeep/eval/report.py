@@ -32,6 +32,7 @@ METHOD_LABELS = {
     "identity": "identity",
     "ns": "Navier–Stokes (region given)",
     "patchmatch": "PatchMatch (region given)",
+    "skindeep_net_only": "skindeep, network only (before issue 16)",
 }
 PLOT_METHODS = ("skindeep", "telea_true", "ns_true", "telea_pred", "input")
 
