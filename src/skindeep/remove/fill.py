@@ -38,6 +38,9 @@ JACOBI_STEPS = 40  # relaxation sweeps per pyramid level (the coarse level's sol
 MIN_KNOWN = 64  # below this many clean pixels around a region, it is not filled (nothing to copy)
 NEAREST = 12  # a target patch copies one of this many nearest clean source patches, at random
 MIN_SKIN_SHARE = 0.2  # the ring is judged by its skin-coloured pixels when at least this share is skin
+OUTLINE_GAP = 0.01  # the clean pixels this close to the mask (share of the box's long side, >= 3 px) are skipped
+OUTLIER_LAB = 20.0  # Lab distance from the skin around beyond which a clean pixel is ink, not skin
+OUTLIER_SIGMA = 0.03  # "around" for that test, as a fraction of the working size
 MAX_ENERGY = 2.0  # source patches with more fine detail than this x the median (edges, hair, ink) are skipped
 
 
@@ -217,13 +220,33 @@ def density(rgb: np.ndarray, base: np.ndarray, settings: FillSettings) -> np.nda
 
 
 def _clean_skin(rgb: np.ndarray, clean: np.ndarray) -> np.ndarray:
-    """The skin-coloured pixels of ``clean`` (h, w) bool, when there are enough of them (else ``clean``).
+    """The pixels of ``clean`` (h, w) bool that look like bare skin: the references for shading and texture.
 
-    A box drawn over a forearm also covers the bed sheet beside it: its colour and its folds are not
-    what the skin under the ink looks like. Dark ink of a neighbouring tattoo is not skin-coloured either.
+    Skin-coloured only, when enough are: a box drawn over a forearm also covers the bed sheet beside
+    it, whose colour and folds are not what the skin under the ink looks like. Not the first
+    ``OUTLINE_GAP`` of the box's side next to the mask: a tight mask leaves the tattoo's outline and its
+    halo just outside it. And not the pixels far in Lab from the skin around them (the rest of the
+    outline, a neighbouring tattoo's ink): taken as skin, they would darken the whole fill.
     """
     skin = clean & skin_coloured(rgb)
-    return skin if skin.sum() >= max(MIN_KNOWN, MIN_SKIN_SHARE * clean.sum()) else clean
+    known = skin if skin.sum() >= max(MIN_KNOWN, MIN_SKIN_SHARE * clean.sum()) else clean
+    h, w = known.shape
+    gap = max(3, round(OUTLINE_GAP * max(h, w)))
+    near = cv2.distanceTransform(clean.astype(np.uint8), cv2.DIST_L2, 3) <= gap
+    away = known & ~near
+    known = away if away.sum() >= MIN_KNOWN else known
+    scale = min(1.0, WORK_SIDE / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    weight = cv2.resize(known.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0,
+                       cv2.COLOR_RGB2LAB)
+    sigma = max(2.0, OUTLIER_SIGMA * max(size))
+    local = cv2.GaussianBlur(lab * weight[..., None], (0, 0), sigma) / np.maximum(
+        cv2.GaussianBlur(weight, (0, 0), sigma), 1e-4)[..., None]
+    ink_like = (np.linalg.norm(lab - local, axis=2) > OUTLIER_LAB).astype(np.uint8)
+    ink_like = cv2.dilate(cv2.resize(ink_like, (w, h), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8))
+    cleaner = known & ~ink_like.astype(bool)
+    return cleaner if cleaner.sum() >= MIN_KNOWN else known
 
 
 def _grow(box: Box, margin: int, h: int, w: int) -> Box:

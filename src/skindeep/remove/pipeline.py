@@ -503,13 +503,13 @@ class Remover:
         else:
             # fill, tone- and grain-match the full-strength restoration, then blend: strength stays linear
             out = self._restore(rgb, alpha, boxes, full_pass, 1.0)
-            if self.config.fill is not None:
-                # what the user painted is gone: the whole replace region is filled, not only dense ink
-                settings = replace(self.config.fill, floor=1.0) if mask_mode == "replace" else self.config.fill
-                fill_skin(rgb, out, alpha, boxes, settings)
             shift = tone_shift(rgb, out, alpha, self.config.tone_sigma) if self.config.tone_match > 0 else None
             if shift is not None:
                 apply_tone_shift(out, alpha, shift, self.config.tone_match, boxes)
+            if self.config.fill is not None:  # after the tone match: the fill has the skin's colour already
+                # what the user painted is gone: the whole replace region is filled, not only dense ink
+                settings = replace(self.config.fill, floor=1.0) if mask_mode == "replace" else self.config.fill
+                fill_skin(rgb, out, alpha, boxes, settings)
             add_grain(rgb, out, alpha, boxes, self.config.grain)
             if strength < 1.0:
                 _blend_toward(rgb, out, strength, boxes)
