@@ -41,7 +41,9 @@ MIN_SKIN_SHARE = 0.2  # the ring is judged by its skin-coloured pixels when at l
 OUTLINE_GAP = 0.01  # the clean pixels this close to the mask (share of the box's long side, >= 3 px) are skipped
 OUTLIER_LAB = 20.0  # Lab distance from the skin around beyond which a clean pixel is ink, not skin
 OUTLIER_SIGMA = 0.03  # "around" for that test, as a fraction of the working size
-MAX_ENERGY = 2.0  # source patches with more fine detail than this x the median (edges, hair, ink) are skipped
+MAX_ENERGY = 2.0
+MAX_SOURCES = 4000  # candidate source patches per region (bounds the nearest-patch search)
+MAX_MARGIN = 128  # px: the ring of skin around a region is never wider (bounds memory on big photos)  # source patches with more fine detail than this x the median (edges, hair, ink) are skipped
 
 
 @dataclass
@@ -152,7 +154,9 @@ def skin_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: 
     unknown_sum = cv2.boxFilter((~known).astype(np.float32), -1, (p, p), normalize=False,
                                 anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
     energy = cv2.boxFilter((detail * detail).sum(2), -1, (p, p), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
-    sy, sx = np.mgrid[0:h - p + 1:max(2, p // 4), 0:w - p + 1:max(2, p // 4)]
+    # Candidate sources on a grid, at most ~MAX_SOURCES of them (a 12 MP box would hold half a million).
+    stride = max(2, p // 4, int(np.ceil(np.sqrt(known.sum() / MAX_SOURCES))))
+    sy, sx = np.mgrid[0:h - p + 1:stride, 0:w - p + 1:stride]
     sy, sx = sy.ravel(), sx.ravel()
     ok = unknown_sum[sy, sx] < 0.5
     sy, sx = sy[ok], sx[ok]
@@ -269,7 +273,7 @@ def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[B
         x0, y0, x1, y1 = box
         if not alpha[y0:y1, x0:x1].any():
             continue
-        margin = max(24, round(settings.margin * max(x1 - x0, y1 - y0)))
+        margin = max(24, min(MAX_MARGIN, round(settings.margin * max(x1 - x0, y1 - y0))))
         gx0, gy0, gx1, gy1 = _grow(box, margin, h, w)
         a = alpha[gy0:gy1, gx0:gx1]
         masked = a > 0
