@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = Path(os.environ.get("SKINDEEP_DATA", ROOT.parent / "shared" / "data"))  # a worktree elsewhere: set it
 SIZES = {"1 MP": (1152, 864), "4 MP": (2304, 1728), "12 MP": (4000, 3000)}
 # Tattoo share of the photo (ink alpha > 20) for each case; the first seed in range is used.
 CASES = {"small": (0.005, 0.03), "large": (0.08, 0.40)}

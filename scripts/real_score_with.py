@@ -16,9 +16,13 @@ from pathlib import Path
 REAL_SCORE = Path(__file__).resolve().parents[1] / ".." / "shared" / "tools" / "real_score.py"
 
 
-def parse_options(opts: list[str]) -> dict[str, float | int]:
-    """``["threshold=0.5", "detect_size=192"]`` -> Remover keywords (a dot makes a float)."""
-    return {k: float(v) if "." in v else int(v) for k, v in (o.split("=", 1) for o in opts)}
+def parse_options(opts: list[str]) -> dict[str, float | int | None]:
+    """``["threshold=0.5", "detect_size=192", "fill=none"]`` -> Remover keywords (a dot makes a float,
+    ``none`` is None: a step turned off)."""
+    def value(v: str) -> float | int | None:
+        return None if v.lower() == "none" else float(v) if "." in v else int(v)
+
+    return {k: value(v) for k, v in (o.split("=", 1) for o in opts)}
 
 
 def main() -> None:

@@ -414,6 +414,7 @@ def test_cli_end_to_end_on_shared_data(shared_data, tiny_model_path, tmp_path):
     out = tmp_path / "run"
     res = CliRunner().invoke(main, [
         "eval", "--model", str(tiny_model_path), "-n", "2", "--sizes", "128", "--n-real", "2", "--n-clean", "2",
+        "--n-restore", "2", "--n-restore-synth", "1",
         "--no-perceptual", "--people", str(shared_data / "people"), "--designs", str(shared_data / "designs"),
         "--real", str(shared_data / "real-dev"), "--out", str(out)])
     assert res.exit_code == 0, res.output
@@ -421,6 +422,7 @@ def test_cli_end_to_end_on_shared_data(shared_data, tiny_model_path, tmp_path):
     assert [c["size"] for c in m["synthetic"]["cases"]] == [128, 128]
     assert m["real"]["summary"]["skindeep"]["n"] == 2 and m["clean"]["summary"]["n"] == 2
     assert "| skindeep (model) |" in (out / "report.md").read_text()
+    assert m["restorer"]["real"]["summary"]["skindeep"]["n"] == 2
 
 
 def test_sheet_rows_keep_captions_readable_and_pngs_small(tmp_path):
@@ -431,3 +433,43 @@ def test_sheet_rows_keep_captions_readable_and_pngs_small(tmp_path):
     noise = np.random.default_rng(0).integers(0, 256, (900, 900, 3), dtype=np.uint8)  # incompressible
     path = images.save_png(tmp_path / "n.png", noise, max_bytes=300_000)
     assert path.stat().st_size <= 300_000 and Image.open(path).size[0] < 900
+
+
+# --- the restorer alone (region given) -----------------------------------------------------------------
+def test_border_step_finds_a_pale_patch_and_not_a_seamless_one():
+    from skindeep.eval import restorer
+
+    img = smooth_image(120, 160)
+    region = np.zeros((120, 160), bool)
+    region[30:90, 40:120] = True
+    skin = np.ones_like(region)
+    assert restorer.border_step(img, region, skin) < 1.5  # the photo itself: no border to find
+    pale = img.copy()
+    pale[region] = np.clip(pale[region].astype(int) + 30, 0, 255).astype(np.uint8)
+    assert restorer.border_step(pale, region, skin) == pytest.approx(30 * 0.95, abs=4)  # luminance weights
+    assert math.isnan(restorer.border_step(img, region, np.zeros_like(region)))  # no skin beside it
+
+
+def test_restorer_section_ranks_the_fill_and_reports(remover, tmp_path):
+    from skindeep.eval import restorer
+
+    folder = make_real_dev(tmp_path / "real")
+    methods = restorer.restorers(remover)
+    assert list(methods)[:3] == ["skindeep", "telea", "ns"]
+    pale = {"pale": lambda rgb, region: np.where(region[..., None], np.uint8(235), rgb)}
+    res = restorer.run_restorer_real(real.list_real(folder), {**methods, **pale}, tmp_path / "sheet.png")
+    s = res["summary"]
+    assert s["skindeep"]["n"] == 3 and Image.open(tmp_path / "sheet.png").size[0] > 300
+    assert s["pale"]["seam"] > 3 * s["skindeep"]["seam"]  # a flat pale patch has a border; the fill does not
+    assert s["pale"]["clean"] == 0
+    assert 0.7 < s["skindeep"]["texture"] < 1.4 and s["skindeep"]["texture"] > s["telea"]["texture"] + 0.25  # grain, not a smear
+    syn = restorer.run_restorer_synthetic(FakeBench(), methods, 2, (96,))
+    assert syn["summary"]["skindeep"]["n"] == 2 and np.isfinite(syn["summary"]["ns"]["psnr_in"])
+    run = tmp_path / "run"
+    run.mkdir()
+    report.save_metrics(run, {"created": "test", "model": {}, "seconds": 1.0,
+                              "restorer": {"folder": str(folder), "methods": list(methods), "real": res,
+                                           "synthetic": syn, "seconds": 1.0}})
+    text = report.write_report(run).read_text()
+    assert "## The restorer alone (region given)" in text and "| Navier–Stokes (region given) |" in text
+    assert "PSNR in ink (dB)" in text

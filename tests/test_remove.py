@@ -108,15 +108,16 @@ def test_detect_and_pil_input(remover):
 
 def test_tiled_restore_matches_single_pass_inside(tiny_model_path):
     """Inside each tile, away from its borders (where neighbouring tiles blend), the tiles give the clean
-    skin of one big pass up to rounding (the network's output itself: no tone match on top); near the
+    skin of one big pass up to rounding (the network's output itself: no tone match or skin fill on top); near the
     borders, nearly so."""
     from skindeep.remove.pipeline import restore_scale
 
     img = skin(700, 900)
     yy, xx = np.mgrid[200:500, 100:800]
     img[200:500, 100:800][(yy % 16 < 3) | ((xx + yy) % 20 < 3)] = 15  # a dense hatch: the fill varies
-    one = Remover(tiny_model_path, protect_face=False, tile=2048, tone_match=0).remove(img).image
-    remover = Remover(tiny_model_path, protect_face=False, tile=256, context=48, max_pass_pixels=0, tone_match=0)
+    one = Remover(tiny_model_path, protect_face=False, tile=2048, tone_match=0, fill=None).remove(img).image
+    remover = Remover(tiny_model_path, protect_face=False, tile=256, context=48, max_pass_pixels=0, tone_match=0,
+                      fill=None)
     tiled = remover.remove(img).image
     mark = (slice(210, 490), slice(110, 790))  # 10 px inside the hatch
     assert one[mark].mean() > img[mark].mean() + 15, "the single pass did not restore the hatch"

@@ -33,6 +33,10 @@ def _sizes(ctx, param, value: str) -> tuple[int, ...]:
 @click.option("--sizes", default="256,512,1024", show_default=True, callback=_sizes, help="Synthetic sizes.")
 @click.option("--n-real", type=int, default=40, show_default=True, help="Real photos (0 = skip).")
 @click.option("--n-clean", type=int, default=40, show_default=True, help="Held-out clean photos (0 = skip).")
+@click.option("--n-restore", type=int, default=40, show_default=True,
+              help="Real photos for the restorer alone, region given (0 = skip).")
+@click.option("--n-restore-synth", type=int, default=15, show_default=True,
+              help="Synthetic pairs for the restorer alone, true mask given (0 = skip).")
 @click.option("--threads", type=int, help="onnxruntime threads (default: the remover's).")
 @click.option("--perceptual/--no-perceptual", default=None,
               help="Feature distance (needs torch; default: on when installed).")
@@ -44,7 +48,7 @@ def _sizes(ctx, param, value: str) -> tuple[int, ...]:
               help="Output folder (default runs/eval/<date-time>).")
 @click.option("--compare", nargs=2, type=click.Path(path_type=Path), metavar="RUN_A RUN_B",
               help="Compare two finished runs (folders with metrics.json) instead; writes compare.md.")
-def command(model, people, designs, real_dir, n, sizes, n_real, n_clean, threads, perceptual, bench_set, save_set,
+def command(model, people, designs, real_dir, n, sizes, n_real, n_clean, n_restore, n_restore_synth, threads, perceptual, bench_set, save_set,
             out, compare):
     """Evaluate removal; write metrics.json, report.md, plots and contact sheets into --out."""
     from skindeep.eval import report
@@ -59,10 +63,11 @@ def command(model, people, designs, real_dir, n, sizes, n_real, n_clean, threads
 
         out = out or Path("runs") / "eval" / datetime.now().strftime("%Y%m%d-%H%M%S")
         cfg = EvalConfig(out=out, model=model, people=people, designs=designs, real=real_dir, n=n, sizes=sizes,
-                         n_real=n_real, n_clean=n_clean, threads=threads, perceptual=perceptual,
+                         n_real=n_real, n_clean=n_clean, n_restore=n_restore,
+                         n_restore_synth=n_restore_synth, threads=threads, perceptual=perceptual,
                          bench_set=bench_set, save_set=save_set,
                          command="skindeep eval " + " ".join(sys.argv[2:]))
-        counts = {"synthetic": 0, "real": 0, "clean": 0}
+        counts = {"synthetic": 0, "real": 0, "restorer": 0, "clean": 0}
 
         def progress(section: str, item: str) -> None:
             counts[section] += 1

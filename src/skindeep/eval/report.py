@@ -30,6 +30,9 @@ METHOD_LABELS = {
     "skindeep_region": "skindeep, region given as mask",
     "telea": "Telea (region given)",
     "identity": "identity",
+    "ns": "Navier–Stokes (region given)",
+    "patchmatch": "PatchMatch (region given)",
+    "skindeep_net_only": "skindeep, network only (before issue 16)",
 }
 PLOT_METHODS = ("skindeep", "telea_true", "ns_true", "telea_pred", "input")
 
@@ -262,6 +265,35 @@ def _real_section(real: dict) -> list[str]:
     return out + [""]
 
 
+def _restorer_section(sec: dict) -> list[str]:
+    out = ["## The restorer alone (region given)", "",
+           "Every method is given the tattoo's region and fills it; skindeep restores it with "
+           "`mask_mode=\"replace\"` (as `real_score.py --method skindeep-region`). Photos clean: edge < 0.6, "
+           "gap < 0.35 and texture 0.6–1.3 at once (real_score.py). Texture: inside / skin ring (median), and the "
+           "share of photos within 0.8–1.25. Seam: the luminance step across the region's border over the same "
+           "step across a contour in clean skin 20 px further out (median; ~1 = the border cannot be found).", ""]
+    if sec.get("real"):
+        s = sec["real"]["summary"]
+        n = next(iter(s.values()))["n"]
+        out += [f"{n} real-dev photos of `{sec['folder']}` (evenly spaced, both sources):", "",
+                table(["method", "photos clean", "edge", "gap", "texture", "texture 0.8–1.25", "seam",
+                       "step at border / in skin (grey levels)", "s per photo"],
+                      [[METHOD_LABELS.get(m, m), f"{fmt(v['clean'], 0, pct=True)} ({v['clean_count']})",
+                        fmt(v["edge"]), fmt(v["gap"]), fmt(v["texture"]), fmt(v["texture_ok"], 0, pct=True),
+                        fmt(v["seam"]), f"{fmt(v['seam_step'], 1)} / {fmt(v['skin_step'], 1)}", fmt(v["seconds"])]
+                       for m, v in s.items()])]
+        if sec["real"].get("sheet"):
+            out += ["", "The 12 largest regions: input | region | each method.", "",
+                    f"![restorer sheet]({sec['real']['sheet']})"]
+    if sec.get("synthetic"):
+        s = sec["synthetic"]["summary"]
+        n = next(iter(s.values()))["n"]
+        out += ["", f"{n} synthetic benchmark pairs, true mask (`ink > 0`) given; PSNR / SSIM inside the ink:", "",
+                table(["method", "PSNR in ink (dB)", "SSIM in ink"],
+                      [[METHOD_LABELS.get(m, m), fmt(v["psnr_in"]), fmt(v["ssim_in"], 3)] for m, v in s.items()])]
+    return out + [""]
+
+
 def _clean_section(clean: dict) -> list[str]:
     s = clean["summary"]
     out = ["## False positives on held-out clean photos", "",
@@ -297,12 +329,15 @@ def write_report(run: Path) -> Path:
            + "".join(f", {k} {v}" for k, v in (model.get("training") or {}).items()) + ")",
            f"- made {m.get('created', '?')} by `{m.get('command', 'skindeep eval')}` in {fmt(m.get('seconds'), 0)} s",
            f"- skindeep {m.get('skindeep_version', '?')} on {m.get('host', '?')}; seconds per part: "
-           + ", ".join(f"{k} {fmt(m[k].get('seconds'), 0)}" for k in ("synthetic", "real", "clean") if m.get(k)),
+           + ", ".join(f"{k} {fmt(m[k].get('seconds'), 0)}" for k in ("synthetic", "real", "restorer", "clean")
+                       if m.get(k)),
            ""]
     if m.get("synthetic"):
         out += _synthetic_section(run, m["synthetic"], model.get("threshold", float("nan")))
     if m.get("real"):
         out += _real_section(m["real"])
+    if m.get("restorer"):
+        out += _restorer_section(m["restorer"])
     if m.get("clean"):
         out += _clean_section(m["clean"])
     notes = run / "notes.md"

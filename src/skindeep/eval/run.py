@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from skindeep.errors import InputError
-from skindeep.eval import baselines, bench, real, report
+from skindeep.eval import baselines, bench, real, report, restorer
 from skindeep.eval.metrics import FeatureDistance
 
 
@@ -48,6 +48,9 @@ class EvalConfig:
     sizes: tuple[int, ...] = (256, 512, 1024)
     n_real: int = 40
     n_clean: int = 40
+    # The restorer alone, every method given the region: real-dev photos and synthetic pairs (true mask).
+    n_restore: int = 40
+    n_restore_synth: int = 15
     threads: int | None = None
     perceptual: bool | None = None  # None = on when torch and the encoder weights are installed
     grid_rows: int = 10
@@ -70,8 +73,10 @@ class EvalConfig:
             needs += [("--people", self.people), ("--designs", self.designs)]
         if self.n_clean > 0:
             needs.append(("--people", self.people))
-        if self.n_real > 0:
+        if self.n_real > 0 or self.n_restore > 0:
             needs.append(("--real", self.real))
+        if self.n_restore_synth > 0 and self.bench_set is None:
+            needs += [("--people", self.people), ("--designs", self.designs)]
         for flag, path in needs:
             if path is None:
                 raise InputError(f"no data folder for {flag}: ../shared/data was not found; pass {flag} DIR "
@@ -156,6 +161,19 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
         metrics["real"] = {"folder": _shown(cfg.real),
                            **real.run_real(photos, methods, out / "real-sheet.jpg", progress=tick("real")),
                            "seconds": time.perf_counter() - t}
+    if cfg.n_restore > 0 or cfg.n_restore_synth > 0:
+        t = time.perf_counter()
+        methods = restorer.restorers(remover)
+        section: dict = {"folder": _shown(cfg.real), "methods": list(methods)}
+        if cfg.n_restore > 0:
+            photos = real.evenly(real.list_real(cfg.real), cfg.n_restore)
+            section["real"] = restorer.run_restorer_real(photos, methods, out / "restorer-sheet.png",
+                                                         progress=tick("restorer"))
+        if cfg.n_restore_synth > 0:
+            bset = bench.FrozenSet(cfg.bench_set) if cfg.bench_set else bench.BenchSet(cfg.people, cfg.designs)
+            section["synthetic"] = restorer.run_restorer_synthetic(bset, methods, cfg.n_restore_synth,
+                                                                   tuple(cfg.sizes), tick("restorer"))
+        metrics["restorer"] = {**section, "seconds": time.perf_counter() - t}
     if cfg.n_clean > 0:
         t = time.perf_counter()
         from skindeep.synth import split_photos

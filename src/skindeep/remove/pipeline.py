@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from skindeep.remove.face import FaceProtector, face_hull, hair_zone
+from skindeep.remove.fill import FillSettings, fill_skin
 from skindeep.remove.gate import gate_blobs
 from skindeep.remove.grain import add_grain
 from skindeep.remove.resample import Box, resize, upsample_region
@@ -107,6 +108,11 @@ class PipelineConfig:
     # in both, real ink is (clean photos 0.43 % -> 0.38 % changed, real-dev as good or better;
     # docs/experiments.md, experiment 7). One more pass at the detection size.
     mirror_detect: bool = True
+    # Fill dense ink with real skin (skindeep.remove.fill): the skin's shading continued across the
+    # region plus fine texture copied from the skin around it at full resolution, wherever the photo is
+    # far from skin colour; thin ink keeps the network's unmixing. A mask_mode="replace" region is
+    # filled completely. None = off (the network alone: a blurred, pale patch under opaque ink).
+    fill: FillSettings | None = field(default_factory=FillSettings)
 
 
 # PipelineConfig fields whose None means "the model's recommendation": one per row of MODEL_SETTINGS.
@@ -557,14 +563,18 @@ class Remover:
         full_pass = None if clean_full is None else (prob_small, clean_full)
         if strength <= 0:
             out = rgb.copy()
-        elif self.config.tone_match <= 0 and self.config.grain <= 0:
+        elif self.config.tone_match <= 0 and self.config.grain <= 0 and self.config.fill is None:
             out = self._restore(rgb, alpha, boxes, full_pass, strength)
         else:
-            # tone- and grain-match the full-strength restoration, then blend: strength stays linear
+            # fill, tone- and grain-match the full-strength restoration, then blend: strength stays linear
             out = self._restore(rgb, alpha, boxes, full_pass, 1.0)
             shift = tone_shift(rgb, out, alpha, self.config.tone_sigma) if self.config.tone_match > 0 else None
             if shift is not None:
                 apply_tone_shift(out, alpha, shift, self.config.tone_match, boxes)
+            if self.config.fill is not None:  # after the tone match: the fill has the skin's colour already
+                # what the user painted is gone: the whole replace region is filled, not only dense ink
+                settings = replace(self.config.fill, floor=1.0) if mask_mode == "replace" else self.config.fill
+                fill_skin(rgb, out, alpha, boxes, settings)
             add_grain(rgb, out, alpha, boxes, self.config.grain)
             if strength < 1.0:
                 _blend_toward(rgb, out, strength, boxes)

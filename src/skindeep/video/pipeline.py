@@ -226,12 +226,13 @@ def _flow_fails_on(alpha: np.ndarray, valid: np.ndarray, tolerance: float = 0.01
 
 def default_remover(model_path: str | Path | None = None, **kwargs):
     """The photo pipeline's Remover (imported late: it loads onnxruntime), without the skin-tone match
-    and the grain match unless asked: the colour field is estimated per frame from that frame's mask and
-    flickers (temporal mode's flicker reduction fell from > 20 % to 14 % with it on, tests/test_video.py),
-    and fresh grain on every key frame would crawl."""
+    the grain match and the skin fill unless asked: the colour field is estimated per frame from that
+    frame's mask and flickers (temporal mode's flicker reduction fell from > 20 % to 14 % with it on,
+    tests/test_video.py), and fresh grain, or skin texture copied from new places, on every key frame
+    would crawl."""
     from skindeep.remove import Remover
 
-    return Remover(model_path=model_path, **{"tone_match": 0.0, "grain": 0.0, **kwargs})
+    return Remover(model_path=model_path, **{"tone_match": 0.0, "grain": 0.0, "fill": None, **kwargs})
 
 
 def remove_video(

@@ -1,0 +1,318 @@
+"""Skin fill: frequency-separated restoration of dense ink, as a retoucher does it (numpy/OpenCV only).
+
+The network restores at a few hundred pixels and only adds a gain and an offset where its ink head
+fires: under opaque ink it gives back a blurred, pale patch. Retouchers split the skin into two bands
+and repair each where it is easy:
+
+- **low frequencies** (shading, colour): a membrane (harmonic) interpolation of the skin around the
+  region, solved coarse-to-fine at a small working size. It takes the border's colour exactly and
+  continues it smoothly inward, so there is no step at the border (the gradient-domain blend of a
+  Poisson fill with no guidance field) and no tile grid (one solve per region).
+- **high frequencies** (pores, fine hair, grain, the camera's noise): real texture at the photo's own
+  resolution, copied patch by patch from nearby clean skin around the region. Overlapping patches are
+  blended with a variance-preserving window (sum of ``w * patch`` over ``sqrt(sum of w**2)``, Heitz and
+  Neyret 2018), so neither a seam nor a faded overlap shows, and the result is scaled so its contrast
+  equals the ring's.
+
+Thin ink need not be invented: the network unmixes it and keeps the real texture under it. Per pixel,
+the *density* (how far the photo's colour is from the skin the membrane predicts, in Lab) chooses
+between the network's restoration (thin) and the fill (dense). A region the user painted in
+``mask_mode="replace"`` is filled completely (``floor`` 1): what a user paints is gone.
+
+All of it runs per box around the mask; pixels with ``alpha == 0`` are never written.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from skindeep.remove.gate import skin_coloured
+from skindeep.remove.resample import Box
+
+WORK_SIDE = 256  # long side (px) of a region's box when its membrane is solved
+JACOBI_STEPS = 40  # relaxation sweeps per pyramid level (the coarse level's solution starts each one)
+MIN_KNOWN = 64  # below this many clean pixels around a region, it is not filled (nothing to copy)
+NEAREST = 12  # a target patch copies one of this many nearest clean source patches, at random
+MIN_SKIN_SHARE = 0.2  # the ring is judged by its skin-coloured pixels when at least this share is skin
+OUTLINE_GAP = 0.01  # the clean pixels this close to the mask (share of the box's long side, >= 3 px) are skipped
+OUTLIER_LAB = 20.0  # Lab distance from the skin around beyond which a clean pixel is ink, not skin
+OUTLIER_SIGMA = 0.03  # "around" for that test, as a fraction of the working size
+MAX_ENERGY = 2.0
+MAX_SOURCES = 4000  # candidate source patches per region (bounds the nearest-patch search)
+MAX_MARGIN = 128  # px: the ring of skin around a region is never wider (bounds memory on big photos)  # source patches with more fine detail than this x the median (edges, hair, ink) are skipped
+
+
+@dataclass
+class FillSettings:
+    """How the fill is made and mixed; ``PipelineConfig`` carries them.
+
+    texture_sigma: px at full size; detail finer than this Gaussian is copied from the ring.
+    dense_from, dense_to: Lab distance (Delta E) from the predicted skin at which a pixel starts to be
+        filled, and is fully filled: below ``dense_from`` the ink is thin and the network's unmixing is
+        kept.
+    floor: the least fill weight anywhere in the mask (1 = fill everything: ``mask_mode="replace"``).
+    margin: the ring of clean skin used around a region, as a fraction of the region's box side
+        (at least 24 px).
+    """
+
+    texture_sigma: float = 2.0
+    dense_from: float = 15.0
+    dense_to: float = 35.0
+    floor: float = 0.0
+    margin: float = 0.35
+
+
+def _membrane(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Harmonic interpolation of ``values`` (h, w, c) float32 from the ``known`` (h, w) bool pixels.
+
+    Coarse-to-fine: the known pixels are averaged down a pyramid ("push"), the coarsest level's holes
+    take the mean, and each finer level starts from the coarser solution upsampled ("pull") and relaxes
+    its unknown pixels toward the mean of their four neighbours (Jacobi) with the known ones held. The
+    result is smooth inside and equals ``values`` at the known pixels.
+    """
+    weight = known.astype(np.float32)
+    levels = [(values * weight[..., None], weight)]
+    while min(levels[-1][1].shape) > 8:
+        v, wgt = levels[-1]
+        size = (max(1, wgt.shape[1] // 2), max(1, wgt.shape[0] // 2))
+        levels.append((cv2.resize(v, size, interpolation=cv2.INTER_AREA),
+                       cv2.resize(wgt, size, interpolation=cv2.INTER_AREA)))
+    solution = None
+    for v, wgt in reversed(levels):
+        v = v.reshape(wgt.shape + (-1,))
+        fixed = wgt > 1e-3
+        mean = v[fixed].sum(0) / np.maximum(wgt[fixed].sum(), 1e-6) if fixed.any() else np.zeros(v.shape[2], np.float32)
+        fixed_value = v / np.maximum(wgt, 1e-6)[..., None]
+        if solution is None:
+            cur = np.broadcast_to(mean.astype(np.float32), v.shape).copy()
+        else:
+            cur = cv2.resize(solution, (wgt.shape[1], wgt.shape[0]), interpolation=cv2.INTER_LINEAR)
+            cur = cur.reshape(v.shape)
+        cur[fixed] = fixed_value[fixed]
+        free = ~fixed
+        if free.any():
+            for _ in range(JACOBI_STEPS):
+                padded = cv2.copyMakeBorder(cur, 1, 1, 1, 1, cv2.BORDER_REPLICATE).reshape(
+                    (cur.shape[0] + 2, cur.shape[1] + 2, -1))
+                avg = (padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]) * np.float32(0.25)
+                cur[free] = avg[free]
+        solution = cur
+    return solution.reshape(values.shape)
+
+
+def skin_base(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """The low frequencies of the skin under a region: (h, w, 3) float32 0..255.
+
+    rgb: (h, w, 3) uint8, a box around the region. known: (h, w) bool, the clean pixels (outside the mask).
+    Solved at long side ``WORK_SIDE`` at most and bilinearly upsampled.
+    """
+    h, w = known.shape
+    scale = min(1.0, WORK_SIDE / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    weight = known.astype(np.float32)
+    # The known pixels shrunk with their weights (normalised): a masked pixel never bleeds into the ring.
+    v = cv2.resize(rgb.astype(np.float32) * weight[..., None], size, interpolation=cv2.INTER_AREA)
+    wgt = cv2.resize(weight, size, interpolation=cv2.INTER_AREA)
+    small_known = wgt > 0.5
+    small = v / np.maximum(wgt, 1e-6)[..., None]
+    low = _membrane(small, small_known)
+    return cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR) if size != (w, h) else low
+
+
+def _window(p: int) -> np.ndarray:
+    """(p, p) float32 raised-cosine window, never exactly 0."""
+    hann = np.hanning(p + 2)[1:-1].astype(np.float32)
+    return np.outer(hann, hann)
+
+
+def skin_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: float, seed: int) -> np.ndarray:
+    """Real fine texture for the ``target`` pixels, copied from clean skin nearby: (h, w, 3) float32.
+
+    rgb: (h, w, 3) uint8 box. known: (h, w) bool clean pixels (sources). target: (h, w) bool pixels that
+    need texture. sigma: high-pass Gaussian (px). seed: makes the choice of patches repeatable.
+    Returns the high-pass detail (zero mean) inside ``target`` and 0 elsewhere; all zeros when no clean
+    patch fits.
+    """
+    h, w = known.shape
+    out = np.zeros((h, w, 3), np.float32)
+    p = int(max(16, 2 * round(4 * sigma)))  # patch side: several times the detail's size
+    step = p // 2
+    if h < p or w < p:
+        return out
+    src = rgb.astype(np.float32)
+    # High-pass of the clean pixels only (normalised blur): the ink's darkness must not ring into the
+    # detail of the skin next to it, or every copied patch would carry a halo.
+    weight = known.astype(np.float32)
+    smooth = cv2.GaussianBlur(src * weight[..., None], (0, 0), sigma) / np.maximum(
+        cv2.GaussianBlur(weight, (0, 0), sigma), 1e-4)[..., None]
+    detail = (src - smooth) * weight[..., None]
+    # Source patches: fully clean, and not busier than usual (no edges of clothes, hair, other ink).
+    unknown_sum = cv2.boxFilter((~known).astype(np.float32), -1, (p, p), normalize=False,
+                                anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+    energy = cv2.boxFilter((detail * detail).sum(2), -1, (p, p), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+    # Candidate sources on a grid, at most ~MAX_SOURCES of them (a 12 MP box would hold half a million).
+    stride = max(2, p // 4, int(np.ceil(np.sqrt(known.sum() / MAX_SOURCES))))
+    sy, sx = np.mgrid[0:h - p + 1:stride, 0:w - p + 1:stride]
+    sy, sx = sy.ravel(), sx.ravel()
+    ok = unknown_sum[sy, sx] < 0.5
+    sy, sx = sy[ok], sx[ok]
+    if sy.size == 0:
+        return out
+    e = energy[sy, sx]
+    busy = e > MAX_ENERGY * float(np.median(e))
+    if (~busy).sum() >= 4:
+        sy, sx = sy[~busy], sx[~busy]
+    # Target patches: a grid at half-patch steps covering every target pixel.
+    ys, xs = np.nonzero(target)
+    if ys.size == 0:
+        return out
+    ty0 = max(0, min(ys.min() - step, h - p))
+    tx0 = max(0, min(xs.min() - step, w - p))
+    grid_y = np.arange(ty0, min(ys.max() + 1, h - p + step) , step).clip(0, h - p)
+    grid_x = np.arange(tx0, min(xs.max() + 1, w - p + step), step).clip(0, w - p)
+    covered = cv2.boxFilter(target.astype(np.float32), -1, (p, p), normalize=False, anchor=(0, 0),
+                            borderType=cv2.BORDER_CONSTANT)
+    uy, ux = np.unique(grid_y), np.unique(grid_x)
+    gy, gx = np.meshgrid(uy, ux, indexing="ij")
+    gy, gx = gy.ravel(), gx.ravel()
+    keep = covered[gy, gx] > 0
+    gy, gx = gy[keep], gx[keep]
+    rng = np.random.default_rng(seed)
+    k = min(NEAREST, sy.size)
+    # The nearest sources are looked up once per cell of 4 x 4 patches (its centre), not per patch:
+    # a 7 MP region holds 100,000 target patches.
+    cell = 4 * p
+    keys = (gy // cell) * (w // cell + 1) + gx // cell
+    cells, which = np.unique(keys, return_inverse=True)
+    cy = (cells // (w // cell + 1)) * cell + cell // 2
+    cx = (cells % (w // cell + 1)) * cell + cell // 2
+    nearest = np.empty((cells.size, k), np.int64)
+    for start in range(0, cells.size, 256):  # chunks bound the distance matrix's memory
+        d2 = ((cy[start:start + 256, None] - sy[None, :]).astype(np.float32) ** 2
+              + (cx[start:start + 256, None] - sx[None, :]).astype(np.float32) ** 2)
+        nearest[start:start + 256] = np.argpartition(d2, k - 1, axis=1)[:, :k] if k < sy.size else np.arange(k)
+    pick = nearest[which.ravel(), rng.integers(0, k, gy.size)]
+    win = _window(p)
+    acc = np.zeros((h, w, 3), np.float32)
+    wsq = np.zeros((h, w), np.float32)
+    # Four phases of patches half a patch apart: within one, patches do not overlap, so each phase is
+    # one gather and one scatter (a Python loop over 100,000 patches took 12 s).
+    offsets = np.arange(p)
+    phase = (np.searchsorted(uy, gy) % 2) * 2 + np.searchsorted(ux, gx) % 2
+    for ph in range(4):
+        sel = np.nonzero(phase == ph)[0]
+        for start in range(0, sel.size, 4096):  # bounds the gathered patches' memory
+            part = sel[start:start + 4096]
+            ty = gy[part][:, None, None] + offsets[None, :, None]
+            tx = gx[part][:, None, None] + offsets[None, None, :]
+            fy = sy[pick[part]][:, None, None] + offsets[None, :, None]
+            fx = sx[pick[part]][:, None, None] + offsets[None, None, :]
+            acc[ty, tx] += win[None, ..., None] * detail[fy, fx]
+            wsq[ty, tx] += (win * win)[None]
+    inside = wsq > 0
+    out[inside] = acc[inside] / np.sqrt(wsq[inside])[:, None]
+    # Match the contrast of the skin the patches come from: the pixels of the accepted source patches,
+    # not every clean pixel (a tight mask leaves the tattoo's outline around it, busy and excluded above).
+    used = np.zeros((h, w), bool)
+    for y, x in zip(sy.tolist(), sx.tolist(), strict=True):
+        used[y:y + p, x:x + p] = True
+    ring_std = detail[used].std(0)
+    fill_std = out[target].std(0)
+    out *= np.clip(ring_std / np.maximum(fill_std, 1e-3), 0.5, 2.0).astype(np.float32)
+    out[~target] = 0.0
+    return out
+
+
+def density(rgb: np.ndarray, base: np.ndarray, settings: FillSettings) -> np.ndarray:
+    """How much each pixel is to be filled, (h, w) float32 0..1, from its Lab distance to ``base``.
+
+    rgb: (h, w, 3) uint8. base: (h, w, 3) float32 0..255, the predicted skin (``skin_base``).
+    Dense ink is far from any skin colour; faded ink is close to it (the network unmixes it).
+    """
+    lab = cv2.cvtColor(cv2.GaussianBlur(rgb, (0, 0), 1.0).astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    lab_base = cv2.cvtColor(np.clip(base, 0, 255) / np.float32(255.0), cv2.COLOR_RGB2LAB)
+    dist = np.linalg.norm(lab - lab_base, axis=2)
+    d = np.clip((dist - settings.dense_from) / max(settings.dense_to - settings.dense_from, 1e-3), 0.0, 1.0)
+    # An ink line's soft edge is filled with the line: a small dilation and blur, no hard switch.
+    d = cv2.dilate(d, np.ones((3, 3), np.uint8))
+    d = cv2.GaussianBlur(d, (0, 0), 1.5)
+    return np.maximum(d, np.float32(settings.floor)).astype(np.float32)
+
+
+def _clean_skin(rgb: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """The pixels of ``clean`` (h, w) bool that look like bare skin: the references for shading and texture.
+
+    Skin-coloured only, when enough are: a box drawn over a forearm also covers the bed sheet beside
+    it, whose colour and folds are not what the skin under the ink looks like. Not the first
+    ``OUTLINE_GAP`` of the box's side next to the mask: a tight mask leaves the tattoo's outline and its
+    halo just outside it. And not the pixels far in Lab from the skin around them (the rest of the
+    outline, a neighbouring tattoo's ink): taken as skin, they would darken the whole fill.
+    """
+    skin = clean & skin_coloured(rgb)
+    known = skin if skin.sum() >= max(MIN_KNOWN, MIN_SKIN_SHARE * clean.sum()) else clean
+    h, w = known.shape
+    gap = max(3, round(OUTLINE_GAP * max(h, w)))
+    near = cv2.distanceTransform(clean.astype(np.uint8), cv2.DIST_L2, 3) <= gap
+    away = known & ~near
+    known = away if away.sum() >= MIN_KNOWN else known
+    scale = min(1.0, WORK_SIDE / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    weight = cv2.resize(known.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0,
+                       cv2.COLOR_RGB2LAB)
+    sigma = max(2.0, OUTLIER_SIGMA * max(size))
+    local = cv2.GaussianBlur(lab * weight[..., None], (0, 0), sigma) / np.maximum(
+        cv2.GaussianBlur(weight, (0, 0), sigma), 1e-4)[..., None]
+    ink_like = (np.linalg.norm(lab - local, axis=2) > OUTLIER_LAB).astype(np.uint8)
+    ink_like = cv2.dilate(cv2.resize(ink_like, (w, h), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8))
+    cleaner = known & ~ink_like.astype(bool)
+    return cleaner if cleaner.sum() >= MIN_KNOWN else known
+
+
+def _grow(box: Box, margin: int, h: int, w: int) -> Box:
+    x0, y0, x1, y1 = box
+    return max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + margin), min(h, y1 + margin)
+
+
+def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[Box],
+              settings: FillSettings) -> None:
+    """Mix the skin fill into ``out``, in place, where ink is dense.
+
+    rgb: (H, W, 3) uint8, the photo. out: (H, W, 3) uint8, the network's restoration blended by
+    ``alpha`` (``rgb + alpha * (net - rgb)``). alpha: (H, W) float32 0..1, the mask. boxes: boxes
+    (x0, y0, x1, y1) holding every masked pixel. Per pixel, with fill weight ``f`` (``density``), the
+    result is ``rgb + alpha * ((1 - f) * net + f * fill - rgb)``; pixels with ``alpha == 0`` are not
+    written.
+    """
+    h, w = alpha.shape
+    for box in boxes:
+        x0, y0, x1, y1 = box
+        if not alpha[y0:y1, x0:x1].any():
+            continue
+        margin = max(24, min(MAX_MARGIN, round(settings.margin * max(x1 - x0, y1 - y0))))
+        gx0, gy0, gx1, gy1 = _grow(box, margin, h, w)
+        a = alpha[gy0:gy1, gx0:gx1]
+        masked = a > 0
+        src = rgb[gy0:gy1, gx0:gx1]
+        known = _clean_skin(src, ~masked)
+        if known.sum() < MIN_KNOWN:
+            continue
+        base = skin_base(src, known)
+        f = density(src, base, settings)
+        own = np.zeros_like(masked)  # write only this box's pixels (the grown boxes may overlap)
+        own[y0 - gy0:y1 - gy0, x0 - gx0:x1 - gx0] = True
+        fill_here = masked & own & (f > 0)
+        if not fill_here.any():
+            continue
+        seed = zlib.crc32(src[::7, ::7].tobytes())
+        fill = base + skin_texture(src, known, fill_here, settings.texture_sigma, seed)
+        ys, xs = np.nonzero(fill_here)
+        a_px = a[ys, xs][:, None]
+        f_px = f[ys, xs][:, None]
+        src_px = src[ys, xs].astype(np.float32)
+        mixed = (1.0 - f_px) * out[gy0 + ys, gx0 + xs].astype(np.float32) + f_px * (src_px + a_px * (fill[ys, xs] - src_px))
+        out[gy0 + ys, gx0 + xs] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)

@@ -1,0 +1,153 @@
+"""The skin fill (skindeep.remove.fill): shading continued, real texture, no border, thin ink kept."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from skindeep.remove import Remover
+from skindeep.remove.fill import FillSettings, density, fill_skin, skin_base, skin_texture
+
+
+def shaded_skin(h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:
+    """Skin-coloured photo: a left-to-right shading ramp (150 -> 210 in red) plus fine grain (std 6)."""
+    rng = np.random.default_rng(seed)
+    ramp = np.linspace(0, 1, w, dtype=np.float32)[None, :, None]
+    base = np.float32([150, 105, 85]) + ramp * np.float32([60, 45, 35])
+    grain = rng.normal(0, 6, (h, w, 1)).astype(np.float32)
+    return np.clip(base + grain, 0, 255).astype(np.uint8)
+
+
+def disc(h: int, w: int, cy: int, cx: int, r: int) -> np.ndarray:
+    mask = np.zeros((h, w), np.uint8)
+    cv2.circle(mask, (cx, cy), r, 1, -1)
+    return mask.astype(bool)
+
+
+def high_std(rgb: np.ndarray, where: np.ndarray) -> float:
+    g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return float((g - cv2.GaussianBlur(g, (0, 0), 2.0))[where].std())
+
+
+def filled(rgb: np.ndarray, hole: np.ndarray, settings: FillSettings | None = None) -> np.ndarray:
+    """fill_skin on ``rgb`` with the network's output standing in as 'unchanged' (the worst case)."""
+    out = rgb.copy()
+    alpha = hole.astype(np.float32)
+    ys, xs = np.nonzero(hole)
+    fill_skin(rgb, out, alpha, [(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)],
+              settings or FillSettings(floor=1.0))
+    return out
+
+
+def test_dense_ink_becomes_shaded_textured_skin_and_outside_is_untouched():
+    truth = shaded_skin()
+    hole = disc(240, 320, 120, 160, 50)
+    inked = truth.copy()
+    inked[hole] = (20, 20, 25)  # opaque black ink
+    out = filled(inked, hole)
+    assert np.array_equal(out[~hole], inked[~hole])  # bit-identical outside
+    # shading continues: the fill's mean colour per column follows the true ramp
+    err = np.abs(out[hole].astype(np.float32).mean(0) - truth[hole].astype(np.float32).mean(0))
+    assert err.max() < 4, err
+    cols = np.nonzero(hole.any(0))[0]
+    left, right = cols[:20], cols[-20:]
+
+    def slope(img: np.ndarray) -> float:  # red, right edge of the disc minus its left edge
+        return float(img[:, right][hole[:, right]][:, 0].mean() - img[:, left][hole[:, left]][:, 0].mean())
+
+    assert abs(slope(out) - slope(truth)) < 4 and slope(truth) > 12, (slope(out), slope(truth))
+    # real texture: the fine detail inside is as strong as the skin's around (a smear would be ~0)
+    ring = cv2.dilate(hole.astype(np.uint8), np.ones((31, 31), np.uint8)).astype(bool) & ~hole
+    interior = cv2.erode(hole.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    ratio = high_std(out, interior) / high_std(truth, ring)
+    assert 0.8 < ratio < 1.25, ratio
+    telea = cv2.inpaint(inked, hole.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
+    assert high_std(telea, hole) / high_std(truth, ring) < 0.5  # the reference smears
+
+
+def test_no_step_at_the_border():
+    truth = shaded_skin(seed=1)
+    hole = disc(240, 320, 120, 160, 60)
+    inked = truth.copy()
+    inked[hole] = (30, 25, 25)
+    out = filled(inked, hole)
+    g = cv2.GaussianBlur(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), 2.0)
+    inner = hole & ~cv2.erode(hole.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    outer = cv2.dilate(hole.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~hole
+    assert abs(g[inner].mean() - g[outer].mean()) < 2.0  # in grey levels; the ink was ~130 darker
+
+
+def test_thin_ink_is_left_to_the_network_dense_ink_is_filled():
+    truth = shaded_skin(seed=2)
+    h, w = truth.shape[:2]
+    thin = disc(h, w, 120, 90, 30)
+    dense = disc(h, w, 120, 230, 30)
+    inked = truth.copy()
+    inked[thin] = np.clip(inked[thin].astype(np.int16) - 8, 0, 255).astype(np.uint8)  # faded ink, Delta E ~ 5
+    inked[dense] = (25, 25, 30)
+    known = ~(thin | dense)
+    f = density(inked, skin_base(inked, known), FillSettings())
+    assert f[thin].mean() < 0.1 and f[dense].mean() > 0.9
+    # automatic mode (floor 0): the faded disc keeps what the network gave (here: the photo itself)
+    out = filled(inked, thin | dense, FillSettings())
+    assert np.abs(out[thin].astype(np.int16) - inked[thin]).mean() < 1.0
+    assert out[dense].mean() > 100
+
+
+def test_texture_is_copied_not_invented_and_repeatable():
+    truth = shaded_skin(seed=3)
+    hole = disc(240, 320, 120, 160, 40)
+    a = skin_texture(truth, ~hole, hole, 2.0, seed=7)
+    assert np.array_equal(a, skin_texture(truth, ~hole, hole, 2.0, seed=7))
+    assert not a[~hole].any() and abs(float(a[hole].mean())) < 1.0
+    # no clean skin to copy from: nothing is invented
+    assert not skin_texture(truth, np.zeros_like(hole), hole, 2.0, seed=7).any()
+
+
+def test_replace_region_is_restored_completely(tiny_model_path):
+    """A painted region goes, whatever the ink head thinks: the tiny model sees no ink in a mid-grey mark."""
+    img = shaded_skin(seed=4)
+    mark = disc(240, 320, 120, 160, 35)
+    img[mark] = (120, 120, 125)  # not dark enough for the tiny model's ink head
+    painted = cv2.dilate(mark.astype(np.uint8), np.ones((5, 5), np.uint8)) * 255
+    truth = shaded_skin(seed=4)
+    ring = cv2.dilate(painted, np.ones((31, 31), np.uint8)).astype(bool) & (painted == 0)
+    old = Remover(tiny_model_path, protect_face=False, fill=None).remove(img, mask=painted, mask_mode="replace")
+    new = Remover(tiny_model_path, protect_face=False).remove(img, mask=painted, mask_mode="replace")
+    assert np.abs(new.image[mark].astype(np.float32).mean(0) - truth[mark].astype(np.float32).mean(0)).max() < 6
+    # the network alone gives back a smooth patch; the fill gives back the skin's grain
+    assert high_std(old.image, mark) / high_std(truth, ring) < 0.5
+    assert 0.75 < high_std(new.image, mark) / high_std(truth, ring) < 1.3
+    assert np.array_equal(new.image[painted == 0], img[painted == 0])
+
+
+def test_real_photo_hole_beats_telea(shared_data):
+    """A tattoo-sized hole in real clean skin: the fill keeps the skin's texture, Telea smears it."""
+    people = shared_data / "people"
+    photos = [p for p in sorted(people.glob("*.jpg")) if p.with_name(p.stem + ".skin.png").is_file()]
+    for photo in (p for p in photos if max(Image.open(p).size) >= 600):  # the first with a wide skin area
+        skin = np.asarray(Image.open(photo.with_name(photo.stem + ".skin.png")).convert("L")) > 127
+        inner = cv2.erode(skin.astype(np.uint8), np.ones((81, 81), np.uint8)).astype(bool)
+        if inner.sum() >= 400:
+            break
+    else:
+        pytest.skip(f"no photo of >= 600 px with a wide skin area and a skin mask in {people}")
+    rgb = np.asarray(Image.open(photo).convert("RGB"))
+    # the hole goes where the skin has no structure (no fold, finger or nipple): the flattest shading
+    g = cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), 3.0)
+    structure = np.sqrt(np.maximum(cv2.blur(g * g, (61, 61)) - cv2.blur(g, (61, 61)) ** 2, 0))
+    structure[~inner] = np.inf
+    y, x = np.unravel_index(int(np.argmin(structure)), structure.shape)
+    hole = disc(*skin.shape, int(y), int(x), 20) & skin
+    inked = rgb.copy()
+    inked[hole] = (25, 25, 30)
+    out = filled(inked, hole)
+    assert np.array_equal(out[~hole], rgb[~hole])
+    ring = cv2.dilate(hole.astype(np.uint8), np.ones((31, 31), np.uint8)).astype(bool) & ~hole & skin
+    telea = cv2.inpaint(inked, hole.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
+    ours, theirs = high_std(out, hole) / high_std(rgb, ring), high_std(telea, hole) / high_std(rgb, ring)
+    assert ours > theirs + 0.2 and 0.6 < ours < 1.6, (ours, theirs)
+    err = np.abs(out[hole].astype(np.float32).mean(0) - rgb[hole].astype(np.float32).mean(0)).max()
+    assert err < 15, err  # the colour of the skin, not of the ink
