@@ -97,11 +97,19 @@ def _set_spectral(conv: nn.Conv2d, w: torch.Tensor) -> None:
 
 def model_from_onnx(path: str | Path, cfg: ModelConfig | None = None) -> SkinDeepNet:
     """A :class:`SkinDeepNet` (shape ``cfg``, defaults when None) with the weights of the ONNX file at
-    ``path``; in eval mode. Raises :class:`InputError` naming the file when the graph does not fit."""
+    ``path``; in eval mode. A graph with a ``skin`` output gets the skin head whatever ``cfg`` says.
+    Raises :class:`InputError` naming the file when the graph does not fit."""
+    import dataclasses
+
+    import onnx
+
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: ONNX model not found")
-    model = build_model(cfg or ModelConfig(), pretrained=False)
+    cfg = cfg or ModelConfig()
+    if any(o.name == "skin" for o in onnx.load(str(path), load_external_data=False).graph.output):
+        cfg = dataclasses.replace(cfg, skin_head=True)
+    model = build_model(cfg, pretrained=False)
     convs, inits = _onnx_convs(path)
     order = _conv_order(model)
     if len(order) != len(convs):
