@@ -380,12 +380,18 @@ def test_sensitivity_slider_starts_at_the_model_threshold_and_sends_what_it_show
     page.close()
 
 
-def test_phone_progress_and_errors_show_where_the_user_looks(shipped_url, browser):
-    """Item 2: at 390x844 the Remove button is below the fold; its progress and errors are in view."""
+def phone_page_with_example(browser, url: str):
+    """A 390x844 touch page with the bundled example loaded and detected."""
     page = browser.new_page(viewport=PHONE, has_touch=True, is_mobile=True)
-    page.goto(shipped_url)
+    page.goto(url)
     page.set_input_files("#file", str(EXAMPLE))
     wait_phase(page, "ready")
+    return page
+
+
+def test_phone_progress_and_errors_show_where_the_user_looks(shipped_url, browser):
+    """Item 2: at 390x844 the Remove button is below the fold; its progress and errors are in view."""
+    page = phone_page_with_example(browser, shipped_url)
     # Record where the busy message is each time it appears (it may be gone before Python looks).
     page.evaluate(
         """() => { window.statusSeen = [];
@@ -456,10 +462,7 @@ def test_desktop_canvas_fits_the_window_in_one_layout(shipped_url, browser, desk
 
 def test_phone_swipe_scrolls_unless_the_brush_is_on(shipped_url, browser):
     """Item 4: a one-finger swipe over the photo scrolls the page in Scroll mode and paints with the brush."""
-    page = browser.new_page(viewport=PHONE, has_touch=True, is_mobile=True)
-    page.goto(shipped_url)
-    page.set_input_files("#file", str(EXAMPLE))
-    wait_phase(page, "ready")
+    page = phone_page_with_example(browser, shipped_url)
     cdp = page.context.new_cdp_session(page)
 
     def swipe(selector: str, dx: float = 0, dy: float = 250) -> tuple[float, int]:
