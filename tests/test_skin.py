@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -125,3 +126,19 @@ def test_user_replace_mask_is_not_gated(tiny_skin_model_path):
     mask[20:76, 138:148] = True  # the user paints the stroke on the cloth
     out = Remover(tiny_skin_model_path, protect_face=False, tone_match=0.0).remove(img, mask=mask, mask_mode="replace")
     assert out.ink_mask[20:76, 140:146].min() == 255
+
+
+def test_skin_toned_clothing_recolours_only_clothing_and_keeps_its_texture():
+    rng = np.random.default_rng(0)
+    img = np.zeros((32, 32, 3), np.uint8)
+    img[..., 2] = 200  # blue everywhere
+    img[:, :16] = (60, 200, 40)  # green cloth on the left...
+    img[::2, :16] = (30, 100, 20)  # ...with stripes: its texture
+    labels = np.full((32, 32), S.LABEL_SKIN, np.uint8)
+    labels[:, :16] = S.LABEL_CLOTHING
+    out = S.skin_toned_clothing(rng, img, labels)
+    np.testing.assert_array_equal(out[:, 16:], img[:, 16:])  # everything but clothing untouched
+    hue = cv2.cvtColor(out, cv2.COLOR_RGB2HSV)[:, :16, 0]
+    assert ((hue >= 2) & (hue <= 21)).all()  # red-orange, where skin hues are
+    lum = out[:, :16].astype(int).sum(-1)
+    assert (lum[0::2] < lum[1::2]).all()  # the stripes (lightness) survive

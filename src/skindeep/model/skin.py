@@ -99,6 +99,7 @@ class SkinSetSpec:
     per_people: int = 1
     per_real: int = 2
     seed: int = 0
+    p_recolour: float = 0.0  # share of samples whose clothing is recoloured skin-like (skin_toned_clothing)
 
 
 def _real_crop(rng: np.random.Generator, rgb: np.ndarray, boxes: list, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -115,6 +116,19 @@ def _real_crop(rng: np.random.Generator, rgb: np.ndarray, boxes: list, size: int
     if rng.random() < 0.5:
         img, lab = img[:, ::-1], lab[:, ::-1]
     return np.ascontiguousarray(img), np.ascontiguousarray(lab)
+
+
+def skin_toned_clothing(rng: np.random.Generator, rgb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``rgb`` with the pixels labelled clothing recoloured to a random skin-like hue and saturation, their
+    lightness and texture kept: colour alone must not decide skin (orange trousers, a red plaid coat)."""
+    cloth = labels == LABEL_CLOTHING
+    if not cloth.any():
+        return rgb
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+    hsv[..., 0][cloth] = int(rng.integers(3, 20))  # OpenCV hue 0..180: reds to oranges, where skin is
+    sat = hsv[..., 1][cloth].astype(np.float32)
+    hsv[..., 1][cloth] = np.clip(sat * rng.uniform(0.4, 1.0) + rng.uniform(30, 90), 0, 255).astype(np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
 
 
 def build_set(spec: SkinSetSpec, out: str | Path, log=print) -> Path:
@@ -138,16 +152,20 @@ def build_set(spec: SkinSetSpec, out: str | Path, log=print) -> Path:
     jobs = [(p, spec.per_clothes) for p in clothes_train] + [(p, spec.per_people) for p in people_train]
     synth = Synthesizer(spec.people_dir, spec.designs_dir, cfg, photos=[p for p, _ in jobs], designs=designs)
     start = time.time()
+    rng = np.random.default_rng(spec.seed)
     for i, (photo, count) in enumerate(jobs):
         synth.photos, synth.photo_probs = [photo], np.ones(1)  # this photo, at a random crop
         full = photo_labels(photo)
         for k in range(count):
             sample = synth.sample(spec.seed * 1_000_003 + i * 17 + k)
-            images.append(sample.tattooed)
-            labels.append(crop_labels(full, sample.params, spec.size))
+            lab = crop_labels(full, sample.params, spec.size)
+            image = sample.tattooed
+            if spec.p_recolour > 0 and rng.random() < spec.p_recolour:
+                image = skin_toned_clothing(rng, image, lab)
+            images.append(image)
+            labels.append(lab)
         if i % 200 == 0:
             log(f"skin set: {i}/{len(jobs)} labelled photos, {time.time() - start:.0f} s")
-    rng = np.random.default_rng(spec.seed)
     for photo in real_train:
         boxes = json.loads(photo.with_suffix(".json").read_text()).get("boxes") or []
         if not boxes:
@@ -301,6 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--out", default="cache/skin")
     b.add_argument("--data", default="../shared/data", help="folder holding people/, clothes/, real-train/, designs/")
     b.add_argument("--size", type=int, default=256)
+    b.add_argument("--recolour", type=float, default=0.0, help="share of samples with skin-toned clothing")
     t = sub.add_parser("train", help="train the skin head on a frozen removal network")
     t.add_argument("--init", required=True, help="checkpoint of the removal network")
     t.add_argument("--cache", default="cache/skin")
@@ -316,7 +335,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.cmd == "build":
         d = Path(args.data)
         spec = SkinSetSpec(people_dir=str(d / "people"), clothes_dir=str(d / "clothes"),
-                           real_dir=str(d / "real-train"), designs_dir=str(d / "designs"), size=args.size)
+                           real_dir=str(d / "real-train"), designs_dir=str(d / "designs"), size=args.size,
+                           p_recolour=args.recolour)
         build_set(spec, args.out)
     else:
         train_head(args.init, args.cache, args.out, steps=args.steps)
