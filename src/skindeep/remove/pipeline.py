@@ -92,8 +92,6 @@ class PipelineConfig:
     # skin-coloured pixels around them (hair, prints on clothes, dark backgrounds; skindeep.remove.gate).
     # 0 = off.
     min_skin_around: float = 0.05
-    # Also apply the colour gate when the skin head is used (both must agree).
-    colour_gate_with_skin: bool = False
     # Hysteresis: pixels above this lower threshold join a blob that reaches the threshold (the
     # detector is sure of part of a tattoo and unsure of the rest). 0 = off.
     grow_threshold: float | None = None  # None = the model's metadata
@@ -229,9 +227,9 @@ INK_FACE_SHARE = 0.3
 HAIR_AROUND_REAL_FACE = 0.1
 
 
-def _is_ink_face(alpha: np.ndarray, hair: np.ndarray, pts: np.ndarray) -> bool:
+def _is_ink_face(alpha: np.ndarray, hair_small: np.ndarray, pts: np.ndarray) -> bool:
     """Whether the face with landmarks ``pts`` (68, 2) is a tattoo: mostly ink in ``alpha`` (H, W), and
-    hardly any hair (``hair`` (H, W) probability) in its hair zone."""
+    hardly any hair (``hair_small`` (h, w) probability at the working size) in its hair zone."""
     (x0, y0, x1, y1), hull = face_hull(pts, alpha.shape)
     if not hull.any() or float((alpha[y0:y1, x0:x1][hull] > 0.5).mean()) < INK_FACE_SHARE:
         return False
@@ -240,8 +238,12 @@ def _is_ink_face(alpha: np.ndarray, hair: np.ndarray, pts: np.ndarray) -> bool:
     hx1, hy1 = np.minimum(np.ceil(zone.hi).astype(int), (alpha.shape[1], alpha.shape[0]))
     if hx1 <= hx0 or hy1 <= hy0:
         return True
-    around = zone.paint(int(hx0), int(hy0), int(hx1), int(hy1))
-    return not around.any() or float((hair[hy0:hy1, hx0:hx1][around] >= 0.5).mean()) < HAIR_AROUND_REAL_FACE
+    region = (int(hx0), int(hy0), int(hx1), int(hy1))
+    around = zone.paint(*region)
+    if not around.any():
+        return True
+    hair = upsample_region(hair_small, (alpha.shape[1], alpha.shape[0]), region)
+    return float((hair[around] >= 0.5).mean()) < HAIR_AROUND_REAL_FACE
 
 
 def _padded(n: int) -> int:
@@ -336,11 +338,19 @@ class Remover:
         """(H, W) float32 ink probability 0..1 for a numpy/PIL ``image``, at the image's full size (with
         ``coarse_detect_size``, the fine and coarse views combined as blobs grow into them)."""
         rgb = as_rgb(image)
-        ink, _, skin = self._detect_small(rgb)
-        grow = self._grow_map(rgb, ink)
-        if skin is not None:
-            grow = grow * self._on_skin(skin)
+        grow = self._detection_maps(rgb)[1]
         return resize(grow, (rgb.shape[1], rgb.shape[0]), shrink=False)
+
+    def _detection_maps(self, rgb: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """At the working size: (ink probability, where blobs may grow (``_grow_map``), ``clean`` or None,
+        the skin head's output or None); both ink maps are zero off skin when the skin head is used."""
+        prob_small, clean_full, skin_small = self._detect_small(rgb)
+        grow_small = self._grow_map(rgb, prob_small)
+        if skin_small is not None:
+            on_skin = self._on_skin(skin_small)
+            prob_small, grow_small = prob_small * on_skin, grow_small * on_skin
+        return prob_small, grow_small, clean_full, skin_small
 
     # -- mask ----------------------------------------------------------------------------------
     def _on_skin(self, skin_small: np.ndarray) -> np.ndarray:
@@ -374,8 +384,7 @@ class Remover:
         strong[np.unique(labels[prob_small >= threshold])] = True
         kept &= strong
         kept[0] = False
-        if (skin_small is None or self.config.colour_gate_with_skin) and self.config.min_skin_around > 0 \
-                and kept.any():
+        if skin_small is None and self.config.min_skin_around > 0 and kept.any():
             kept = gate_blobs(resize(rgb, (ws, hs), shrink=True), labels, kept, self.config.min_skin_around)
         if not kept.any():
             return alpha, []
@@ -522,11 +531,7 @@ class Remover:
             raise ValueError("mask_mode 'replace' needs a mask")
 
         t = time.perf_counter()
-        prob_small, clean_full, skin_small = self._detect_small(rgb)
-        grow_small = self._grow_map(rgb, prob_small)
-        if skin_small is not None:
-            on_skin = self._on_skin(skin_small)
-            prob_small, grow_small = prob_small * on_skin, grow_small * on_skin
+        prob_small, grow_small, clean_full, skin_small = self._detection_maps(rgb)
         prob = resize(grow_small, (w, h), shrink=False)
         timings["detect"] = time.perf_counter() - t
 
@@ -548,9 +553,9 @@ class Remover:
             skin_known = skin_small is not None
             is_ink = None
             if skin_known and mask_mode != "replace":
-                hair = resize(skin_small[..., 1], (w, h), shrink=False)
-                is_ink = lambda pts: _is_ink_face(alpha, hair, pts)  # noqa: E731
-            for x0, y0, x1, y1, features in self.face.regions(rgb, hair=None if not skin_known else False,
+                hair_small = np.ascontiguousarray(skin_small[..., 1])
+                is_ink = lambda pts: _is_ink_face(alpha, hair_small, pts)  # noqa: E731
+            for x0, y0, x1, y1, features in self.face.regions(rgb, hair=False if skin_known else None,
                                                                skip=is_ink):
                 alpha[y0:y1, x0:x1][features] = 0.0
         ink_mask = np.zeros((h, w), np.uint8)
