@@ -18,6 +18,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from skindeep.colour import luminance
 from skindeep.errors import InputError
+from skindeep.synth.photos import box_core, json_boxes, square_around_box
 
 SUFFIXES = ("tattooed", "clean", "ink")
 
@@ -335,19 +336,13 @@ class RealBoxDataset(Dataset):
         rgb = _read_png(path, True)
         h, w = rgb.shape[:2]
         maps = np.zeros((3, h, w), np.uint8)  # box, core, grown box
-        for x0, y0, x1, y1 in boxes:
-            bw, bh = x1 - x0, y1 - y0
+        for box in boxes:
+            x0, y0, x1, y1 = box
             maps[0, y0:y1, x0:x1] = 1
-            cx, cy = bw * (1 - self.core) / 2, bh * (1 - self.core) / 2
-            maps[1, int(y0 + cy):int(np.ceil(y1 - cy)), int(x0 + cx):int(np.ceil(x1 - cx))] = 1
-            gx, gy = int(bw * self.margin), int(bh * self.margin)
+            maps[1][box_core(box, self.core)] = 1
+            gx, gy = int((x1 - x0) * self.margin), int((y1 - y0) * self.margin)
             maps[2, max(0, y0 - gy):y1 + gy, max(0, x0 - gx):x1 + gx] = 1
-        side = max(8, int(min(h, w) / rng.uniform(1.0, 2.0)))
-        x0b, y0b, x1b, y1b = boxes[int(rng.integers(len(boxes)))]
-        cx = (x0b + x1b) / 2 + rng.normal(0, side / 6)
-        cy = (y0b + y1b) / 2 + rng.normal(0, side / 6)
-        x0 = int(np.clip(cx - side / 2, 0, w - side))
-        y0 = int(np.clip(cy - side / 2, 0, h - side))
+        x0, y0, side = square_around_box(rng, (h, w), boxes, spread=6)
         s = self.size
         img = cv2.resize(rgb[y0:y0 + side, x0:x0 + side], (s, s), interpolation=cv2.INTER_AREA)
         if self.blur > 0:
@@ -362,12 +357,3 @@ class RealBoxDataset(Dataset):
         out["outside"] = 1.0 - torch.from_numpy(np.ascontiguousarray(crop[2:3])).float()
         return out
 
-
-def json_boxes(photo: str | Path) -> list[list[int]]:
-    """The tattoo boxes of a ``real-train``-format photo (``NAME.json`` next to it); [] when none."""
-    import json
-
-    meta = Path(photo).with_suffix(".json")
-    if not meta.is_file():
-        return []
-    return [list(map(int, b)) for b in json.loads(meta.read_text()).get("boxes") or []]

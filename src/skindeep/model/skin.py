@@ -21,7 +21,6 @@ of ``people/``); only the train parts are used here.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from skindeep.synth.photos import split_clothes, split_real_train
+from skindeep.synth.photos import box_core, json_boxes, split_clothes, split_real_train, square_around_box
 
 SKIN_CLASSES = ("skin", "hair", "clothing")
 # Label codes: which of the three targets are known at a pixel.
@@ -67,9 +66,8 @@ def crop_labels(labels: np.ndarray, params: dict, size: int) -> np.ndarray:
 def box_labels(shape: tuple[int, int], boxes: list, core: float = 0.4) -> np.ndarray:
     """Unknown everywhere but the central ``core`` (fraction of each side) of each tattoo box: skin."""
     out = np.full(shape, LABEL_UNKNOWN, np.uint8)
-    for x0, y0, x1, y1 in boxes:
-        mx, my = (x1 - x0) * (1 - core) / 2, (y1 - y0) * (1 - core) / 2
-        out[int(y0 + my):int(np.ceil(y1 - my)), int(x0 + mx):int(np.ceil(x1 - mx))] = LABEL_SKIN_ONLY
+    for box in boxes:
+        out[box_core(box, core)] = LABEL_SKIN_ONLY
     return out
 
 
@@ -104,13 +102,8 @@ class SkinSetSpec:
 
 def _real_crop(rng: np.random.Generator, rgb: np.ndarray, boxes: list, size: int) -> tuple[np.ndarray, np.ndarray]:
     """A random square crop of a boxed real photo around one of its boxes, resized to ``size``."""
-    h, w = rgb.shape[:2]
-    side = int(min(h, w) / rng.uniform(1.0, 2.0))
-    x0b, y0b, x1b, y1b = boxes[int(rng.integers(len(boxes)))]
-    cx, cy = (x0b + x1b) / 2 + rng.normal(0, side / 8), (y0b + y1b) / 2 + rng.normal(0, side / 8)
-    x0 = int(np.clip(cx - side / 2, 0, w - side))
-    y0 = int(np.clip(cy - side / 2, 0, h - side))
-    labels = box_labels((h, w), boxes)
+    x0, y0, side = square_around_box(rng, rgb.shape[:2], boxes, spread=8)
+    labels = box_labels(rgb.shape[:2], boxes)
     img = cv2.resize(rgb[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_AREA)
     lab = cv2.resize(labels[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_NEAREST)
     if rng.random() < 0.5:
@@ -167,7 +160,7 @@ def build_set(spec: SkinSetSpec, out: str | Path, log=print) -> Path:
         if i % 200 == 0:
             log(f"skin set: {i}/{len(jobs)} labelled photos, {time.time() - start:.0f} s")
     for photo in real_train:
-        boxes = json.loads(photo.with_suffix(".json").read_text()).get("boxes") or []
+        boxes = json_boxes(photo)
         if not boxes:
             continue
         rgb = cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB)
@@ -280,7 +273,7 @@ def train_head(init: str | Path, cache: str | Path, out: str | Path, steps: int 
     weights = {k: v.detach().half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
     keep = {k: state[k] for k in ("step", "stage", "best", "metrics", "seconds") if k in state}
     path = out / "skin.pt"
-    save_checkpoint(path, {"model": weights, "config": cfg.to_dict() if hasattr(cfg, "to_dict") else values,
+    save_checkpoint(path, {"model": weights, "config": cfg.to_dict(),
                            **keep, "skin_from": str(init), "skin_steps": steps})
     log(f"wrote {path}")
     return path

@@ -92,6 +92,36 @@ def split_real_train(real_dir: str | Path, fraction: float = 0.2) -> tuple[list[
     return [p for p in photos if not _held_out(real_train_subject(p), fraction)], held
 
 
+def json_boxes(photo: str | Path) -> list[list[int]]:
+    """The tattoo boxes [x0, y0, x1, y1] of a ``real-train``-format photo (``NAME.json`` next to it);
+    [] when none."""
+    import json
+
+    meta = Path(photo).with_suffix(".json")
+    if not meta.is_file():
+        return []
+    return [list(map(int, b)) for b in json.loads(meta.read_text()).get("boxes") or []]
+
+
+def box_core(box: list[int], core: float) -> tuple[slice, slice]:
+    """(rows, cols) slices of the central ``core`` share of each side of ``box`` [x0, y0, x1, y1]."""
+    x0, y0, x1, y1 = box
+    mx, my = (x1 - x0) * (1 - core) / 2, (y1 - y0) * (1 - core) / 2
+    return slice(int(y0 + my), int(np.ceil(y1 - my))), slice(int(x0 + mx), int(np.ceil(x1 - mx)))
+
+
+def square_around_box(rng: np.random.Generator, shape: tuple[int, int], boxes: list[list[int]],
+                      spread: float) -> tuple[int, int, int]:
+    """A random square ``(x0, y0, side)`` inside an (h, w) photo: side = short side / U(1, 2), centred on
+    one of ``boxes`` give or take a normal offset of ``side / spread``."""
+    h, w = shape
+    side = max(8, int(min(h, w) / rng.uniform(1.0, 2.0)))
+    x0b, y0b, x1b, y1b = boxes[int(rng.integers(len(boxes)))]
+    cx = (x0b + x1b) / 2 + rng.normal(0, side / spread)
+    cy = (y0b + y1b) / 2 + rng.normal(0, side / spread)
+    return int(np.clip(cx - side / 2, 0, w - side)), int(np.clip(cy - side / 2, 0, h - side)), side
+
+
 def read_rgb(path: Path, min_side: int = 0) -> np.ndarray:
     """Decode a photo to (H, W, 3) uint8 RGB. For JPEGs, decodes at 1/2, 1/4 or 1/8 scale when the
     short side stays >= ``min_side`` (DCT scaling via Pillow's draft mode: several times faster).
