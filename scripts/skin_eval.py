@@ -65,7 +65,7 @@ def main() -> None:
     from skindeep.synth.photos import read_rgb
 
     remover = Remover(args.model, **parse_options(args.opt))
-    has_skin = remover._uses_skin_head()
+    has_skin = remover.skin_gated
     print("| set | photos | skin IoU | clothing as skin | hair as skin | changed mean % | max % | > 0.5 % | > 5 % |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, photos in clean_sets(args.sets.split(",")).items():

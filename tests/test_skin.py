@@ -94,6 +94,65 @@ def test_export_adds_the_skin_output_and_checks_its_parity(tmp_path):
         check_parity(net, path, sizes=((64, 64),))
 
 
+def test_skin_network_has_its_own_encoder_and_leaves_ink_alone():
+    torch = pytest.importorskip("torch")
+    from skindeep.model.net import SkinDeepNet
+
+    torch.manual_seed(0)
+    plain = SkinDeepNet(pretrained=False).eval()
+    with_net = SkinDeepNet(pretrained=False, skin_net=True).eval()
+    with_net.load_state_dict(plain.state_dict(), strict=False)
+    x = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        ink0, clean0 = plain(x)
+        ink1, clean1, skin = with_net(x, with_skin=True)
+        before = skin.clone()
+        for p in with_net.encoder.parameters():  # the removal encoder does not feed the skin network
+            p.add_(0.1)
+        after = with_net(x, with_skin=True)[2]
+    assert skin.shape == (1, 3, 64, 96)
+    assert torch.equal(ink0, ink1) and torch.equal(clean0, clean1)
+    assert torch.equal(before, after)
+    with pytest.raises(ValueError, match="not both"):
+        SkinDeepNet(pretrained=False, skin_head=True, skin_net=True)
+
+
+def test_skin_network_exports_grafts_and_comes_back_from_onnx(tmp_path):
+    torch = pytest.importorskip("torch")
+    import onnxruntime as ort
+
+    from skindeep.model.checkpoint import load_checkpoint, save_checkpoint
+    from skindeep.model.config import TrainConfig
+    from skindeep.model.export import check_parity, export_onnx
+    from skindeep.model.from_onnx import model_from_onnx
+    from skindeep.model.net import SkinDeepNet, SkinNet
+
+    torch.manual_seed(0)
+    base = SkinDeepNet(pretrained=False, skin_head=True).eval()
+    save_checkpoint(tmp_path / "base.pt", {"model": base.state_dict(), "config": TrainConfig().to_dict()})
+    skin = SkinNet(pretrained=False)
+    torch.nn.init.normal_(skin.head.out[-1].weight, std=0.5)
+    save_checkpoint(tmp_path / "skin.pt", {"model": skin.state_dict(), "config": {}, "spec": {}})
+    grafted = S.graft(tmp_path / "base.pt", tmp_path / "skin.pt", tmp_path / "g.pt")
+    state = load_checkpoint(grafted)
+    assert state["config"]["model"]["skin_net"] and not state["config"]["model"]["skin_head"]
+    assert not any(k.startswith("skin_head.") for k in state["model"])
+    net = SkinDeepNet(pretrained=False, skin_net=True).eval()
+    net.load_state_dict({k: v.float() for k, v in state["model"].items()})
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(net(x, with_skin=True)[2], torch.nn.functional.interpolate(
+            skin.eval()(x).half().float(), scale_factor=4.0, mode="bilinear"), atol=2e-2)
+    path = export_onnx(net, tmp_path / "m.onnx", sample_size=64)
+    assert check_parity(net, path, sizes=((64, 96),)).max_abs_skin < 1e-3
+    rebuilt = model_from_onnx(path)
+    assert rebuilt.skin_net is not None and rebuilt.skin_head is None
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        want = torch.sigmoid(rebuilt(x, with_skin=True)[2]).numpy()
+    assert np.abs(sess.run(["skin"], {"image": x.numpy()})[0] - want).max() < 1e-3
+
+
 def _stroke_on_skin_and_on_cloth() -> np.ndarray:
     """Left half reddish skin, right half blue cloth, a dark vertical stroke on each."""
     img = np.zeros((96, 192, 3), np.uint8)
@@ -108,14 +167,14 @@ def test_skin_gate_removes_ink_only_on_skin(tiny_skin_model_path, tiny_model_pat
     img = _stroke_on_skin_and_on_cloth()
     opts = dict(threshold=0.5, protect_face=False, tone_match=0.0, mirror_detect=False, min_skin_around=0.0)
     gated = Remover(tiny_skin_model_path, **opts)
-    assert gated._uses_skin_head()
+    assert gated.skin_gated
     out = gated.remove(img)
     assert out.ink_mask[20:76, 44:50].min() == 255  # the stroke on skin is removed
     assert out.ink_mask[:, 120:].max() == 0  # nothing on the cloth is touched
     np.testing.assert_array_equal(out.image[:, 120:], img[:, 120:])
     # the same model with the gate off, and a model with no skin output, repaint both strokes
     for remover in (Remover(tiny_skin_model_path, skin_gate=0.0, **opts), Remover(tiny_model_path, **opts)):
-        assert not remover._uses_skin_head()
+        assert not remover.skin_gated
         both = remover.remove(img).ink_mask
         assert both[20:76, 44:50].min() == 255 and both[20:76, 140:146].min() == 255
 

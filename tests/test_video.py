@@ -248,12 +248,15 @@ def test_sigint_finishes_the_frame_and_closes_the_file(clip, remover, tmp_path):
     assert len(_decode(report.dst)) == 4 and vio.probe(report.dst).has_audio
 
 
-def test_face_features_are_found_every_kth_frame_and_kept(clip, remover, tmp_path):
+@pytest.mark.parametrize("skin_gated", [False, True])
+def test_face_features_are_found_every_kth_frame_and_kept(clip, remover, tmp_path, skin_gated):
     class BoxFinder:  # stands in for dlib: "the face features" are a fixed box of the frame
         calls = 0
+        hair: list = []
 
-        def mask(self, rgb):
+        def mask(self, rgb, hair=None):
             BoxFinder.calls += 1
+            BoxFinder.hair.append(hair)
             keep = np.zeros(rgb.shape[:2], bool)
             keep[30:90, 40:120] = True
             return keep
@@ -268,9 +271,12 @@ def test_face_features_are_found_every_kth_frame_and_kept(clip, remover, tmp_pat
             assert kw["protect_face"] is False  # the carried mask replaces per-frame face detection
             return remover.remove(image, **kw)
 
+    WithFaces.skin_gated = skin_gated
     src, _ = clip
     report = remove_video(src, tmp_path / "faces.mp4", VideoConfig(face_every=8, crf=0), remover=WithFaces())
     assert BoxFinder.calls == 2  # frames 0 and 8 of 16
+    # a remover that only ever repaints skin needs no hair zone (as for photos); others keep theirs
+    assert BoxFinder.hair == ([False] * 2 if skin_gated else [None] * 2)
     for before, after in zip(_decode(src), _decode(report.dst), strict=True):
         inner = (slice(34, 86), slice(44, 116))  # the box, less the carried mask's resampled edge
         assert np.abs(after.rgb[inner].astype(int) - before.rgb[inner]).mean() < 1.5  # ink kept there

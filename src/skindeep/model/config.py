@@ -45,6 +45,8 @@ class ModelConfig:
     frozen_encoder_levels: int = 2  # stem + blocks up to /2 (1) or /4 (2) stay ImageNet: saves CPU backward
     # A third head on the encoder: skin / hair / clothing (skindeep.model.skin). Ink is removed only on skin.
     skin_head: bool = False
+    # Or a dedicated skin network with its own encoder (skindeep.model.net.SkinNet), same ``skin`` output.
+    skin_net: bool = False
 
 
 @dataclass

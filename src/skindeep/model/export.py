@@ -32,7 +32,7 @@ class ExportError(SkinDeepError):
 
 def output_names(net: nn.Module) -> list[str]:
     """The ONNX outputs of ``net``: ink and clean, and skin when it has a skin head."""
-    return ["ink", "clean", "skin"] if getattr(net, "skin_head", None) is not None else ["ink", "clean"]
+    return ["ink", "clean", "skin"] if getattr(net, "has_skin", False) else ["ink", "clean"]
 
 
 class _Inference(nn.Module):
@@ -41,7 +41,7 @@ class _Inference(nn.Module):
     def __init__(self, net: nn.Module):
         super().__init__()
         self.net = net
-        self.with_skin = getattr(net, "skin_head", None) is not None
+        self.with_skin = getattr(net, "has_skin", False)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if not self.with_skin:
@@ -179,8 +179,8 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, version: str | No
                         "ink head + gain/offset restorer",
         "input": {"name": "image", "shape": [1, 3, "H", "W"], "range": [0, 1], "multiple_of": 32},
         "outputs": {"ink": [1, 1, "H", "W"], "clean": [1, 3, "H", "W"],
-                    **({"skin": [1, 3, "H", "W"]} if model.skin_head is not None else {})},
-        "skin_classes": list(SKIN_CLASSES) if model.skin_head is not None else None,
+                    **({"skin": [1, 3, "H", "W"]} if model.has_skin else {})},
+        "skin_classes": list(SKIN_CLASSES) if model.has_skin else None,
         "train_size": train_size,
         **{setting.key: settings[setting.name] for setting in MODEL_SETTINGS},
         "threshold": threshold,

@@ -37,7 +37,7 @@ def _conv_order(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
     hooks = [m.register_forward_hook(lambda mod, _i, _o: order.append(mod))
              for m in model.modules() if isinstance(m, nn.Conv2d)]
     # a network with the skin head (ModelConfig.skin_head) exports it too: run it as well
-    kwargs = {"with_skin": True} if getattr(model, "skin_head", None) is not None else {}
+    kwargs = {"with_skin": True} if getattr(model, "has_skin", False) else {}
     try:
         with torch.no_grad():
             model.eval()(torch.zeros(1, 3, 64, 64), **kwargs)
@@ -71,6 +71,9 @@ def _onnx_convs(path: Path) -> tuple[list[tuple[np.ndarray, np.ndarray | None]],
     except Exception as exc:  # onnx raises several kinds for a corrupt file
         raise InputError(f"{path}: not a readable ONNX model ({exc})") from exc
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    for node in graph.node:  # the exporter shares equal tensors (untrained BatchNorm) through Identity
+        if node.op_type == "Identity" and node.input[0] in inits:
+            inits[node.output[0]] = inits[node.input[0]]
     convs = []
     for node in graph.node:
         if node.op_type == "Conv":
@@ -107,10 +110,13 @@ def model_from_onnx(path: str | Path, cfg: ModelConfig | None = None) -> SkinDee
     if not path.is_file():
         raise InputError(f"{path}: ONNX model not found")
     cfg = cfg or ModelConfig()
-    if any(o.name == "skin" for o in onnx.load(str(path), load_external_data=False).graph.output):
-        cfg = dataclasses.replace(cfg, skin_head=True)
-    model = build_model(cfg, pretrained=False)
     convs, inits = _onnx_convs(path)
+    if any(o.name == "skin" for o in onnx.load(str(path), load_external_data=False).graph.output):
+        # the skin comes from a head on the encoder or from a network of its own: the one that fits
+        shapes = [dataclasses.replace(cfg, skin_head=True), dataclasses.replace(cfg, skin_net=True)]
+        cfg = next((c for c in shapes if len(_conv_order(build_model(c, pretrained=False))) == len(convs)),
+                   shapes[0])
+    model = build_model(cfg, pretrained=False)
     order = _conv_order(model)
     if len(order) != len(convs):
         raise InputError(f"{path}: {len(convs)} convolutions in the ONNX graph, the network has {len(order)}; "

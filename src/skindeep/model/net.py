@@ -81,9 +81,13 @@ class SkinHead(nn.Module):
     were. ~0.15 M parameters.
     """
 
-    def __init__(self, channels: tuple[int, ...], width: int = 64, classes: int = 3):
+    def __init__(self, channels: tuple[int, ...], width: int = 64, classes: int = 3, global_context: bool = False):
         super().__init__()
+        if len(channels) not in (3, 4):
+            raise ValueError(f"SkinHead reads the /4../16 or /4../32 features, got {len(channels)} levels")
         self.lateral = nn.ModuleList(nn.Conv2d(c, width, 1) for c in channels)
+        # The whole picture's gist (is this a dress? a beach?) added at /16, for an encoder cut at /16.
+        self.gist = nn.Conv2d(channels[-1], width, 1) if global_context else None
         self.context = nn.Sequential(nn.ReLU(inplace=True), nn.Conv2d(width, width, 3, padding=1))
         self.fuse = nn.Sequential(
             nn.ReLU(inplace=True), nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True),
@@ -95,11 +99,43 @@ class SkinHead(nn.Module):
     def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return F.interpolate(x, size=like.shape[-2:], mode="bilinear", align_corners=False)
 
-    def forward(self, f4: torch.Tensor, f8: torch.Tensor, f16: torch.Tensor, f32: torch.Tensor) -> torch.Tensor:
-        l4, l8, l16, l32 = (conv(f) for conv, f in zip(self.lateral, (f4, f8, f16, f32), strict=True))
-        c16 = self.context(l16 + self._up(l32, l16))
+    def forward(self, *features: torch.Tensor) -> torch.Tensor:
+        """``(f4, f8, f16[, f32])`` -> ``(N, classes, H/4, W/4)`` logits."""
+        lat = [conv(f) for conv, f in zip(self.lateral, features, strict=True)]
+        l4, l8, l16 = lat[:3]
+        if len(lat) == 4:
+            l16 = l16 + self._up(lat[3], l16)
+        if self.gist is not None:
+            l16 = l16 + self.gist(F.adaptive_avg_pool2d(features[-1], 1))
+        c16 = self.context(l16)
         h = self.fuse(l8 + self._up(c16, l8))
         return self.out(self._up(h, l4) + l4)
+
+
+class SkinNet(nn.Module):
+    """A dedicated skin / hair / clothing segmenter (DESIGN.md idea 4: two jobs, two networks).
+
+    Its own EfficientNet-Lite0 encoder cut at /16 (0.7 M parameters), fully fine-tuned, and a
+    :class:`SkinHead` with the picture's gist. The head on the removal network's frozen ink features took
+    orange and red prints for skin; this one learns its features for the job. Input ``(N,3,H,W)`` in 0..1
+    (H, W multiples of 16); output ``(N,3,H/4,W/4)`` logits of ``skindeep.model.skin.SKIN_CLASSES``.
+    """
+
+    def __init__(self, pretrained: bool = True, width: int = 64):
+        super().__init__()
+        self.encoder = Lite0Encoder(pretrained, depth=4)
+        self.head = SkinHead(ENCODER_CHANNELS[1:4], width, global_context=True)
+
+    def train(self, mode: bool = True) -> SkinNet:
+        """Training mode, but BatchNorm keeps its ImageNet statistics (small CPU batches)."""
+        super().train(mode)
+        for m in self.encoder.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(*self.encoder(x)[1:])
 
 
 def _sn(module: nn.Module, enabled: bool) -> nn.Module:
@@ -171,6 +207,7 @@ class SkinDeepNet(nn.Module):
         spectral_norm: bool = True,
         frozen_encoder_levels: int = 0,
         skin_head: bool = False,
+        skin_net: bool = False,
     ):
         super().__init__()
         sn = spectral_norm
@@ -193,7 +230,15 @@ class SkinDeepNet(nn.Module):
         nn.init.zeros_(self.rgb_head[-1].bias)
         nn.init.zeros_(self.ink_refine[-1].weight)
         nn.init.zeros_(self.ink_refine[-1].bias)
+        if skin_head and skin_net:
+            raise ValueError("a network has either a skin head or a skin network, not both")
         self.skin_head = SkinHead(ENCODER_CHANNELS[1:]) if skin_head else None
+        self.skin_net = SkinNet(pretrained) if skin_net else None
+
+    @property
+    def has_skin(self) -> bool:
+        """Whether ``forward(x, with_skin=True)`` also says where skin, hair and clothing are."""
+        return self.skin_head is not None or self.skin_net is not None
 
     def train(self, mode: bool = True) -> SkinDeepNet:
         """Training mode, but the encoder's BatchNorm keeps its ImageNet statistics (small CPU batches)."""
@@ -201,6 +246,8 @@ class SkinDeepNet(nn.Module):
         for m in self.encoder.modules():
             if isinstance(m, nn.BatchNorm2d):
                 m.eval()
+        if self.skin_net is not None:
+            self.skin_net.train(mode)
         return self
 
     def forward(self, x: torch.Tensor, with_skin: bool = False) -> tuple[torch.Tensor, ...]:
@@ -231,10 +278,10 @@ class SkinDeepNet(nn.Module):
         clean = (x + p * (a * x + b)).clamp(0.0, 1.0)
         if not with_skin:
             return logit, clean
-        if self.skin_head is None:
-            raise ValueError("this network has no skin head (ModelConfig.skin_head)")
-        skin = F.interpolate(self.skin_head(f4, f8, f16, f32), scale_factor=4.0, mode="bilinear",
-                             align_corners=False)
+        if not self.has_skin:
+            raise ValueError("this network has no skin head (ModelConfig.skin_head or skin_net)")
+        skin4 = self.skin_net(x) if self.skin_net is not None else self.skin_head(f4, f8, f16, f32)
+        skin = F.interpolate(skin4, scale_factor=4.0, mode="bilinear", align_corners=False)
         return logit, clean, skin
 
 
@@ -250,6 +297,7 @@ def build_model(cfg=None, pretrained: bool | None = None) -> SkinDeepNet:
         spectral_norm=cfg.spectral_norm,
         frozen_encoder_levels=cfg.frozen_encoder_levels,
         skin_head=cfg.skin_head,
+        skin_net=cfg.skin_net,
     )
 
 

@@ -279,6 +279,108 @@ def train_head(init: str | Path, cache: str | Path, out: str | Path, steps: int 
     return path
 
 
+# -- the dedicated skin network (SkinNet) --------------------------------------------------------------------
+@dataclass
+class SkinNetTrainSpec:
+    """How ``train_net`` trains :class:`skindeep.model.net.SkinNet` on ``cache/skin/skin.npz``."""
+
+    steps: int = 2400
+    batch: int = 12
+    size: int = 224  # crops of the 256 px samples
+    lr: float = 1.5e-3  # the head; the pretrained encoder gets lr * encoder_lr_scale
+    encoder_lr_scale: float = 0.3
+    p_recolour: float = 0.35  # clothing recoloured skin-like (skin_toned_clothing), on the fly
+    save_every: int = 100
+    seed: int = 0
+
+
+def augment(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray, spec: SkinNetTrainSpec
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """One training view of a (S, S, 3) uint8 sample and its (S, S) label codes: a random zoomed crop,
+    a flip, skin-toned clothing, exposure / contrast / white-balance jitter, then what the detector sees
+    (``soften``). Returns (size, size, 3) float32 0..1 and (size, size) uint8."""
+    s = image.shape[0]
+    side = int(s * rng.uniform(0.55, 1.0))
+    y0, x0 = rng.integers(0, s - side + 1, size=2)
+    img = cv2.resize(image[y0:y0 + side, x0:x0 + side], (spec.size, spec.size), interpolation=cv2.INTER_AREA)
+    lab = cv2.resize(labels[y0:y0 + side, x0:x0 + side], (spec.size, spec.size), interpolation=cv2.INTER_NEAREST)
+    if rng.random() < 0.5:
+        img, lab = img[:, ::-1], lab[:, ::-1]
+    img = np.ascontiguousarray(img)
+    if rng.random() < spec.p_recolour:
+        img = skin_toned_clothing(rng, img, lab)
+    img = cv2.GaussianBlur(img, (0, 0), INPUT_BLUR).astype(np.float32) / 255.0
+    gains = rng.uniform(0.93, 1.07, size=3).astype(np.float32) * rng.uniform(0.75, 1.25)
+    mean = img.mean()
+    img = (img - mean) * rng.uniform(0.8, 1.2) + mean
+    img = np.clip(img * gains, 0.0, 1.0) ** rng.uniform(0.85, 1.15)
+    return img.astype(np.float32), np.ascontiguousarray(lab)
+
+
+def train_net(cache: str | Path, out: str | Path, spec: SkinNetTrainSpec | None = None, resume: bool = False,
+              log=print) -> Path:
+    """Train a :class:`skindeep.model.net.SkinNet` from ImageNet weights; ``out/last.pt`` is written every
+    ``save_every`` steps (``resume`` carries on from it) and ``out/skinnet.pt`` at the end."""
+    import torch
+    import torch.nn.functional as F
+
+    from skindeep.model.checkpoint import save_checkpoint
+    from skindeep.model.net import SkinNet
+
+    spec = spec or SkinNetTrainSpec()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(spec.seed)
+    net = SkinNet(pretrained=True).train()
+    enc = list(net.encoder.parameters())
+    head = list(net.head.parameters())
+    opt = torch.optim.AdamW([{"params": enc, "lr": spec.lr * spec.encoder_lr_scale},
+                             {"params": head, "lr": spec.lr}], weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=[spec.lr * spec.encoder_lr_scale, spec.lr], total_steps=spec.steps, pct_start=0.08)
+    start_step, rows = 0, ["step,loss,seconds"]
+    rng = np.random.default_rng(spec.seed)
+    last = out / "last.pt"
+    if resume and last.is_file():
+        state = torch.load(last, map_location="cpu", weights_only=False)
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        start_step, rows = state["step"], state["rows"]
+        rng.bit_generator.state = state["rng"]
+        log(f"resumed {last} at step {start_step}")
+    data = np.load(Path(cache) / "skin.npz")
+    images, labels = data["images"], data["labels"]
+    t0 = time.time() - (float(rows[-1].split(",")[-1]) if len(rows) > 1 else 0.0)
+    running = None
+    for step in range(start_step + 1, spec.steps + 1):
+        idx = rng.choice(len(labels), spec.batch, replace=False)
+        views = [augment(rng, images[i], labels[i], spec) for i in idx]
+        x = torch.from_numpy(np.stack([v[0] for v in views])).permute(0, 3, 1, 2)
+        lab = np.stack([v[1] for v in views])
+        target, known = (torch.from_numpy(a) for a in targets(lab))
+        logits = F.interpolate(net(x), size=lab.shape[-2:], mode="bilinear", align_corners=False)
+        loss = skin_loss(logits, target, known)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
+        if step % 25 == 0 or step == spec.steps:
+            rows.append(f"{step},{running:.4f},{time.time() - t0:.0f}")
+            (out / "train.csv").write_text("\n".join(rows) + "\n")
+        if step % spec.save_every == 0 or step == spec.steps:
+            log(f"step {step}: loss {running:.4f} ({time.time() - t0:.0f} s)")
+            save_checkpoint(last, {"model": net.state_dict(), "optimizer": opt.state_dict(),
+                                   "scheduler": sched.state_dict(), "step": step, "rows": rows,
+                                   "rng": rng.bit_generator.state, "config": {}, "spec": vars(spec)})
+    path = out / "skinnet.pt"
+    weights = {k: v.detach().half() if v.is_floating_point() else v for k, v in net.state_dict().items()}
+    save_checkpoint(path, {"model": weights, "config": {}, "spec": vars(spec), "step": spec.steps})
+    log(f"wrote {path}")
+    return path
+
+
 def graft(model_ckpt: str | Path, skin_ckpt: str | Path, out: str | Path) -> Path:
     """Put the skin head of ``skin_ckpt`` into the network of ``model_ckpt`` (weights-only, float16).
 
@@ -290,6 +392,8 @@ def graft(model_ckpt: str | Path, skin_ckpt: str | Path, out: str | Path) -> Pat
     from skindeep.model.checkpoint import load_checkpoint, save_checkpoint
 
     base, head = load_checkpoint(model_ckpt), load_checkpoint(skin_ckpt)
+    if "spec" in head:  # a SkinNet (train_net): its own encoder, fits any removal network
+        return _graft_net(base, head, model_ckpt, skin_ckpt, out)
     enc = [k for k in head["model"] if k.startswith("encoder.")]
     changed = [k for k in enc if not torch.equal(base["model"][k].half(), head["model"][k].half())]
     if changed:
@@ -299,6 +403,20 @@ def graft(model_ckpt: str | Path, skin_ckpt: str | Path, out: str | Path) -> Pat
     weights.update({k: v for k, v in head["model"].items() if k.startswith("skin_head.")})
     config = dict(base["config"])
     config["model"] = {**config["model"], "skin_head": True}
+    keep = {k: base[k] for k in ("step", "stage", "best", "metrics", "seconds") if k in base}
+    save_checkpoint(out, {"model": weights, "config": config, **keep, "skin_from": str(skin_ckpt),
+                          "slim_from": str(model_ckpt)})
+    return Path(out)
+
+
+def _graft_net(base: dict, net: dict, model_ckpt, skin_ckpt, out) -> Path:
+    from skindeep.model.checkpoint import save_checkpoint
+
+    weights = {k: (v.half() if v.is_floating_point() else v) for k, v in base["model"].items()
+               if not k.startswith(("skin_head.", "skin_net."))}
+    weights.update({f"skin_net.{k}": v for k, v in net["model"].items()})
+    config = dict(base["config"])
+    config["model"] = {**config["model"], "skin_head": False, "skin_net": True}
     keep = {k: base[k] for k in ("step", "stage", "best", "metrics", "seconds") if k in base}
     save_checkpoint(out, {"model": weights, "config": config, **keep, "skin_from": str(skin_ckpt),
                           "slim_from": str(model_ckpt)})
@@ -318,12 +436,20 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--cache", default="cache/skin")
     t.add_argument("--out", default="runs/skin")
     t.add_argument("--steps", type=int, default=1500)
-    g = sub.add_parser("graft", help="put a trained skin head into a network with the same encoder")
+    n = sub.add_parser("train-net", help="train the dedicated skin network (its own encoder)")
+    n.add_argument("--cache", default="cache/skin")
+    n.add_argument("--out", default="runs/skinnet")
+    n.add_argument("--steps", type=int, default=SkinNetTrainSpec.steps)
+    n.add_argument("--batch", type=int, default=SkinNetTrainSpec.batch)
+    n.add_argument("--resume", action="store_true")
+    g = sub.add_parser("graft", help="put a trained skin head (same encoder) or skin network into a network")
     g.add_argument("model")
     g.add_argument("skin")
     g.add_argument("--out", required=True)
     args = parser.parse_args(argv)
-    if args.cmd == "graft":
+    if args.cmd == "train-net":
+        train_net(args.cache, args.out, SkinNetTrainSpec(steps=args.steps, batch=args.batch), resume=args.resume)
+    elif args.cmd == "graft":
         print(graft(args.model, args.skin, args.out))
     elif args.cmd == "build":
         d = Path(args.data)

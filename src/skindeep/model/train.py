@@ -305,8 +305,9 @@ def _train(
 
     dev = resolve_device(cfg)
     model = build_model(cfg.model, pretrained=pretrained)
-    if model.skin_head is not None:  # trained on its own (skindeep.model.skin); kept as it is here
-        model.skin_head.requires_grad_(False)
+    for skin in (model.skin_head, model.skin_net):  # trained on its own (skindeep.model.skin); kept here
+        if skin is not None:
+            skin.requires_grad_(False)
     opt = make_optimizer(model, cfg)
     state: dict[str, Any] = {"stage": 0, "stage_step": 0, "step": 0, "best": None, "seconds": 0.0, "metrics": {},
                              "sample_steps": 0, "distinct_samples": 0}

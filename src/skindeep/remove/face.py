@@ -179,11 +179,12 @@ class FaceProtector:
             out.append((x0, y0, x1, y1, features))
         return out
 
-    def mask(self, rgb: np.ndarray) -> np.ndarray | None:
-        """(H, W) bool: True on the protected features (``regions``) of every face; None if dlib is absent."""
+    def mask(self, rgb: np.ndarray, hair: bool | None = None) -> np.ndarray | None:
+        """(H, W) bool: True on the protected features (``regions``, with ``hair`` as there) of every face;
+        None if dlib is absent."""
         if not self._load():
             return None
         protect = np.zeros(rgb.shape[:2], bool)
-        for x0, y0, x1, y1, features in self.regions(rgb):
+        for x0, y0, x1, y1, features in self.regions(rgb, hair=hair):
             protect[y0:y1, x0:x1] |= features
         return protect

@@ -285,12 +285,15 @@ class Remover:
                 f"protect_face={self.protect_face})")
 
     # -- detection -----------------------------------------------------------------------------
-    def _uses_skin_head(self) -> bool:
+    @property
+    def skin_gated(self) -> bool:
+        """Whether ink is removed only where the network says skin (a model with a skin output and
+        ``skin_gate`` > 0); then hair is never skin, and face protection needs no hair zone."""
         return self.config.skin_gate > 0 and self.model.has_skin
 
     def _run_small(self, soft: np.ndarray, want_clean: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """(ink, clean or None, skin (h, w, 3) or None) of the network on ``soft``."""
-        if self._uses_skin_head():
+        if self.skin_gated:
             return self.model.run_with_skin(soft, want_clean)
         ink, clean = self.model.run(soft, want_clean)
         return ink, clean, None

@@ -7,6 +7,7 @@ it takes any (H, W, 3) uint8 array and returns arrays of the same height and wid
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -20,6 +21,17 @@ from skindeep.errors import SkinDeepError
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_MODEL = WEIGHTS_DIR / "skindeep.onnx"
+
+
+@functools.cache
+def _fetches_only():
+    """Run options that skip the graph branches no asked-for output needs: the restorer's crops never
+    ask for ``skin``, and a skin network of its own would otherwise run on every crop."""
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    options.only_execute_path_to_fetches = True
+    return options
 MULTIPLE = 32
 
 
@@ -196,7 +208,8 @@ class InkModel:
         x = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32, copy=False)
         x, h, w = pad_to_multiple(x)
         tensor = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
-        return [r[0, :, :h, :w].transpose(1, 2, 0) for r in self.session.run(names, {"image": tensor})]
+        return [r[0, :, :h, :w].transpose(1, 2, 0)
+                for r in self.session.run(names, {"image": tensor}, _fetches_only())]
 
     def run(self, rgb: np.ndarray, want_clean: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Run the network on (H, W, 3) uint8 (or float32 0..1).

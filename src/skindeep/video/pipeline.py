@@ -150,7 +150,8 @@ class FrameProcessor:
         if self.face_finder is None:
             return None
         if motion is None or self.face_keep is None or self.since_face + 1 >= self.config.face_every:
-            found = self.face_finder.mask(rgb)
+            # as in a photo: a skin-gated remover never repaints hair, so the hair zone is not kept
+            found = self.face_finder.mask(rgb, hair=False if getattr(self.remover, "skin_gated", False) else None)
             self.face_keep = None if found is None else np.asarray(found, np.float32)
             self.since_face = 0
         else:
