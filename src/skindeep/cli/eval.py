@@ -44,12 +44,15 @@ def _sizes(ctx, param, value: str) -> tuple[int, ...]:
               help="Score the synthetic pairs saved earlier with --save-set (same pixels whatever synth is now).")
 @click.option("--save-set", type=click.Path(file_okay=False, path_type=Path),
               help="Also write the synthetic pairs to this folder, to replay them later with --set.")
+@click.option("--fill-base", type=click.Choice(["membrane", "learned"]),
+              help="Low frequencies of the skin fill: the membrane, or the learned restorer on top of it "
+                   "(default: the shipped setting).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default runs/eval/<date-time>).")
 @click.option("--compare", nargs=2, type=click.Path(path_type=Path), metavar="RUN_A RUN_B",
               help="Compare two finished runs (folders with metrics.json) instead; writes compare.md.")
 def command(model, people, designs, real_dir, n, sizes, n_real, n_clean, n_restore, n_restore_synth, threads, perceptual, bench_set, save_set,
-            out, compare):
+            fill_base, out, compare):
     """Evaluate removal; write metrics.json, report.md, plots and contact sheets into --out."""
     from skindeep.eval import report
 
@@ -65,7 +68,7 @@ def command(model, people, designs, real_dir, n, sizes, n_real, n_clean, n_resto
         cfg = EvalConfig(out=out, model=model, people=people, designs=designs, real=real_dir, n=n, sizes=sizes,
                          n_real=n_real, n_clean=n_clean, n_restore=n_restore,
                          n_restore_synth=n_restore_synth, threads=threads, perceptual=perceptual,
-                         bench_set=bench_set, save_set=save_set,
+                         bench_set=bench_set, save_set=save_set, fill_base=fill_base,
                          command="skindeep eval " + " ".join(sys.argv[2:]))
         counts = {"synthetic": 0, "real": 0, "restorer": 0, "clean": 0}
 

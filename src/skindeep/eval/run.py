@@ -14,7 +14,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -56,6 +56,7 @@ class EvalConfig:
     grid_rows: int = 10
     bench_set: Path | None = None  # read the synthetic pairs from a set saved with save_set
     save_set: Path | None = None  # also write the synthetic pairs here (to replay them later)
+    fill_base: str | None = None  # "membrane" or "learned" low frequencies in the skin fill; None = default
     command: str = "skindeep eval"
     extra: dict = field(default_factory=dict)
 
@@ -107,8 +108,12 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
     start = time.perf_counter()
     if remover is None:
         from skindeep.remove import Remover
+        from skindeep.remove.fill import FillSettings
 
-        remover = Remover(cfg.model, threads=cfg.threads)
+        overrides = {}
+        if cfg.fill_base is not None:  # the same remover, only the fill's low frequencies chosen
+            overrides["fill"] = replace(FillSettings(), learned_base=cfg.fill_base == "learned")
+        remover = Remover(cfg.model, threads=cfg.threads, **overrides)
     model_path = Path(getattr(getattr(remover, "model", None), "path", cfg.model or "unknown"))
     info = getattr(getattr(remover, "model", None), "info", None)
     use_feat = FeatureDistance.available() if cfg.perceptual is None else cfg.perceptual
@@ -120,6 +125,7 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
     metrics: dict = {
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": cfg.command,
+        "fill_base": cfg.fill_base or "default",
         "skindeep_version": _version(),
         "host": f"{platform.machine()}, {os.cpu_count()} cpu",
         "model": {

@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from skindeep.remove.gate import skin_coloured
+from skindeep.remove.lowfreq import learned_base, load_restorer
 from skindeep.remove.resample import Box
 
 WORK_SIDE = 256  # long side (px) of a region's box when its membrane is solved
@@ -57,6 +58,9 @@ class FillSettings:
     floor: the least fill weight anywhere in the mask (1 = fill everything: ``mask_mode="replace"``).
     margin: the ring of clean skin used around a region, as a fraction of the region's box side
         (at least 24 px).
+    learned_base: add the learned low-frequency restorer's residual (``weights/lowfreq.onnx``,
+        :mod:`skindeep.remove.lowfreq`) to the membrane; the membrane alone when off or when the file is
+        missing.
     """
 
     texture_sigma: float = 2.0
@@ -64,6 +68,7 @@ class FillSettings:
     dense_to: float = 35.0
     floor: float = 0.0
     margin: float = 0.35
+    learned_base: bool = False
 
 
 def _membrane(values: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -302,6 +307,9 @@ def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[B
         if known.sum() < MIN_KNOWN:
             continue
         base = skin_base(src, known)
+        restorer = load_restorer() if settings.learned_base else None
+        if restorer is not None:  # the membrane's missing relief and colour drift, learned on real skin
+            base = learned_base(src, known, masked, base, restorer)
         f = density(src, base, settings)
         own = np.zeros_like(masked)  # write only this box's pixels (the grown boxes may overlap)
         own[y0 - gy0:y1 - gy0, x0 - gx0:x1 - gx0] = True
