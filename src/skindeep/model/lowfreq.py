@@ -333,11 +333,13 @@ def evaluate(net: LowFreqNet, d: dict[str, np.ndarray], batch: int = 32) -> dict
 
 
 def train(run: Path, cfg: LowFreqSettings, minutes: float, threads: int = 1) -> None:
-    """Train on ``run/train.npz`` for ``minutes`` of wall time (resumes from ``run/last.pt``), checking
+    """Train on ``run/train*.npz`` for ``minutes`` of wall time (resumes from ``run/last.pt``), checking
     ``run/val.npz`` every few hundred steps. Cosine learning rate over the time budget."""
     torch.set_num_threads(threads)
     torch.manual_seed(cfg.seed)
-    d = dict(np.load(run / "train.npz"))
+    parts = [dict(np.load(p)) for p in sorted(run.glob("train*.npz"))]  # more files: more holes
+    d = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    del parts
     v = dict(np.load(run / "val.npz")) if (run / "val.npz").exists() else None
     net = LowFreqNet(cfg.width)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
@@ -412,6 +414,7 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--out", type=Path, required=True)
     c.add_argument("--per-photo", type=int, default=LowFreqSettings.per_photo)
     c.add_argument("--limit", type=int, default=0, help="at most this many photos (0 = all)")
+    c.add_argument("--seed", type=int, default=0, help="another seed cuts other holes (a second file)")
     t = sub.add_parser("train", help="train (resumes from RUN/last.pt)")
     t.add_argument("--run", type=Path, required=True)
     t.add_argument("--minutes", type=float, default=35.0)
@@ -420,7 +423,7 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if args.cmd == "cache":
-        cfg = LowFreqSettings(per_photo=args.per_photo)
+        cfg = LowFreqSettings(per_photo=args.per_photo, seed=args.seed)
         print(f"{build_cache(args.data, args.split, args.out, cfg, args.limit)} samples -> {args.out}")
     elif args.cmd == "train":
         train(args.run, LowFreqSettings(), args.minutes)
