@@ -16,6 +16,7 @@ blurred by ``target_sigma`` px: fine texture is copied from the ring at full res
     python -m skindeep.model.lowfreq cache --out runs/lowfreq/train.npz --split train
     python -m skindeep.model.lowfreq cache --out runs/lowfreq/val.npz --split val --per-photo 2
     python -m skindeep.model.lowfreq train --run runs/lowfreq --minutes 35
+    python -m skindeep.model.lowfreq score --run runs/lowfreq
     python -m skindeep.model.lowfreq export --run runs/lowfreq --out src/skindeep/weights/lowfreq.onnx
 """
 
@@ -317,7 +318,8 @@ def _batch(d: dict[str, np.ndarray], idx: np.ndarray, rng: np.random.Generator) 
 
 
 def evaluate(net: LowFreqNet, d: dict[str, np.ndarray], batch: int = 32) -> dict[str, float]:
-    """Mean L1 (grey levels) in the hole of the membrane and of membrane + residual, over a cached set."""
+    """Mean L1 (grey levels) in the hole of the membrane and of membrane + residual over a cached set,
+    overall and per hole kind (``membrane_l1``, ``learned_l1``, ``<kind>_membrane``, ``<kind>_learned``)."""
     net.eval()
     base, ours = [], []
     with torch.no_grad():
@@ -329,7 +331,21 @@ def evaluate(net: LowFreqNet, d: dict[str, np.ndarray], batch: int = 32) -> dict
             base.append(((t.abs() * m).sum((1, 2, 3)) / per).numpy())
             ours.append((((net(x) - t).abs() * m).sum((1, 2, 3)) / per).numpy())
     net.train()
-    return {"membrane_l1": float(np.concatenate(base).mean() * 255), "learned_l1": float(np.concatenate(ours).mean() * 255)}
+    b, o = np.concatenate(base) * 255, np.concatenate(ours) * 255
+    out = {"membrane_l1": float(b.mean()), "learned_l1": float(o.mean())}
+    for k, kind in enumerate(HOLE_KINDS):
+        sel = d["kind"] == k
+        if sel.any():
+            out[f"{kind}_membrane"], out[f"{kind}_learned"] = float(b[sel].mean()), float(o[sel].mean())
+    return {k: round(v, 2) for k, v in out.items()}
+
+
+def load_net(run: Path) -> LowFreqNet:
+    """The network of ``run/last.pt``, in eval mode."""
+    state = torch.load(run / "last.pt", weights_only=False)
+    net = LowFreqNet(tuple(state["cfg"]["width"]))
+    net.load_state_dict(state["net"])
+    return net.eval()
 
 
 def train(run: Path, cfg: LowFreqSettings, minutes: float, threads: int = 1) -> None:
@@ -383,10 +399,7 @@ def export(run: Path, out: Path, tolerance: float = 1e-3) -> float:
     two sizes. Returns the largest difference (colours / 255); raises if over ``tolerance``."""
     import onnxruntime as ort
 
-    state = torch.load(run / "last.pt", weights_only=False)
-    net = LowFreqNet(tuple(state["cfg"]["width"]))
-    net.load_state_dict(state["net"])
-    net.eval()
+    net = load_net(run)
     out.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.zeros(1, CHANNELS, 8 * MULTIPLE, 12 * MULTIPLE)
     torch.onnx.export(net, dummy, str(out), input_names=["x"], output_names=["residual"], opset_version=17,
@@ -418,6 +431,8 @@ def main(argv: list[str] | None = None) -> None:
     t = sub.add_parser("train", help="train (resumes from RUN/last.pt)")
     t.add_argument("--run", type=Path, required=True)
     t.add_argument("--minutes", type=float, default=35.0)
+    v = sub.add_parser("score", help="L1 in the hole on RUN/val.npz: membrane and learned, per hole kind")
+    v.add_argument("--run", type=Path, required=True)
     e = sub.add_parser("export", help="RUN/last.pt to ONNX, checked against torch")
     e.add_argument("--run", type=Path, required=True)
     e.add_argument("--out", type=Path, required=True)
@@ -427,6 +442,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{build_cache(args.data, args.split, args.out, cfg, args.limit)} samples -> {args.out}")
     elif args.cmd == "train":
         train(args.run, LowFreqSettings(), args.minutes)
+    elif args.cmd == "score":
+        torch.set_num_threads(1)
+        print(evaluate(load_net(args.run), dict(np.load(args.run / "val.npz"))))
     else:
         print(f"max |onnxruntime - torch| = {export(args.run, args.out):.2e}")
 
