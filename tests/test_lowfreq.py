@@ -64,7 +64,8 @@ def test_learned_base_follows_curved_shading_better_than_a_flat_fill():
     err_learned = float(np.abs(learned[hole] - t[hole]).mean())
     err_membrane = float(np.abs(membrane[hole] - t[hole]).mean())
     assert err_learned < 0.5 * err_flat, (err_learned, err_flat)
-    assert err_learned < err_membrane + 2.0, (err_learned, err_membrane)  # never much worse than the membrane
+    # the curvature a harmonic membrane cannot follow (shipped weights: 0.9 against 3.1 and flat 4.8 grey levels)
+    assert err_learned < err_membrane, (err_learned, err_membrane)
     assert np.array_equal(learned[~hole & (cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3) > 8)],
                           membrane[~hole & (cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3) > 8)])
 
