@@ -1,0 +1,61 @@
+"""Build a candidate model: the shipped ONNX with another skin network (or head) grafted in, exported with
+the shipped model's threshold and recommended settings, so that only the skin part differs.
+
+    python scripts/candidate.py runs/skinnet1/skinnet.pt --out runs/cand-sn1/skindeep.onnx [--base M.onnx]
+
+No torch state of the shipped model is kept in the repository: its network is rebuilt from the ONNX
+(``skindeep.model.from_onnx``, exact to 1e-4) into ``OUT_DIR/base.pt``, then
+``skindeep.model.skin.graft`` and ``skindeep.model.export.export_checkpoint`` run as for a release.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+SHIPPED = Path(__file__).resolve().parents[1] / "src" / "skindeep" / "weights" / "skindeep.onnx"
+
+
+def base_checkpoint(onnx_path: Path, out: Path) -> Path:
+    """``onnx_path`` rebuilt as a weights-only checkpoint at ``out``, with its metadata's training record."""
+    from skindeep.model.checkpoint import save_checkpoint
+    from skindeep.model.config import TrainConfig
+    from skindeep.model.from_onnx import check_rebuilt, model_from_onnx
+
+    model = model_from_onnx(onnx_path)
+    check_rebuilt(model, onnx_path)
+    cfg = TrainConfig()
+    cfg.model = dataclasses.replace(cfg.model, skin_head=model.skin_head is not None,
+                                    skin_net=model.skin_net is not None)
+    meta = json.loads(onnx_path.with_suffix(".json").read_text())
+    save_checkpoint(out, {"model": model.state_dict(), "config": dataclasses.asdict(cfg),
+                          "step": meta.get("step"), "stage": 0, "seconds": meta.get("train_seconds", 0),
+                          "metrics": meta.get("val_metrics", {}), "best": meta.get("best_val_psnr_in")})
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("skin", help="skin network (train-net's skinnet.pt) or skin head checkpoint")
+    ap.add_argument("--out", required=True, help="ONNX file to write; base.pt and with-skin.pt go next to it")
+    ap.add_argument("--base", default=str(SHIPPED), help="removal network to graft into (ONNX)")
+    args = ap.parse_args()
+
+    from skindeep.model.export import export_checkpoint
+    from skindeep.model.skin import graft
+    from skindeep.remove.session import MODEL_SETTINGS
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    base = Path(args.base)
+    meta = json.loads(base.with_suffix(".json").read_text())
+    grafted = graft(base_checkpoint(base, out.with_name("base.pt")), args.skin, out.with_name("with-skin.pt"))
+    settings = {s.name: meta[s.key] for s in MODEL_SETTINGS if s.key in meta}
+    new = export_checkpoint(grafted, out, threshold=meta["threshold"], timing=False, **settings)
+    print(json.dumps({"onnx": str(out), "bytes": new["bytes"], "parity": new["parity"]}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
