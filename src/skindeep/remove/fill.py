@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from skindeep.remove.gate import skin_coloured
-from skindeep.remove.lowfreq import learned_base, load_restorer
+from skindeep.remove.lowfreq import learned_base, load_restorer, shrink_known, working_size
 from skindeep.remove.resample import Box
 
 WORK_SIDE = 256  # long side (px) of a region's box when its membrane is solved
@@ -116,14 +116,8 @@ def skin_base(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     Solved at long side ``WORK_SIDE`` at most and bilinearly upsampled.
     """
     h, w = known.shape
-    scale = min(1.0, WORK_SIDE / max(h, w))
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    weight = known.astype(np.float32)
-    # The known pixels shrunk with their weights (normalised): a masked pixel never bleeds into the ring.
-    v = cv2.resize(rgb.astype(np.float32) * weight[..., None], size, interpolation=cv2.INTER_AREA)
-    wgt = cv2.resize(weight, size, interpolation=cv2.INTER_AREA)
-    small_known = wgt > 0.5
-    small = v / np.maximum(wgt, 1e-6)[..., None]
+    size = working_size(h, w, WORK_SIDE)
+    small, small_known = shrink_known(rgb, known, size)  # a masked pixel never bleeds into the ring
     low = _membrane(small, small_known)
     return cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR) if size != (w, h) else low
 
@@ -294,6 +288,7 @@ def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[B
     written.
     """
     h, w = alpha.shape
+    restorer = load_restorer() if settings.learned_base else None
     for box in boxes:
         x0, y0, x1, y1 = box
         if not alpha[y0:y1, x0:x1].any():
@@ -307,7 +302,6 @@ def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[B
         if known.sum() < MIN_KNOWN:
             continue
         base = skin_base(src, known)
-        restorer = load_restorer() if settings.learned_base else None
         if restorer is not None:  # the membrane's missing relief and colour drift, learned on real skin
             base = learned_base(src, known, masked, base, restorer)
         f = density(src, base, settings)
