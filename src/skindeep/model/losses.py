@@ -141,3 +141,33 @@ def box_losses(logits: torch.Tensor, box: torch.Tensor, core: torch.Tensor, outs
     bce = F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits), reduction="none")
     negative = (bce * outside).sum() / outside.sum().clamp(min=1.0)
     return proj / 2, negative
+
+
+# The four undirected directions of the 8-neighbourhood, at BoxInst's dilation.
+_PAIR_STEPS = ((0, 1), (1, 0), (1, 1), (1, -1))
+
+
+def box_pairwise(logits: torch.Tensor, lab: torch.Tensor, box: torch.Tensor, dilation: int = 2,
+                 theta: float = 2.0, tau: float = 0.3) -> torch.Tensor:
+    """BoxInst's colour-affinity term (Tian et al. 2021): a scalar.
+
+    Neighbouring pixels inside a box whose CIELAB colours are alike (``exp(-|dLab| / theta) >= tau``)
+    should get the same label: the loss is ``-log(p_i p_j + (1 - p_i)(1 - p_j))`` averaged over those
+    pairs. The box projection only says that each row and column crosses some ink; this term spreads a
+    confident "ink" over the rest of the same ink and a confident "skin" over the skin between strokes.
+
+    logits (B,1,S,S); lab (B,3,S,S) float32 CIELAB (L 0..100); box (B,1,S,S) 1 inside a box.
+    """
+    log_p, log_q = F.logsigmoid(logits), F.logsigmoid(-logits)
+    total, count = logits.new_zeros(()), logits.new_zeros(())
+    s = logits.shape[-1]
+    for dy, dx in _PAIR_STEPS:
+        dy, dx = dy * dilation, dx * dilation
+        a = (slice(None), slice(None), slice(0, s - dy), slice(max(0, -dx), s - max(0, dx)))
+        b = (slice(None), slice(None), slice(dy, s), slice(max(0, dx), s - max(0, -dx)))
+        similar = torch.exp(-(lab[a] - lab[b]).norm(dim=1, keepdim=True) / theta) >= tau
+        pair = similar & (box[a] > 0) & (box[b] > 0)
+        same = torch.logaddexp(log_p[a] + log_p[b], log_q[a] + log_q[b])
+        total = total - (same * pair).sum()
+        count = count + pair.sum()
+    return total / count.clamp(min=1.0)

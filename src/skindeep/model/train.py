@@ -35,7 +35,7 @@ from skindeep.errors import SkinDeepError
 from skindeep.model.checkpoint import init_weights, load_checkpoint, save_checkpoint
 from skindeep.model.config import TrainConfig
 from skindeep.model.data import FolderDataset, RealBoxDataset, SynthDataset, SynthStream, load_val_set
-from skindeep.model.losses import LossTerms, SkinDeepLoss, box_losses
+from skindeep.model.losses import LossTerms, SkinDeepLoss, box_losses, box_pairwise
 from skindeep.model.net import SkinDeepNet, build_model
 from skindeep.model.validate import model_metrics, telea_metrics
 
@@ -129,7 +129,7 @@ def make_loader(cfg: TrainConfig, stage: int, stage_step: int, steps: int, d: Di
 
 def real_batches(cfg: TrainConfig, size: int, seed: int):
     """Endless batches of real boxed crops (``data.real_dir``, train split only), or None when off."""
-    if not cfg.data.real_dir or not (cfg.loss.box_projection or cfg.loss.box_negative):
+    if not cfg.data.real_dir or not (cfg.loss.box_projection or cfg.loss.box_negative or cfg.loss.box_pairwise):
         return None
     from skindeep.synth.photos import split_real_train
 
@@ -150,7 +150,12 @@ def real_terms(net: torch.nn.Module, cfg: TrainConfig, batch: dict[str, torch.Te
     logits = net(batch["image"])[0]
     proj, neg = box_losses(logits, batch["box"], batch["core"], batch["outside"])
     total = cfg.loss.box_projection * proj + cfg.loss.box_negative * neg
-    return total, {"box_proj": proj.item(), "box_neg": neg.item()}
+    parts = {"box_proj": proj.item(), "box_neg": neg.item()}
+    if cfg.loss.box_pairwise:
+        pair = box_pairwise(logits, batch["lab"], batch["box"])
+        total = total + cfg.loss.box_pairwise * pair
+        parts["box_pair"] = pair.item()
+    return total, parts
 
 
 def make_stream_loader(cfg: TrainConfig, stage: int, d: Dist, device: torch.device) -> DataLoader:
