@@ -1,7 +1,9 @@
-"""Build a candidate model: the shipped ONNX with another skin network (or head) grafted in, exported with
-the shipped model's threshold and recommended settings, so that only the skin part differs.
+"""Build a candidate model: the shipped ONNX with another skin network (or head) grafted in, or another
+trained removal network, exported with the shipped model's threshold and recommended settings, so that
+only the new part differs.
 
     python scripts/candidate.py runs/skinnet1/skinnet.pt --out runs/cand-sn1/skindeep.onnx [--base M.onnx]
+    python scripts/candidate.py --network runs/ft-pair/last.pt --out runs/cand-pair/skindeep.onnx
 
 No torch state of the shipped model is kept in the repository: its network is rebuilt from the ONNX
 (``skindeep.model.from_onnx``, exact to 1e-4) into ``OUT_DIR/base.pt``, then
@@ -38,7 +40,8 @@ def base_checkpoint(onnx_path: Path, out: Path) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("skin", help="skin network (train-net's skinnet.pt) or skin head checkpoint")
+    ap.add_argument("skin", nargs="?", help="skin network (train-net's skinnet.pt) or skin head checkpoint")
+    ap.add_argument("--network", help="a trained removal network checkpoint to export instead of the shipped one")
     ap.add_argument("--out", required=True, help="ONNX file to write; base.pt and with-skin.pt go next to it")
     ap.add_argument("--base", default=str(SHIPPED), help="removal network to graft into (ONNX)")
     args = ap.parse_args()
@@ -51,7 +54,10 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     base = Path(args.base)
     meta = json.loads(base.with_suffix(".json").read_text())
-    grafted = graft(base_checkpoint(base, out.with_name("base.pt")), args.skin, out.with_name("with-skin.pt"))
+    if not (args.skin or args.network):
+        ap.error("give a skin network, --network, or both")
+    network = Path(args.network) if args.network else base_checkpoint(base, out.with_name("base.pt"))
+    grafted = graft(network, args.skin, out.with_name("with-skin.pt")) if args.skin else network
     settings = {s.name: meta[s.key] for s in MODEL_SETTINGS if s.key in meta}
     new = export_checkpoint(grafted, out, threshold=meta["threshold"], timing=False, **settings)
     print(json.dumps({"onnx": str(out), "bytes": new["bytes"], "parity": new["parity"]}, indent=2))

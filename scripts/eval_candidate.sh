@@ -5,7 +5,8 @@
 # (scripts/skin_eval.py); real-dev.txt and holdout.txt: real_score.py on real-dev and on the real-train
 # hold-out (boxed photos of skindeep.synth.split_real_train's hold-out, linked into cache/real-holdout
 # by scripts/real_holdout.py). Sets no setting was chosen on: clothes, people val, hold-out.
-set -euo pipefail
+# real_score.py exits 1 while its targets are not met: that is a figure here, not a failure.
+set -uo pipefail
 model=$1; out=$2; shift 2
 here="$(cd "$(dirname "$0")" && pwd)"
 mkdir -p "$out"

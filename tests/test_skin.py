@@ -201,3 +201,17 @@ def test_skin_toned_clothing_recolours_only_clothing_and_keeps_its_texture():
     assert ((hue >= 2) & (hue <= 21)).all()  # red-orange, where skin hues are
     lum = out[:, :16].astype(int).sum(-1)
     assert (lum[0::2] < lum[1::2]).all()  # the stripes (lightness) survive
+
+
+def test_hair_weight_makes_hair_taken_for_skin_cost_more():
+    torch = pytest.importorskip("torch")
+    labels = np.zeros((1, 8, 8), np.uint8)
+    labels[:, :4] = 1  # skin on the top half
+    labels[:, 4:] = 2  # hair below
+    target, known = (torch.from_numpy(a) for a in S.targets(labels))
+    all_skin = torch.full((1, 3, 8, 8), -4.0)
+    all_skin[:, 0] = 4.0  # every pixel called skin, nothing hair
+    right = torch.where(target > 0, 4.0, -4.0)
+    plain, heavy = S.skin_loss(all_skin, target, known), S.skin_loss(all_skin, target, known, hair_weight=3.0)
+    assert float(heavy) > 1.3 * float(plain)  # the hair rows called skin now cost more
+    assert float(S.skin_loss(right, target, known, hair_weight=3.0)) < 0.1 * float(heavy)  # a right answer stays cheap

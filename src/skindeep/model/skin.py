@@ -207,12 +207,17 @@ def cached_features(model, images: np.ndarray, path: Path, log=print) -> list[np
     return feats
 
 
-def skin_loss(logits, target, known):
-    """Masked BCE over the known targets + soft Dice on skin (the class the gate uses)."""
+def skin_loss(logits, target, known, hair_weight: float = 1.0):
+    """Masked BCE over the known targets + soft Dice on skin (the class the gate uses).
+
+    ``hair_weight`` multiplies the skin channel's BCE on hair pixels: dark hair looks like black ink,
+    so hair taken for skin is where the gate lets the worst false alarms through."""
     import torch
     import torch.nn.functional as F
 
     bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    if hair_weight != 1.0:
+        bce = torch.cat([bce[:, :1] * (1 + (hair_weight - 1) * target[:, 1:2]), bce[:, 1:]], dim=1)
     bce = (bce * known).sum() / known.sum().clamp(min=1.0)
     p = torch.sigmoid(logits[:, 0]) * known[:, 0]
     t = target[:, 0] * known[:, 0]
@@ -290,6 +295,7 @@ class SkinNetTrainSpec:
     lr: float = 1.5e-3  # the head; the pretrained encoder gets lr * encoder_lr_scale
     encoder_lr_scale: float = 0.3
     p_recolour: float = 0.35  # clothing recoloured skin-like (skin_toned_clothing), on the fly
+    hair_weight: float = 3.0  # skin_loss: hair taken for skin costs this much more (1 = session 7's net)
     save_every: int = 100
     seed: int = 0
 
@@ -360,7 +366,7 @@ def train_net(cache: str | Path, out: str | Path, spec: SkinNetTrainSpec | None 
         lab = np.stack([v[1] for v in views])
         target, known = (torch.from_numpy(a) for a in targets(lab))
         logits = F.interpolate(net(x), size=lab.shape[-2:], mode="bilinear", align_corners=False)
-        loss = skin_loss(logits, target, known)
+        loss = skin_loss(logits, target, known, spec.hair_weight)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -441,6 +447,7 @@ def main(argv: list[str] | None = None) -> None:
     n.add_argument("--out", default="runs/skinnet")
     n.add_argument("--steps", type=int, default=SkinNetTrainSpec.steps)
     n.add_argument("--batch", type=int, default=SkinNetTrainSpec.batch)
+    n.add_argument("--hair-weight", type=float, default=SkinNetTrainSpec.hair_weight)
     n.add_argument("--resume", action="store_true")
     g = sub.add_parser("graft", help="put a trained skin head (same encoder) or skin network into a network")
     g.add_argument("model")
@@ -448,7 +455,8 @@ def main(argv: list[str] | None = None) -> None:
     g.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     if args.cmd == "train-net":
-        train_net(args.cache, args.out, SkinNetTrainSpec(steps=args.steps, batch=args.batch), resume=args.resume)
+        spec = SkinNetTrainSpec(steps=args.steps, batch=args.batch, hair_weight=args.hair_weight)
+        train_net(args.cache, args.out, spec, resume=args.resume)
     elif args.cmd == "graft":
         print(graft(args.model, args.skin, args.out))
     elif args.cmd == "build":

@@ -356,7 +356,7 @@ def _train(
                 ref = telea_metrics(val_set, threshold).as_dict()
                 ref_path.write_text(json.dumps(ref, indent=2))
                 log(f"telea (true mask) on {len(val_set)} val samples: {ref}")
-        parts = ["total", "l1", "bce", "dice", "hard_neg", "feat", "gram", "box_proj", "box_neg"]
+        parts = ["total", "l1", "bce", "dice", "hard_neg", "feat", "gram", "box_proj", "box_neg", "box_pair"]
         train_log = CsvLog(out / "train.csv", ["step", "stage", "size", "lr", *parts, "sec_per_step", "elapsed"])
         val_log = CsvLog(out / "val.csv", ["step", "stage", "psnr_in", "ssim_in", "change_out", "iou", "f1", "n"])
 
