@@ -17,21 +17,6 @@ from pathlib import Path
 import numpy as np
 
 
-def box_maps(shape: tuple[int, int], boxes: list[list[int]], core: float = 0.6, margin: float = 0.1
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """(core, outside) bool maps of ``shape``: the central ``core`` share of each box's side, and the
-    pixels that no box grown by ``margin`` of its side reaches."""
-    from skindeep.synth.photos import box_core
-
-    inside, grown = np.zeros(shape, bool), np.zeros(shape, bool)
-    for box in boxes:
-        x0, y0, x1, y1 = box
-        inside[box_core(box, core)] = True
-        gx, gy = int((x1 - x0) * margin), int((y1 - y0) * margin)
-        grown[max(0, y0 - gy):y1 + gy, max(0, x0 - gx):x1 + gx] = True
-    return inside, ~grown
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folder", type=Path)
@@ -41,7 +26,7 @@ def main() -> None:
 
     from skindeep.io import read_image
     from skindeep.remove.pipeline import Remover
-    from skindeep.synth.photos import json_boxes
+    from skindeep.synth.photos import box_maps, json_boxes
 
     remover = Remover(model_path=args.model)
     threshold = remover.threshold
@@ -52,7 +37,8 @@ def main() -> None:
             continue
         rgb = read_image(photo).rgb
         prob = remover.detect(rgb)
-        core, outside = box_maps(prob.shape, boxes)
+        _, core, grown = box_maps(prob.shape, boxes, core=0.6, margin=0.1).astype(bool)
+        outside = ~grown
         rows.append(((prob[core] >= threshold).mean(), (prob[core] > 0.5).mean(),
                      (prob[outside] >= threshold).mean() if outside.any() else 0.0))
     sure, found, false = np.mean(rows, axis=0)

@@ -18,7 +18,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from skindeep.colour import luminance
 from skindeep.errors import InputError
-from skindeep.synth.photos import box_core, json_boxes, square_around_box
+from skindeep.synth.photos import box_maps, json_boxes, square_around_box
 
 SUFFIXES = ("tattooed", "clean", "ink")
 
@@ -336,13 +336,7 @@ class RealBoxDataset(Dataset):
         path, boxes = self.items[int(rng.integers(len(self.items)))]
         rgb = _read_png(path, True)
         h, w = rgb.shape[:2]
-        maps = np.zeros((3, h, w), np.uint8)  # box, core, grown box
-        for box in boxes:
-            x0, y0, x1, y1 = box
-            maps[0, y0:y1, x0:x1] = 1
-            maps[1][box_core(box, self.core)] = 1
-            gx, gy = int((x1 - x0) * self.margin), int((y1 - y0) * self.margin)
-            maps[2, max(0, y0 - gy):y1 + gy, max(0, x0 - gx):x1 + gx] = 1
+        maps = box_maps((h, w), boxes, self.core, self.margin)  # box, core, grown box
         x0, y0, side = square_around_box(rng, (h, w), boxes, spread=6)
         s = self.size
         img = cv2.resize(rgb[y0:y0 + side, x0:x0 + side], (s, s), interpolation=cv2.INTER_AREA)

@@ -110,6 +110,19 @@ def box_core(box: list[int], core: float) -> tuple[slice, slice]:
     return slice(int(y0 + my), int(np.ceil(y1 - my))), slice(int(x0 + mx), int(np.ceil(x1 - mx)))
 
 
+def box_maps(shape: tuple[int, int], boxes: list[list[int]], core: float, margin: float) -> np.ndarray:
+    """(3, h, w) uint8 maps of ``shape``: 1 inside any box, 1 on the central ``core`` share of each box's
+    side (``box_core``), 1 inside any box grown by ``margin`` of its side."""
+    maps = np.zeros((3, *shape), np.uint8)
+    for box in boxes:
+        x0, y0, x1, y1 = box
+        maps[0, y0:y1, x0:x1] = 1
+        maps[1][box_core(box, core)] = 1
+        gx, gy = int((x1 - x0) * margin), int((y1 - y0) * margin)
+        maps[2, max(0, y0 - gy):y1 + gy, max(0, x0 - gx):x1 + gx] = 1
+    return maps
+
+
 def square_around_box(rng: np.random.Generator, shape: tuple[int, int], boxes: list[list[int]],
                       spread: float) -> tuple[int, int, int]:
     """A random square ``(x0, y0, side)`` inside an (h, w) photo: side = short side / U(1, 2), centred on
