@@ -1,7 +1,7 @@
 """Mine real hard negatives: crops of the *train* split's clean photos where the shipped remover changes
 pixels (it finds "ink" on photos with no tattoo), written as training samples with no ink.
 
-    python scripts/mine_negatives.py --out cache/train-neg [--per-blob 2] [--size 320]
+    python scripts/mine_negatives.py --out cache/train-neg [--model M.onnx] [--per-blob 2] [--size 320]
 
 The synthetic hard negatives (prints, garments, textiles) never lowered the false alarms on held-out
 clean photos (docs/experiments.md, experiments 6-7); these are the detector's own mistakes on real
@@ -52,9 +52,10 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=320)
     ap.add_argument("--per-blob", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--model", type=Path, default=None, help="ONNX to mine with (default: the shipped one)")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
-    remover = Remover()
+    remover = Remover(a.model)
     train = split_photos(a.people)[0]
     written = photos_hit = 0
     for i, path in enumerate(train):
