@@ -110,3 +110,45 @@ def test_onnx_export_matches_torch(tmp_path):
     with torch.no_grad():
         ref = net(torch.from_numpy(lowfreq.pad_to_multiple(x))[None])[0].numpy()[:, :61, :90].transpose(1, 2, 0) * 255
     assert res.shape == (61, 90, 3) and np.abs(res - ref).max() < 0.255
+
+
+def test_luminance_only_residual_is_the_same_on_every_channel(tmp_path):
+    torch = pytest.importorskip("torch")
+    from skindeep.model import lowfreq as train_lowfreq
+
+    net = train_lowfreq.LowFreqNet((8, 12, 16), luminance_only=True)
+    torch.manual_seed(0)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, 0.0, 0.1)
+    x = torch.rand(2, lowfreq.CHANNELS, 32, 48) - 0.5
+    with torch.no_grad():
+        y = net(x)
+    assert y.shape == (2, 3, 32, 48)
+    assert float(y.abs().mean()) > 1e-3  # not the trivial zero output
+    assert torch.equal(y[:, 0], y[:, 1]) and torch.equal(y[:, 1], y[:, 2])
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.save({"net": net.state_dict(), "cfg": {"width": (8, 12, 16), "luminance_only": True}}, run / "last.pt")
+    assert train_lowfreq.export(run, tmp_path / "lum.onnx") < 1e-3
+
+
+def test_border_step_sees_an_offset_at_the_border_and_not_inside():
+    torch = pytest.importorskip("torch")
+    from skindeep.model.lowfreq import border_band, border_step
+
+    clean = torch.zeros(1, 1, 40, 40)
+    clean[..., :, :10] = 1.0  # clean skin on the left, the hole on the right
+    mask = 1.0 - clean
+    band = border_band(clean, mask, 3)
+    assert int(band.sum()) == 3 * 40  # three columns of the hole touch the clean skin
+    target = torch.zeros(1, 3, 40, 40)
+    far = target.clone()
+    far[..., :, 20:] = 0.1  # an error deep inside the hole
+    near = target.clone()
+    near[..., :, 10:13] = 0.1  # the same error where the fill meets the skin
+    assert float(border_step(far, target, band)) == 0.0
+    assert float(border_step(near, target, band)) == pytest.approx(0.1, abs=1e-6)
+    # a plus and a minus in the band cancel: the seam is a mean brightness step, not an L1
+    both = target.clone()
+    both[..., :20, 10:13], both[..., 20:, 10:13] = 0.1, -0.1
+    assert float(border_step(both, target, band)) == pytest.approx(0.0, abs=1e-6)

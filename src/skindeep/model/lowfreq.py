@@ -52,6 +52,10 @@ class LowFreqSettings:
     width: channels at 1/2, 1/4, 1/8 of the working size.
     batch, lr, grad_weight: training; grad_weight weighs the L1 of the residual's finite differences
     (the relief) against the plain L1.
+    luminance_only: one residual for all three channels, so the fill keeps the membrane's chroma (the
+    border's own colour) and cannot learn the training set's typical skin colour (experiment 11).
+    border_weight, border_px: weight of the mean signed luminance error in the band of the hole within
+    ``border_px`` working px of clean skin: a step there is the seam a person sees.
     """
 
     side: int = LEARN_SIDE
@@ -63,6 +67,9 @@ class LowFreqSettings:
     batch: int = 16
     lr: float = 2e-3
     grad_weight: float = 0.5
+    luminance_only: bool = False
+    border_weight: float = 0.0
+    border_px: int = 3
     seed: int = 0
 
 
@@ -264,9 +271,10 @@ class LowFreqNet(nn.Module):
     Encoder at 1/2, 1/4, 1/8; dilated convolutions (2, 4, 8) at 1/8 reach ~230 working px, the whole
     box, so the middle of a large hole sees its border. The output is made at 1/2 and upsampled: the
     residual is low-frequency by design. The last layer starts at zero (the membrane exactly).
+    ``luminance_only``: one output channel, repeated for R, G and B (the output shape is the same).
     """
 
-    def __init__(self, width: tuple[int, int, int] = (24, 40, 64)):
+    def __init__(self, width: tuple[int, int, int] = (24, 40, 64), luminance_only: bool = False):
         super().__init__()
         a, b, c = width
         self.e1 = nn.Sequential(_conv(CHANNELS, a, 2), _conv(a, a))
@@ -275,7 +283,7 @@ class LowFreqNet(nn.Module):
                                 _conv(c, c, dilation=8))
         self.d2 = _conv(c + b, b)
         self.d1 = _conv(b + a, a)
-        self.out = nn.Conv2d(a, 3, 3, padding=1)
+        self.out = nn.Conv2d(a, 1 if luminance_only else 3, 3, padding=1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
@@ -286,7 +294,10 @@ class LowFreqNet(nn.Module):
         up = nn.functional.interpolate
         y = self.d2(torch.cat([up(f3, size=f2.shape[-2:], mode="bilinear", align_corners=False), f2], 1))
         y = self.d1(torch.cat([up(y, size=f1.shape[-2:], mode="bilinear", align_corners=False), f1], 1))
-        return up(self.out(y), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        y = self.out(y)
+        if y.shape[1] == 1:
+            y = torch.cat([y, y, y], 1)
+        return up(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
 def masked_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, grad_weight: float) -> torch.Tensor:
@@ -303,6 +314,24 @@ def masked_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, gr
     return (l1 + grad_weight * (gx + gy)).mean()
 
 
+def border_band(clean: torch.Tensor, mask: torch.Tensor, px: int) -> torch.Tensor:
+    """The pixels of ``mask`` within ``px`` px of ``clean`` (both (B, 1, H, W) float 0/1): where the
+    fill meets the skin around it."""
+    near = nn.functional.max_pool2d(clean, 2 * px + 1, stride=1, padding=px)
+    return mask * near
+
+
+def border_step(pred: torch.Tensor, target: torch.Tensor, band: torch.Tensor) -> torch.Tensor:
+    """|mean signed luminance error| over ``band`` per sample, averaged (samples without a band count 0).
+
+    pred, target: (B, 3, H, W); band: (B, 1, H, W). A fill brighter or darker than the skin right
+    around it shows as a seam even when its L1 is small, so the sign is kept before averaging."""
+    err = (pred - target).mean(1, keepdim=True)
+    per = band.sum((1, 2, 3))
+    step = (err * band).sum((1, 2, 3)) / per.clamp(min=1.0)
+    return (step.abs() * (per > 0)).mean()
+
+
 # ----------------------------------------------------------------------------------------------- training
 
 def _batch(d: dict[str, np.ndarray], idx: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
@@ -317,22 +346,30 @@ def _batch(d: dict[str, np.ndarray], idx: np.ndarray, rng: np.random.Generator) 
     return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in (x, t, m))
 
 
-def evaluate(net: LowFreqNet, d: dict[str, np.ndarray], batch: int = 32) -> dict[str, float]:
+def evaluate(net: LowFreqNet, d: dict[str, np.ndarray], batch: int = 32, border_px: int = 3) -> dict[str, float]:
     """Mean L1 (grey levels) in the hole of the membrane and of membrane + residual over a cached set,
-    overall and per hole kind (``membrane_l1``, ``learned_l1``, ``<kind>_membrane``, ``<kind>_learned``)."""
+    overall and per hole kind (``membrane_l1``, ``learned_l1``, ``<kind>_membrane``, ``<kind>_learned``),
+    and the mean |luminance step| in the band where the hole meets clean skin (``membrane_step``,
+    ``learned_step``; :func:`border_step`)."""
     net.eval()
-    base, ours = [], []
+    base, ours, step_base, step_ours = [], [], [], []
     with torch.no_grad():
         for s in range(0, len(d["inputs"]), batch):
             x = torch.from_numpy(d["inputs"][s:s + batch].astype(np.float32))
             t = torch.from_numpy((d["target"][s:s + batch] - d["membrane"][s:s + batch]).astype(np.float32))
             m = torch.from_numpy(d["loss"][s:s + batch][:, None].astype(np.float32))
             per = m.sum((1, 2, 3)).clamp(min=1.0) * 3
+            pred = net(x)
             base.append(((t.abs() * m).sum((1, 2, 3)) / per).numpy())
-            ours.append((((net(x) - t).abs() * m).sum((1, 2, 3)) / per).numpy())
+            ours.append((((pred - t).abs() * m).sum((1, 2, 3)) / per).numpy())
+            band = border_band(x[:, 6:7], m, border_px)
+            step_base.append(float(border_step(torch.zeros_like(t), t, band)) * len(x))
+            step_ours.append(float(border_step(pred, t, band)) * len(x))
     net.train()
     b, o = np.concatenate(base) * 255, np.concatenate(ours) * 255
-    out = {"membrane_l1": float(b.mean()), "learned_l1": float(o.mean())}
+    n = len(d["inputs"])
+    out = {"membrane_l1": float(b.mean()), "learned_l1": float(o.mean()),
+           "membrane_step": sum(step_base) / n * 255, "learned_step": sum(step_ours) / n * 255}
     for k, kind in enumerate(HOLE_KINDS):
         sel = d["kind"] == k
         if sel.any():
@@ -343,7 +380,7 @@ def evaluate(net: LowFreqNet, d: dict[str, np.ndarray], batch: int = 32) -> dict
 def load_net(run: Path) -> LowFreqNet:
     """The network of ``run/last.pt``, in eval mode."""
     state = torch.load(run / "last.pt", weights_only=False)
-    net = LowFreqNet(tuple(state["cfg"]["width"]))
+    net = LowFreqNet(tuple(state["cfg"]["width"]), state["cfg"].get("luminance_only", False))
     net.load_state_dict(state["net"])
     return net.eval()
 
@@ -357,7 +394,7 @@ def train(run: Path, cfg: LowFreqSettings, minutes: float, threads: int = 1) -> 
     d = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     del parts
     v = dict(np.load(run / "val.npz")) if (run / "val.npz").exists() else None
-    net = LowFreqNet(cfg.width)
+    net = LowFreqNet(cfg.width, cfg.luminance_only)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step, spent = 0, 0.0
     ckpt = run / "last.pt"
@@ -375,7 +412,10 @@ def train(run: Path, cfg: LowFreqSettings, minutes: float, threads: int = 1) -> 
         for g in opt.param_groups:
             g["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * frac)))
         x, t, m = _batch(d, rng.integers(0, len(d["inputs"]), cfg.batch), rng)
-        loss = masked_loss(net(x), t, m, cfg.grad_weight)
+        pred = net(x)
+        loss = masked_loss(pred, t, m, cfg.grad_weight)
+        if cfg.border_weight > 0:
+            loss = loss + cfg.border_weight * border_step(pred, t, border_band(x[:, 6:7], m, cfg.border_px))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -431,6 +471,9 @@ def main(argv: list[str] | None = None) -> None:
     t = sub.add_parser("train", help="train (resumes from RUN/last.pt)")
     t.add_argument("--run", type=Path, required=True)
     t.add_argument("--minutes", type=float, default=35.0)
+    t.add_argument("--luminance-only", action="store_true", help="one residual for R, G and B")
+    t.add_argument("--border-weight", type=float, default=LowFreqSettings.border_weight,
+                   help="weight of the mean luminance step where the fill meets clean skin")
     v = sub.add_parser("score", help="L1 in the hole on RUN/val.npz: membrane and learned, per hole kind")
     v.add_argument("--run", type=Path, required=True)
     e = sub.add_parser("export", help="RUN/last.pt to ONNX, checked against torch")
@@ -441,7 +484,8 @@ def main(argv: list[str] | None = None) -> None:
         cfg = LowFreqSettings(per_photo=args.per_photo, seed=args.seed)
         print(f"{build_cache(args.data, args.split, args.out, cfg, args.limit)} samples -> {args.out}")
     elif args.cmd == "train":
-        train(args.run, LowFreqSettings(), args.minutes)
+        train(args.run, LowFreqSettings(luminance_only=args.luminance_only, border_weight=args.border_weight),
+              args.minutes)
     elif args.cmd == "score":
         torch.set_num_threads(1)
         print(evaluate(load_net(args.run), dict(np.load(args.run / "val.npz"))))
