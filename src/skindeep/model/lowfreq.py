@@ -346,7 +346,22 @@ def _batch(d: dict[str, np.ndarray], idx: np.ndarray, rng: np.random.Generator) 
     return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in (x, t, m))
 
 
-def evaluate(net: LowFreqNet, d: dict[str, np.ndarray], batch: int = 32, border_px: int = 3) -> dict[str, float]:
+class OnnxNet(nn.Module):
+    """An exported restorer (``weights/lowfreq.onnx``) behind the torch network's call, so
+    :func:`evaluate` scores shipped weights on the same holes as a run's checkpoint."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        from skindeep.remove.lowfreq import LowFreqRestorer
+
+        self.restorer = LowFreqRestorer(path)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = [self.restorer.residual(np.ascontiguousarray(a)) / 255.0 for a in x.numpy()]
+        return torch.from_numpy(np.stack(out).transpose(0, 3, 1, 2).astype(np.float32))
+
+
+def evaluate(net: nn.Module, d: dict[str, np.ndarray], batch: int = 32, border_px: int = 3) -> dict[str, float]:
     """Mean L1 (grey levels) in the hole of the membrane and of membrane + residual over a cached set,
     overall and per hole kind (``membrane_l1``, ``learned_l1``, ``<kind>_membrane``, ``<kind>_learned``),
     and the mean |luminance step| in the band where the hole meets clean skin (``membrane_step``,
@@ -476,6 +491,7 @@ def main(argv: list[str] | None = None) -> None:
                    help="weight of the mean luminance step where the fill meets clean skin")
     v = sub.add_parser("score", help="L1 in the hole on RUN/val.npz: membrane and learned, per hole kind")
     v.add_argument("--run", type=Path, required=True)
+    v.add_argument("--onnx", type=Path, help="score these exported weights on RUN/val.npz instead of RUN/last.pt")
     e = sub.add_parser("export", help="RUN/last.pt to ONNX, checked against torch")
     e.add_argument("--run", type=Path, required=True)
     e.add_argument("--out", type=Path, required=True)
@@ -488,7 +504,8 @@ def main(argv: list[str] | None = None) -> None:
               args.minutes)
     elif args.cmd == "score":
         torch.set_num_threads(1)
-        print(evaluate(load_net(args.run), dict(np.load(args.run / "val.npz"))))
+        net = OnnxNet(args.onnx) if args.onnx else load_net(args.run)
+        print(evaluate(net, dict(np.load(args.run / "val.npz"))))
     else:
         print(f"max |onnxruntime - torch| = {export(args.run, args.out):.2e}")
 
