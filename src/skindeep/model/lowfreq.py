@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from skindeep.remove.fill import MAX_MARGIN, MIN_KNOWN, FillSettings, _clean_skin
-from skindeep.remove.lowfreq import CHANNELS, LEARN_SIDE, MULTIPLE, net_inputs
+from skindeep.remove.lowfreq import CHANNELS, CLEAN_MASK, LEARN_SIDE, MULTIPLE, net_inputs
 from skindeep.synth.photos import read_rgb, split_clothes, split_photos
 from skindeep.synth.svg import SvgRasteriser
 from skindeep.synth.util import smooth_noise
@@ -322,7 +322,7 @@ def border_band(clean: torch.Tensor, mask: torch.Tensor, px: int) -> torch.Tenso
 
 
 def border_step(pred: torch.Tensor, target: torch.Tensor, band: torch.Tensor) -> torch.Tensor:
-    """|mean signed luminance error| over ``band`` per sample, averaged (samples without a band count 0).
+    """|mean signed grey error| (the mean of R, G and B) over ``band`` per sample, averaged (samples without a band count 0).
 
     pred, target: (B, 3, H, W); band: (B, 1, H, W). A fill brighter or darker than the skin right
     around it shows as a seam even when its L1 is small, so the sign is kept before averaging."""
@@ -377,7 +377,7 @@ def evaluate(net: nn.Module, d: dict[str, np.ndarray], batch: int = 32, border_p
             pred = net(x)
             base.append(((t.abs() * m).sum((1, 2, 3)) / per).numpy())
             ours.append((((pred - t).abs() * m).sum((1, 2, 3)) / per).numpy())
-            band = border_band(x[:, 6:7], m, border_px)
+            band = border_band(x[:, CLEAN_MASK:CLEAN_MASK + 1], m, border_px)
             step_base.append(float(border_step(torch.zeros_like(t), t, band)) * len(x))
             step_ours.append(float(border_step(pred, t, band)) * len(x))
     net.train()
@@ -430,7 +430,7 @@ def train(run: Path, cfg: LowFreqSettings, minutes: float, threads: int = 1) -> 
         pred = net(x)
         loss = masked_loss(pred, t, m, cfg.grad_weight)
         if cfg.border_weight > 0:
-            loss = loss + cfg.border_weight * border_step(pred, t, border_band(x[:, 6:7], m, cfg.border_px))
+            loss = loss + cfg.border_weight * border_step(pred, t, border_band(x[:, CLEAN_MASK:CLEAN_MASK + 1], m, cfg.border_px))
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -23,6 +23,7 @@ import numpy as np
 LEARN_SIDE = 128  # long side (px) of the working size the network was trained at (holes scale with it)
 MULTIPLE = 8  # the network downsamples 3 times: its input sides are padded to a multiple of this
 CHANNELS = 8  # membrane (3), clean skin (3), clean mask (1), hole (1)
+CLEAN_MASK = 6  # index of the clean-mask channel in the inputs
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "lowfreq.onnx"
 
 
