@@ -361,7 +361,8 @@ class OnnxNet(nn.Module):
         return torch.from_numpy(np.stack(out).transpose(0, 3, 1, 2).astype(np.float32))
 
 
-def evaluate(net: nn.Module, d: dict[str, np.ndarray], batch: int = 32, border_px: int = 3) -> dict[str, float]:
+def evaluate(net: nn.Module, d: dict[str, np.ndarray], batch: int = 32,
+             border_px: int = LowFreqSettings.border_px) -> dict[str, float]:
     """Mean L1 (grey levels) in the hole of the membrane and of membrane + residual over a cached set,
     overall and per hole kind (``membrane_l1``, ``learned_l1``, ``<kind>_membrane``, ``<kind>_learned``),
     and the mean |luminance step| in the band where the hole meets clean skin (``membrane_step``,
