@@ -1,5 +1,5 @@
-"""Mine real hard negatives: crops of the *train* split's clean photos where the shipped remover changes
-pixels (it finds "ink" on photos with no tattoo), written as training samples with no ink.
+"""Mine real hard negatives: crops of the *train* split's clean photos where a remover (the shipped one, or
+``--model``) changes pixels (it finds "ink" on photos with no tattoo), written as training samples with no ink.
 
     python scripts/mine_negatives.py --out cache/train-neg [--model M.onnx] [--per-blob 2] [--size 320]
 
