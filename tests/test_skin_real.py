@@ -1,5 +1,5 @@
 """The shipped model's skin head on real photos: clothes and hair are (almost) never repainted, a real
-face keeps its features even when the detector floods it, and a portrait tattoo's "face" is not
+face keeps its features even under a hand-painted mask, and a portrait tattoo's "face" is not
 protected as if it were a person's (the fixture-based face test with the stand-in model is in
 test_remove.py)."""
 
@@ -53,19 +53,23 @@ def test_clothing_and_hair_are_hardly_ever_repainted(remover, shared_data):
     assert gated < 0.005 * total and gated <= 0.2 * ungated, (gated, ungated, total)
 
 
-def test_real_face_features_stay_even_when_the_detector_floods_the_face(remover):
-    """The bundled FRL portrait at a threshold so low that the detector calls brows, eyes and lips ink:
-    with the skin head the face is still judged a real one (hair around it), and the hand-checked
-    feature boxes (tests/fixtures/face_boxes.json) stay bit-identical."""
+def test_real_face_features_stay_when_a_hand_mask_covers_them(remover):
+    """The bundled FRL portrait with a hand-painted mask (``mask_mode="replace"``) over the hand-checked
+    feature boxes (tests/fixtures/face_boxes.json): without face protection every feature is repainted;
+    with it, at most 1 % of any box changes (the boxes are drawn a little beyond the landmark outlines).
+    Since candidate C (session 10) the detector no longer reaches brows, eyes or lips even at threshold
+    0.05, so a hand mask is what floods the face here."""
     boxes = json.loads((ROOT / "tests" / "fixtures" / "face_boxes.json").read_text())["photos"]["examples/tattooed.jpg"]
     rgb = read_rgb(ROOT / "examples" / "tattooed.jpg")
-    bare = remover.remove(rgb, threshold=0.05, protect_face=False).image
-    out = remover.remove(rgb, threshold=0.05).image
-    hit = 0
+    painted = np.zeros(rgb.shape[:2], np.uint8)
+    for x0, y0, x1, y1 in boxes["boxes"].values():
+        painted[y0:y1, x0:x1] = 255
+    bare = remover.remove(rgb, mask=painted, mask_mode="replace", protect_face=False).image
+    out = remover.remove(rgb, mask=painted, mask_mode="replace").image
     for name, (x0, y0, x1, y1) in boxes["boxes"].items():
-        hit += int(np.any(bare[y0:y1, x0:x1] != rgb[y0:y1, x0:x1]))
-        assert np.array_equal(out[y0:y1, x0:x1], rgb[y0:y1, x0:x1]), f"the {name} changed"
-    assert hit >= 3, "the test cannot fail: the detector does not reach the features at this threshold"
+        assert np.any(bare[y0:y1, x0:x1] != rgb[y0:y1, x0:x1]), f"the test cannot fail: the {name} is not painted"
+        changed = np.any(out[y0:y1, x0:x1] != rgb[y0:y1, x0:x1], axis=2).mean()
+        assert changed <= 0.01, f"{changed:.1%} of the {name} changed"
 
 
 def test_portrait_tattoo_face_is_not_protected(remover, shared_data):

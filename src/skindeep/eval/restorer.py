@@ -142,7 +142,7 @@ def run_restorer_real(photos: list[Path], methods: dict[str, Restorer], sheet_pa
             progress(photo.name)
     written = ""
     if sheet:
-        written = images.save_png(sheet_path, images.stack([r for _, r in sorted(sheet, key=lambda s: -s[0])])).name
+        written = images.save_jpeg(sheet_path, images.stack([r for _, r in sorted(sheet, key=lambda s: -s[0])])).name
     summary = {name: _summary([r["methods"][name] for r in rows]) for name in methods}
     return {"photos": rows, "summary": summary, "sheet": written}
 

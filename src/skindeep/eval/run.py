@@ -173,7 +173,7 @@ def evaluate(cfg: EvalConfig, remover=None, progress: Callable[[str, str], None]
         section: dict = {"folder": _shown(cfg.real), "methods": list(methods)}
         if cfg.n_restore > 0:
             photos = real.evenly(real.list_real(cfg.real), cfg.n_restore)
-            section["real"] = restorer.run_restorer_real(photos, methods, out / "restorer-sheet.png",
+            section["real"] = restorer.run_restorer_real(photos, methods, out / "restorer-sheet.jpg",
                                                          progress=tick("restorer"))
         if cfg.n_restore_synth > 0:
             bset = bench.FrozenSet(cfg.bench_set) if cfg.bench_set else bench.BenchSet(cfg.people, cfg.designs)

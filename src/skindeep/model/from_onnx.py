@@ -98,10 +98,11 @@ def _set_spectral(conv: nn.Conv2d, w: torch.Tensor) -> None:
     conv.weight_v.data.copy_(vh[0].float())
 
 
-def model_from_onnx(path: str | Path, cfg: ModelConfig | None = None) -> SkinDeepNet:
-    """A :class:`SkinDeepNet` (shape ``cfg``, defaults when None) with the weights of the ONNX file at
-    ``path``; in eval mode. A graph with a ``skin`` output gets the skin head whatever ``cfg`` says.
-    Raises :class:`InputError` naming the file when the graph does not fit."""
+def onnx_model_config(path: str | Path, cfg: ModelConfig | None = None) -> ModelConfig:
+    """``cfg`` (defaults when None) with the skin part of the ONNX graph at ``path``: a graph with a
+    ``skin`` output has either a skin head on the encoder or a skin network of its own (the one whose
+    convolution count fits), whatever ``cfg`` says; a graph without one has neither.
+    Raises :class:`InputError` naming the file when it is missing."""
     import dataclasses
 
     import onnx
@@ -110,12 +111,21 @@ def model_from_onnx(path: str | Path, cfg: ModelConfig | None = None) -> SkinDee
     if not path.is_file():
         raise InputError(f"{path}: ONNX model not found")
     cfg = cfg or ModelConfig()
+    if not any(o.name == "skin" for o in onnx.load(str(path), load_external_data=False).graph.output):
+        return dataclasses.replace(cfg, skin_head=False, skin_net=False)
+    count = len(_onnx_convs(path)[0])
+    shapes = [dataclasses.replace(cfg, skin_head=True, skin_net=False),
+              dataclasses.replace(cfg, skin_head=False, skin_net=True)]
+    return next((c for c in shapes if len(_conv_order(build_model(c, pretrained=False))) == count), shapes[0])
+
+
+def model_from_onnx(path: str | Path, cfg: ModelConfig | None = None) -> SkinDeepNet:
+    """A :class:`SkinDeepNet` (shape ``cfg``, defaults when None) with the weights of the ONNX file at
+    ``path``; in eval mode. Its skin part is the graph's (:func:`onnx_model_config`), whatever ``cfg`` says.
+    Raises :class:`InputError` naming the file when the graph does not fit."""
+    path = Path(path)
+    cfg = onnx_model_config(path, cfg)
     convs, inits = _onnx_convs(path)
-    if any(o.name == "skin" for o in onnx.load(str(path), load_external_data=False).graph.output):
-        # the skin comes from a head on the encoder or from a network of its own: the one that fits
-        shapes = [dataclasses.replace(cfg, skin_head=True), dataclasses.replace(cfg, skin_net=True)]
-        cfg = next((c for c in shapes if len(_conv_order(build_model(c, pretrained=False))) == len(convs)),
-                   shapes[0])
     model = build_model(cfg, pretrained=False)
     order = _conv_order(model)
     if len(order) != len(convs):

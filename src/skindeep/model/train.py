@@ -22,7 +22,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +290,19 @@ def train(
         _Stop.restore(previous)
 
 
+def _with_onnx_skin(cfg: TrainConfig, init: str | Path, log: Callable[[str], None]) -> TrainConfig:
+    """``cfg`` with the skin part of the ONNX model it starts from: the skin is frozen here (trained on
+    its own, skindeep.model.skin), so a fine-tune keeps the shipped skin network rather than a head
+    the config names but the ONNX lacks."""
+    from skindeep.model.from_onnx import onnx_model_config
+
+    model_cfg = onnx_model_config(init, cfg.model)
+    if model_cfg == cfg.model:
+        return cfg
+    log(f"{init}: skin head {model_cfg.skin_head}, skin network {model_cfg.skin_net} (the ONNX's, not the config's)")
+    return replace(cfg, model=model_cfg)
+
+
 def _train(
     cfg: TrainConfig,
     out_dir: str | Path,
@@ -303,6 +316,8 @@ def _train(
     d = setup_dist()
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed + d.rank)
+    if init and Path(init).suffix.lower() == ".onnx":  # a resumed fine-tune gets the same shape again
+        cfg = _with_onnx_skin(cfg, init, log)
     out = Path(out_dir)
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
