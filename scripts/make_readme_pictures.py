@@ -13,7 +13,7 @@ fails when the committed pictures no longer match what the tool makes. The input
 by ``examples/make_example.py`` (it needs ../shared/data) and is not remade here.
 
 Not remade here (each needs data, a browser or minutes of CPU; docs/readme-pictures.md says how):
-docs/eval/real-dev-sheet.png, the sheets and plots of ``skindeep eval`` in docs/eval,
+docs/eval/real-dev-sheet.jpg, the sheets and plots of ``skindeep eval`` in docs/eval,
 docs/model/*.jpg, docs/web-*.png, docs/synth-sheet.jpg.
 """
 

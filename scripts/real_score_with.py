@@ -1,7 +1,7 @@
 """Run ../shared/tools/real_score.py with ``skindeep.remove`` bound to a given model and Remover options.
 
     python scripts/real_score_with.py [--model M.onnx] [--opt detect_size=192 --opt threshold=0.5 ...] \
-        -- ../shared/data/real-dev -n 120 --sheet docs/eval/real-dev-sheet.png
+        -- ../shared/data/real-dev -n 120 --sheet /tmp/real-dev-sheet.png
 
 Used for the experiments in docs/experiments.md (real_score.py itself always uses the installed defaults).
 """

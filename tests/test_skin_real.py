@@ -76,7 +76,7 @@ def test_portrait_tattoo_face_is_not_protected(remover, shared_data):
     """real-dev's chest portrait (bivtatt_106_1): dlib finds a face in the tattoo. It is mostly ink with
     no hair around it (to the skin head), so face protection leaves it to the remover: the output is the
     same with and without protection, and the tattooed face does change. (How much of it is removed is
-    the detector's recall: 36 % of its face in session 5.)"""
+    the detector's recall: 36 % of its face in session 5, 93 % with the session-10 model.)"""
     photo = shared_data / "real-dev" / "bivtatt_106_1.jpg"
     if not photo.is_file():
         pytest.skip(f"{photo} not found")
@@ -89,4 +89,25 @@ def test_portrait_tattoo_face_is_not_protected(remover, shared_data):
     unprotected = remover.remove(rgb, protect_face=False).image
     assert np.array_equal(protected, unprotected), "the tattooed face was protected like a person's"
     changed = np.any(protected[y0:y1, x0:x1] != rgb[y0:y1, x0:x1], axis=2)[hull]
-    assert changed.mean() > 0.25, f"only {changed.mean():.0%} of the tattooed face changed"
+    assert changed.mean() > 0.75, f"only {changed.mean():.0%} of the tattooed face changed"
+
+
+def test_skin_map_of_the_bundled_portrait(remover):
+    """``Remover.skin``: full-size (H, W, 3) probabilities. On the bundled portrait the face box's
+    middle (tests/fixtures/face_boxes.json: between the eyes and the lips) is skin, the top of the head
+    is hair above the brows, the bottom rows hold clothing, and the grey backdrop in the corners is none
+    of them. Without the skin gate there is no map."""
+    boxes = json.loads((ROOT / "tests" / "fixtures" / "face_boxes.json").read_text())["photos"]["examples/tattooed.jpg"]
+    rgb = read_rgb(ROOT / "examples" / "tattooed.jpg")
+    skin = remover.skin(rgb)
+    assert skin.shape == (*rgb.shape[:2], 3) and skin.dtype == np.float32
+    eye_bottom = boxes["boxes"]["left_eye"][3]
+    lips_top = boxes["boxes"]["lips"][1]
+    brow_top = min(boxes["boxes"]["left_brow"][1], boxes["boxes"]["right_brow"][1])
+    middle = skin[eye_bottom + 10:lips_top - 10, 280:350]
+    assert (middle[..., 0] > 0.5).mean() > 0.95
+    assert (skin[:brow_top - 40, :, 1] > 0.5).sum() > 0.5 * (skin[..., 1] > 0.5).sum()  # hair is above the brows
+    assert (skin[-60:, :, 2] > 0.5).mean() > 0.3
+    corners = np.concatenate([skin[:40, :40].reshape(-1, 3), skin[:40, -40:].reshape(-1, 3)])
+    assert (corners.max(axis=1) < 0.5).mean() > 0.9
+    assert Remover(skin_gate=0.0).skin(rgb) is None

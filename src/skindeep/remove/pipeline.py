@@ -337,6 +337,15 @@ class Remover:
             return prob_small
         return np.maximum(prob_small, np.where(prob_small >= self.config.coarse_support, coarse, np.float32(0)))
 
+    def skin(self, image) -> np.ndarray | None:
+        """(H, W, 3) float32 skin, hair and clothing probabilities 0..1 (``SKIN_CLASSES`` order) at the
+        image's full size, as the skin gate sees them; None when the gate is off (``skin_gate`` 0) or
+        the model has no skin output."""
+        if not self.skin_gated:
+            return None
+        rgb = as_rgb(image)
+        return resize(self._detect_small(rgb)[2], (rgb.shape[1], rgb.shape[0]), shrink=False)
+
     def detect(self, image) -> np.ndarray:
         """(H, W) float32 ink probability 0..1 for a numpy/PIL ``image``, at the image's full size (with
         ``coarse_detect_size``, the fine and coarse views combined as blobs grow into them)."""
