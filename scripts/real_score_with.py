@@ -16,13 +16,20 @@ from pathlib import Path
 REAL_SCORE = Path(__file__).resolve().parents[1] / ".." / "shared" / "tools" / "real_score.py"
 
 
-def parse_options(opts: list[str]) -> dict[str, float | int | None]:
-    """``["threshold=0.5", "detect_size=192", "fill=none"]`` -> Remover keywords (a dot makes a float,
-    ``none`` is None: a step turned off)."""
+def parse_options(opts: list[str]) -> dict:
+    """``["threshold=0.5", "detect_size=192", "fill=none", "fill.texture_sigma=4.0"]`` -> Remover keywords
+    (a dot makes a float, ``none`` is None: a step turned off; ``fill.NAME`` sets one FillSettings field)."""
     def value(v: str) -> float | int | None:
         return None if v.lower() == "none" else float(v) if "." in v else int(v)
 
-    return {k: value(v) for k, v in (o.split("=", 1) for o in opts)}
+    from skindeep.remove.fill import FillSettings
+
+    pairs = [o.split("=", 1) for o in opts]
+    options = {k: value(v) for k, v in pairs if not k.startswith("fill.")}
+    fill = {k.removeprefix("fill."): value(v) for k, v in pairs if k.startswith("fill.")}
+    if fill:
+        options["fill"] = FillSettings(**fill)
+    return options
 
 
 def main() -> None:
