@@ -13,32 +13,25 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-REAL_SCORE_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "tools"
 BANDS = ((0.0, 0.5), (0.5, 0.8), (0.8, 1.01))  # share of the ring that is skin
 
 
 def ring_skin_shares(folder: Path, n: int) -> dict[str, float]:
     """{photo name: share of its gap ring the skin network calls skin} for the first ``n`` photos."""
-    sys.path.insert(0, str(REAL_SCORE_DIR))
-    from real_score import region  # the ring exactly as the score draws it
-
+    from skindeep.eval.real import list_real, load_real, skin_ring
     from skindeep.remove import Remover
-    from skindeep.synth.photos import read_rgb
 
     remover = Remover()
     shares = {}
-    for photo in sorted(folder.glob("*.jpg"))[:n]:
-        rgb = read_rgb(photo)
-        boxes, ink = region(json.loads(photo.with_suffix(".json").read_text()), rgb.shape[:2], str(photo))
-        ring = cv2.dilate(ink.astype(np.uint8), np.ones((31, 31), np.uint8)).astype(bool) & ~ink & ~boxes
+    for path in list_real(folder)[:n]:
+        photo = load_real(path)
+        ring = skin_ring(photo)
         if ring.sum() > 100:  # real_score.py skips the gap below this
-            shares[photo.stem] = float((remover.skin(rgb)[..., 0] >= 0.5)[ring].mean())
+            shares[photo.name] = float((remover.skin(photo.rgb)[..., 0] >= 0.5)[ring].mean())
     return shares
 
 

@@ -108,6 +108,13 @@ def _edge_energy(rgb: np.ndarray, where: np.ndarray) -> float:
     return float(np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))[where].mean())
 
 
+def skin_ring(photo: RealPhoto) -> np.ndarray:
+    """(H, W) bool: the skin ring the gap and texture compare with, as real_score.py draws it (the region
+    dilated by a ``RING`` square, minus the region and the padded boxes); used only over 100 px."""
+    return (cv2.dilate(photo.region.astype(np.uint8), np.ones((RING, RING), np.uint8)).astype(bool)
+            & ~photo.region & ~photo.boxes)
+
+
 def real_figures(photo: RealPhoto, out: np.ndarray) -> dict[str, float]:
     """The real_score.py figures (plus ``box_changed``) of output ``out`` for ``photo``; nan where undefined."""
     img, region, boxes = photo.rgb, photo.region, photo.boxes
@@ -117,7 +124,7 @@ def real_figures(photo: RealPhoto, out: np.ndarray) -> dict[str, float]:
         fig["outside_changed"] = metrics.changed_fraction(out, img, ~boxes, VISIBLE_TOL)
     after = _edge_energy(out, region)
     fig["edge"] = after / max(_edge_energy(img, region), 1e-6)
-    ring = cv2.dilate(region.astype(np.uint8), np.ones((RING, RING), np.uint8)).astype(bool) & ~region & ~boxes
+    ring = skin_ring(photo)
     if ring.sum() > 100:
         fig["texture"] = after / max(_edge_energy(img, ring), 1e-6)
         l0, l1 = _luminance(img), _luminance(out)
