@@ -66,6 +66,8 @@ def _onnx_convs(path: Path) -> tuple[list[tuple[np.ndarray, np.ndarray | None]],
     import onnx
     from onnx import numpy_helper
 
+    if not path.is_file():
+        raise InputError(f"{path}: ONNX model not found")
     try:
         graph = onnx.load(str(path)).graph
     except Exception as exc:  # onnx raises several kinds for a corrupt file
@@ -102,21 +104,23 @@ def onnx_model_config(path: str | Path, cfg: ModelConfig | None = None) -> Model
     """``cfg`` (defaults when None) with the skin part of the ONNX graph at ``path``: a graph with a
     ``skin`` output has either a skin head on the encoder or a skin network of its own (the one whose
     convolution count fits), whatever ``cfg`` says; a graph without one has neither.
-    Raises :class:`InputError` naming the file when it is missing."""
+    Raises :class:`InputError` naming the file when it is missing or unreadable."""
+    path = Path(path)
+    return _fit_skin(path, cfg or ModelConfig(), len(_onnx_convs(path)[0]))
+
+
+def _fit_skin(path: Path, cfg: ModelConfig, conv_count: int) -> ModelConfig:
+    """``cfg`` with the skin part of the graph at ``path`` (see :func:`onnx_model_config`), given the
+    graph's ``conv_count`` already read."""
     import dataclasses
 
     import onnx
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: ONNX model not found")
-    cfg = cfg or ModelConfig()
     if not any(o.name == "skin" for o in onnx.load(str(path), load_external_data=False).graph.output):
         return dataclasses.replace(cfg, skin_head=False, skin_net=False)
-    count = len(_onnx_convs(path)[0])
     shapes = [dataclasses.replace(cfg, skin_head=True, skin_net=False),
               dataclasses.replace(cfg, skin_head=False, skin_net=True)]
-    return next((c for c in shapes if len(_conv_order(build_model(c, pretrained=False))) == count), shapes[0])
+    return next((c for c in shapes if len(_conv_order(build_model(c, pretrained=False))) == conv_count), shapes[0])
 
 
 def model_from_onnx(path: str | Path, cfg: ModelConfig | None = None) -> SkinDeepNet:
@@ -124,8 +128,8 @@ def model_from_onnx(path: str | Path, cfg: ModelConfig | None = None) -> SkinDee
     ``path``; in eval mode. Its skin part is the graph's (:func:`onnx_model_config`), whatever ``cfg`` says.
     Raises :class:`InputError` naming the file when the graph does not fit."""
     path = Path(path)
-    cfg = onnx_model_config(path, cfg)
     convs, inits = _onnx_convs(path)
+    cfg = _fit_skin(path, cfg or ModelConfig(), len(convs))
     model = build_model(cfg, pretrained=False)
     order = _conv_order(model)
     if len(order) != len(convs):
