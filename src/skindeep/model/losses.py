@@ -143,6 +143,16 @@ def box_losses(logits: torch.Tensor, box: torch.Tensor, core: torch.Tensor, outs
     return proj / 2, negative
 
 
+def pseudo_loss(logits: torch.Tensor, ink: torch.Tensor) -> torch.Tensor:
+    """Self-training on pseudo-labelled real ink (``RealPseudoDataset``): a scalar, the mean BCE toward
+    "ink" over the labelled pixels. Unlabelled pixels say nothing (a missed piece is not skin).
+
+    logits (B,1,S,S); ink (B,1,S,S) 1 on labelled ink, 0 elsewhere.
+    """
+    bce = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits), reduction="none")
+    return (bce * ink).sum() / ink.sum().clamp(min=1.0)
+
+
 # The four undirected directions of the 8-neighbourhood, at BoxInst's dilation.
 _PAIR_STEPS = ((0, 1), (1, 0), (1, 1), (1, -1))
 

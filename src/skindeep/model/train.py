@@ -16,6 +16,7 @@ running their step counts, and online synthesis streams from ``SynthStream`` wor
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import os
@@ -34,8 +35,15 @@ from torch.utils.data.distributed import DistributedSampler
 from skindeep.errors import SkinDeepError
 from skindeep.model.checkpoint import init_weights, load_checkpoint, save_checkpoint
 from skindeep.model.config import TrainConfig
-from skindeep.model.data import FolderDataset, RealBoxDataset, SynthDataset, SynthStream, load_val_set
-from skindeep.model.losses import LossTerms, SkinDeepLoss, box_losses, box_pairwise
+from skindeep.model.data import (
+    FolderDataset,
+    RealBoxDataset,
+    RealPseudoDataset,
+    SynthDataset,
+    SynthStream,
+    load_val_set,
+)
+from skindeep.model.losses import LossTerms, SkinDeepLoss, box_losses, box_pairwise, pseudo_loss
 from skindeep.model.net import SkinDeepNet, build_model
 from skindeep.model.validate import model_metrics, telea_metrics
 
@@ -127,34 +135,60 @@ def make_loader(cfg: TrainConfig, stage: int, stage_step: int, steps: int, d: Di
                       worker_init_fn=_worker_init, multiprocessing_context=ctx)
 
 
-def real_batches(cfg: TrainConfig, size: int, seed: int):
-    """Endless batches of real boxed crops (``data.real_dir``, train split only), or None when off."""
-    if not cfg.data.real_dir or not (cfg.loss.box_projection or cfg.loss.box_negative or cfg.loss.box_pairwise):
-        return None
+def _real_train_photos(cfg: TrainConfig) -> list[Path]:
     from skindeep.synth.photos import split_real_train
 
     # a device pack's real-train/train folder holds the train split already (data.synth_split = "all")
-    photos = sorted(Path(cfg.data.real_dir).glob("*.jpg")) if cfg.data.synth_split == "all" \
+    return sorted(Path(cfg.data.real_dir).glob("*.jpg")) if cfg.data.synth_split == "all" \
         else split_real_train(cfg.data.real_dir)[0]
-    ds = RealBoxDataset(photos, size, seed=seed, length=10**9)
+
+
+def _endless(ds: Dataset, batch: int, workers: int):
     # Decoding and cropping real JPEGs in the trainer's own process would stall every step (16 a step on
     # the GPU run); up to 2 workers, spawned like the synthetic loader's. Items depend only on their
     # index, so the batches are the same with or without workers.
-    workers = min(2, cfg.data.workers)
-    return iter(DataLoader(ds, batch_size=cfg.data.real_batch, num_workers=workers, worker_init_fn=_worker_init,
+    workers = min(2, workers)
+    return iter(DataLoader(ds, batch_size=batch, num_workers=workers, worker_init_fn=_worker_init,
                            multiprocessing_context="spawn" if workers > 0 else None))
 
 
+def real_batches(cfg: TrainConfig, size: int, seed: int):
+    """Endless batches of real crops (``data.real_dir``, train split only), or None when off: one dict with
+    the boxed crops for the box losses, and the pseudo-labelled crops (``data.pseudo_dir``) for
+    ``loss.pseudo`` under keys prefixed ``pl_``."""
+    if not cfg.data.real_dir:
+        return None
+    feeds = []
+    if cfg.loss.box_projection or cfg.loss.box_negative or cfg.loss.box_pairwise:
+        ds = RealBoxDataset(_real_train_photos(cfg), size, seed=seed, length=10**9)
+        feeds.append(("", _endless(ds, cfg.data.real_batch, cfg.data.workers)))
+    if cfg.loss.pseudo and cfg.data.pseudo_dir:
+        ds = RealPseudoDataset(_real_train_photos(cfg), cfg.data.pseudo_dir, size, seed=seed, length=10**9)
+        feeds.append(("pl_", _endless(ds, cfg.data.pseudo_batch, cfg.data.workers)))
+    if not feeds:
+        return None
+    return ({prefix + k: v for prefix, it in feeds for k, v in next(it).items()} for _ in itertools.count())
+
+
 def real_terms(net: torch.nn.Module, cfg: TrainConfig, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
-    """Weighted box losses of one real batch, and their unweighted values for the log."""
-    logits = net(batch["image"])[0]
-    proj, neg = box_losses(logits, batch["box"], batch["core"], batch["outside"])
-    total = cfg.loss.box_projection * proj + cfg.loss.box_negative * neg
-    parts = {"box_proj": proj.item(), "box_neg": neg.item()}
-    if cfg.loss.box_pairwise:
-        pair = box_pairwise(logits, batch["lab"], batch["box"])
-        total = total + cfg.loss.box_pairwise * pair
-        parts["box_pair"] = pair.item()
+    """Weighted real-photo losses of one ``real_batches`` batch, and their unweighted values for the log."""
+    # one forward pass for both kinds of crop (same size)
+    images = [batch[k] for k in ("image", "pl_image") if k in batch]
+    logits = net(torch.cat(images) if len(images) > 1 else images[0])[0]
+    total, parts = logits.new_zeros(()), {}
+    if "image" in batch:
+        box_logits, logits = logits[:len(batch["image"])], logits[len(batch["image"]):]
+        proj, neg = box_losses(box_logits, batch["box"], batch["core"], batch["outside"])
+        total = total + cfg.loss.box_projection * proj + cfg.loss.box_negative * neg
+        parts.update(box_proj=proj.item(), box_neg=neg.item())
+        if cfg.loss.box_pairwise:
+            pair = box_pairwise(box_logits, batch["lab"], batch["box"])
+            total = total + cfg.loss.box_pairwise * pair
+            parts["box_pair"] = pair.item()
+    if "pl_image" in batch:
+        pl = pseudo_loss(logits, batch["pl_ink"])
+        total = total + cfg.loss.pseudo * pl
+        parts["pseudo"] = pl.item()
     return total, parts
 
 
@@ -371,7 +405,7 @@ def _train(
                 ref = telea_metrics(val_set, threshold).as_dict()
                 ref_path.write_text(json.dumps(ref, indent=2))
                 log(f"telea (true mask) on {len(val_set)} val samples: {ref}")
-        parts = ["total", "l1", "bce", "dice", "hard_neg", "feat", "gram", "box_proj", "box_neg", "box_pair"]
+        parts = ["total", "l1", "bce", "dice", "hard_neg", "feat", "gram", "box_proj", "box_neg", "box_pair", "pseudo"]
         train_log = CsvLog(out / "train.csv", ["step", "stage", "size", "lr", *parts, "sec_per_step", "elapsed"])
         val_log = CsvLog(out / "val.csv", ["step", "stage", "psnr_in", "ssim_in", "change_out", "iou", "f1", "n"])
 

@@ -1,0 +1,114 @@
+"""Self-training on real ink: the pseudo-labels, their dataset, their loss and the real-crop feed."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from skindeep.errors import InputError  # noqa: E402
+from skindeep.model.config import TrainConfig  # noqa: E402
+from skindeep.model.data import RealPseudoDataset  # noqa: E402
+from skindeep.model.losses import pseudo_loss  # noqa: E402
+from skindeep.model.pseudo import pseudo_label  # noqa: E402
+from skindeep.model.train import real_batches  # noqa: E402
+
+
+def two_blobs() -> np.ndarray:
+    """(60, 100) probabilities: a blob with a confident core (left) and a blob that never reaches it."""
+    prob = np.zeros((60, 100), np.float32)
+    prob[10:50, 5:45] = 0.7  # unsure ink around ...
+    prob[25:35, 20:30] = 0.99  # ... a confident core
+    prob[10:50, 60:95] = 0.9  # unsure everywhere: no seed
+    return prob
+
+
+def test_pseudo_label_grows_confident_ink_and_drops_unseeded_blobs():
+    label = pseudo_label(two_blobs(), threshold=0.98, grow=0.6)
+    assert label.dtype == np.uint8 and set(np.unique(label)) == {0, 255}
+    assert (label[10:50, 5:45] == 255).all()  # the whole connected blob, grown from its core
+    assert (label[:, 50:] == 0).all()  # the blob the detector is never sure of gets no label
+    assert (pseudo_label(two_blobs(), threshold=0.98, grow=0.8)[10:50, 5:45] == 255).sum() == 100  # core only
+
+
+def test_pseudo_label_stays_inside_the_boxes_of_a_boxed_photo():
+    label = pseudo_label(two_blobs(), threshold=0.98, grow=0.6, boxes=[[15, 20, 35, 40]])  # grown by 2 px
+    ys, xs = np.nonzero(label)
+    assert xs.min() == 13 and xs.max() == 36 and ys.min() == 18 and ys.max() == 41
+    assert not pseudo_label(two_blobs(), 0.98, 0.6, boxes=[[60, 10, 95, 50]]).any()  # a box on the unseeded blob
+    with pytest.raises(ValueError):
+        pseudo_label(two_blobs(), threshold=0.5, grow=0.6)
+
+
+@pytest.fixture()
+def labelled(tmp_path):
+    """A grey photo with a red square, its pseudo-label on the square, and a second photo with no label."""
+    img = np.full((90, 140, 3), 128, np.uint8)
+    img[30:60, 80:110] = (0, 0, 255)  # BGR red
+    cv2.imwrite(str(tmp_path / "artist_0001.png"), img)
+    cv2.imwrite(str(tmp_path / "artist_0002.png"), img)
+    labels = tmp_path / "pseudo"
+    labels.mkdir()
+    label = np.zeros((90, 140), np.uint8)
+    label[30:60, 80:110] = 255
+    cv2.imwrite(str(labels / "artist_0001.png"), label)
+    return tmp_path
+
+
+def test_pseudo_dataset_label_follows_the_crop_and_the_flip(labelled):
+    ds = RealPseudoDataset(sorted(labelled.glob("*.png")), labelled / "pseudo", 48, length=12, blur=0)
+    assert [p.name for p, _ in ds.items] == ["artist_0001.png"]  # the photo with no label is left out
+    for i in range(len(ds)):
+        item = ds[i]
+        img, ink = item["image"], item["ink"]
+        assert img.shape == (3, 48, 48) and ink.shape == (1, 48, 48)
+        assert ink.sum() > 0  # crops are centred near labelled ink
+        red = (img[0] > 0.9) & (img[1] < 0.1)
+        inner = torch.from_numpy(cv2.erode(ink[0].numpy(), np.ones((3, 3), np.uint8))) > 0
+        assert bool(red[inner].all())  # labels stay on the red square, flipped with the image
+        assert float(ink[0][~red].mean() if (~red).any() else 0) < 0.2
+
+
+def test_pseudo_dataset_refuses_a_folder_without_labels(labelled, tmp_path):
+    with pytest.raises(InputError, match="no pseudo-labels"):
+        RealPseudoDataset(sorted(labelled.glob("*.png")), tmp_path / "nothing", 48)
+
+
+def test_pseudo_loss_pushes_labelled_pixels_only():
+    ink = torch.zeros(1, 1, 8, 8)
+    ink[..., :4] = 1
+    logits = torch.zeros(1, 1, 8, 8, requires_grad=True)
+    loss = pseudo_loss(logits, ink)
+    assert float(loss.detach()) == pytest.approx(np.log(2), abs=1e-5)
+    loss.backward()
+    assert (logits.grad[..., :4] < 0).all()  # a step lowers the loss by raising p on the labels
+    assert (logits.grad[..., 4:] == 0).all()  # unlabelled pixels are not taught "skin"
+    sure = torch.where(ink > 0, 8.0, -8.0)
+    assert float(pseudo_loss(sure, ink)) < 1e-3
+
+
+def test_real_batches_feed_boxes_and_pseudo_labels_together(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    img = np.full((80, 80, 3), 150, np.uint8)
+    for name, boxes in (("insta_0001", [[10, 10, 50, 50]]), ("artist_0001", [])):
+        cv2.imwrite(str(real / f"{name}.jpg"), img)
+        (real / f"{name}.json").write_text(json.dumps({"boxes": boxes}))
+    (tmp_path / "pl").mkdir()
+    label = np.zeros((80, 80), np.uint8)
+    label[20:40, 20:40] = 255
+    cv2.imwrite(str(tmp_path / "pl" / "artist_0001.png"), label)
+    cfg = TrainConfig()
+    cfg.data.real_dir, cfg.data.synth_split, cfg.data.workers = str(real), "all", 0
+    cfg.data.real_batch, cfg.data.pseudo_batch, cfg.data.pseudo_dir = 3, 2, str(tmp_path / "pl")
+    assert real_batches(cfg, 32, 0) is None  # every real loss off
+    cfg.loss.pseudo = 1.0
+    batch = next(real_batches(cfg, 32, 0))
+    assert set(batch) == {"pl_image", "pl_ink"} and batch["pl_image"].shape == (2, 3, 32, 32)
+    cfg.loss.box_projection = 1.0
+    batch = next(real_batches(cfg, 32, 0))
+    assert batch["image"].shape == (3, 3, 32, 32) and batch["pl_ink"].shape == (2, 1, 32, 32)
