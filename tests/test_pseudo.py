@@ -112,3 +112,15 @@ def test_real_batches_feed_boxes_and_pseudo_labels_together(tmp_path):
     cfg.loss.box_projection = 1.0
     batch = next(real_batches(cfg, 32, 0))
     assert batch["image"].shape == (3, 3, 32, 32) and batch["pl_ink"].shape == (2, 1, 32, 32)
+
+
+def test_pseudo_dataset_grades_the_image_but_not_the_label(labelled):
+    photos = sorted(labelled.glob("*.png"))
+    plain = RealPseudoDataset(photos, labelled / "pseudo", 48, length=6, blur=0)
+    graded = RealPseudoDataset(photos, labelled / "pseudo", 48, length=6, blur=0, grade=1.0)
+    changed = 0
+    for i in range(6):
+        a, b = plain[i], graded[i]
+        assert torch.equal(a["ink"], b["ink"])  # the same crop and flip: the grade draws after them
+        changed += int((a["image"] - b["image"]).abs().max() > 0.02)
+    assert changed >= 5

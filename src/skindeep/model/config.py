@@ -77,6 +77,7 @@ class DataConfig:
     # ``pseudo_batch`` crops per step for loss.pseudo. "" = off.
     pseudo_dir: str = ""
     pseudo_batch: int = 2
+    pseudo_grade: float = 0.0  # chance of a random colour grade per pseudo-labelled crop (the student's noise)
     # Time-boxed online synthesis (SynthStream): the mix of SynthConfig presets (name -> weight), e.g.
     # {real-v3 = 4, default = 1}. The step-count path (SynthDataset) uses "default".
     synth_presets: dict[str, float] = field(default_factory=lambda: {"default": 1.0})

@@ -95,11 +95,10 @@ def random_crop(triple: Triple, size: int, rng: np.random.Generator, flip: bool 
     return Triple(*out)
 
 
-def colour_grade(triple: Triple, rng: np.random.Generator) -> Triple:
-    """The same random colour grade on tattooed and clean (ink unchanged): white balance, exposure,
-    saturation (down to near grey) and gamma, as real photos vary. Per-pixel and identical for both, so
-    ``tattooed == clean`` where ``ink == 0`` still holds. The first model missed clear ink on desaturated
-    and colour-cast real photos (docs/experiments.md, experiment 4)."""
+def random_grade(rng: np.random.Generator):
+    """A random colour grade, as a function of an (H, W, 3) uint8 RGB image: white balance, exposure,
+    saturation (down to near grey) and gamma, as real photos vary. Per pixel, so two images graded by the
+    same function stay equal where they were equal."""
     gains = np.exp(rng.normal(0.0, 0.08, 3) + rng.normal(0.0, 0.12)).astype(np.float32)
     saturation = float(rng.uniform(0.1, 1.4))
     gamma = float(np.exp(rng.normal(0.0, 0.18)))
@@ -112,6 +111,14 @@ def colour_grade(triple: Triple, rng: np.random.Generator) -> Triple:
         x = np.clip(x, 0.0, 1.0) ** gamma
         return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
 
+    return grade
+
+
+def colour_grade(triple: Triple, rng: np.random.Generator) -> Triple:
+    """The same ``random_grade`` on tattooed and clean (ink unchanged), so ``tattooed == clean`` where
+    ``ink == 0`` still holds. The first model missed clear ink on desaturated and colour-cast real photos
+    (docs/experiments.md, experiment 4)."""
+    grade = random_grade(rng)
     return Triple(grade(triple.tattooed), grade(triple.clean), triple.ink)
 
 
@@ -376,17 +383,18 @@ class RealPseudoDataset(Dataset):
 
     Items: ``image (3,S,S)`` float32 0..1 softened as in ``RealBoxDataset``; ``ink (1,S,S)`` float32 1 on
     the labelled ink, 0 where there is no label (not "no ink"). A random square crop (side = short side /
-    U(1, 2)) centred near a random labelled pixel, resized to S, random flip. Photos without a label
-    file are left out.
+    U(1, 2)) centred near a random labelled pixel, resized to S, random flip, and with chance ``grade`` a
+    ``random_grade`` (the student's noise: the labels came from the ungraded photo). Photos without a
+    label file are left out.
     """
 
     def __init__(self, photos: list[Path], label_dir: str | Path, size: int, seed: int = 0, length: int = 1000,
-                 blur: float = 1.0):
+                 blur: float = 1.0, grade: float = 0.0):
         self.items = [(Path(p), Path(label_dir) / f"{Path(p).stem}.png") for p in photos]
         self.items = [(p, lab) for p, lab in self.items if lab.is_file()]
         if not self.items:
             raise InputError(f"{label_dir}: no pseudo-labels for these photos (python -m skindeep.model.pseudo)")
-        self.size, self.seed, self.length, self.blur = size, seed, length, blur
+        self.size, self.seed, self.length, self.blur, self.grade = size, seed, length, blur, grade
 
     def __len__(self) -> int:
         return self.length
@@ -404,4 +412,6 @@ class RealPseudoDataset(Dataset):
             [[0, 0, rgb.shape[1], rgb.shape[0]]]
         img, crop = crop_real(rgb, label[None], square_around_box(rng, rgb.shape[:2], centre, spread=6),
                               self.size, self.blur, rng)
+        if self.grade > 0 and rng.random() < self.grade:
+            img = random_grade(rng)(img)
         return {"image": real_image_tensors(img)["image"], "ink": torch.from_numpy(crop.astype(np.float32))}

@@ -163,7 +163,8 @@ def real_batches(cfg: TrainConfig, size: int, seed: int):
         ds = RealBoxDataset(_real_train_photos(cfg), size, seed=seed, length=10**9)
         feeds.append(("", _endless(ds, cfg.data.real_batch, cfg.data.workers)))
     if cfg.loss.pseudo and cfg.data.pseudo_dir:
-        ds = RealPseudoDataset(_real_train_photos(cfg), cfg.data.pseudo_dir, size, seed=seed, length=10**9)
+        ds = RealPseudoDataset(_real_train_photos(cfg), cfg.data.pseudo_dir, size, seed=seed, length=10**9,
+                               grade=cfg.data.pseudo_grade)
         feeds.append(("pl_", _endless(ds, cfg.data.pseudo_batch, cfg.data.workers)))
     if not feeds:
         return None
