@@ -8,7 +8,15 @@ import pytest
 from PIL import Image
 
 from skindeep.remove import Remover
-from skindeep.remove.fill import FillSettings, density, fill_skin, skin_base, skin_texture
+from skindeep.remove.fill import (
+    FillSettings,
+    density,
+    fill_skin,
+    outline_gap,
+    skin_base,
+    skin_texture,
+    snap_outline,
+)
 
 
 def shaded_skin(h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:
@@ -151,3 +159,53 @@ def test_real_photo_hole_beats_telea(shared_data):
     assert ours > theirs + 0.2 and 0.6 < ours < 1.6, (ours, theirs)
     err = np.abs(out[hole].astype(np.float32).mean(0) - rgb[hole].astype(np.float32).mean(0)).max()
     assert err < 15, err  # the colour of the skin, not of the ink
+
+
+def outlined_piece(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Skin with a dark ring (a tattoo's outline, radius 80, 2 px wide) and a dark speck farther out; a
+    mask that stops on the ring's inner edge (the disc of radius 79). Returns (rgb, mask, ring)."""
+    img = shaded_skin(seed=seed)
+    ring = np.zeros((240, 320), np.uint8)
+    cv2.circle(ring, (160, 120), 80, 1, 2)
+    img[ring > 0] = (45, 40, 50)
+    img[115:125, 20:30] = (45, 40, 50)  # other ink, far from the mask
+    return img, disc(240, 320, 120, 160, 79), ring > 0
+
+
+def test_snap_outline_takes_the_outline_left_outside_the_mask():
+    img, mask, ring = outlined_piece()
+    alpha = mask.astype(np.float32)
+    box = (82, 42, 239, 199)
+    assert outline_gap(box) == 3  # 1 % of 157 px, at least 3
+    boxes = snap_outline(img, alpha, [box])
+    outside = ring & ~mask
+    assert outside.sum() > 1000 and (alpha[outside] == 1.0).mean() > 0.95  # the outline joins the mask
+    far = cv2.distanceTransform((~(mask | ring)).astype(np.uint8), cv2.DIST_L2, 3) > 2
+    assert not alpha[far & ~mask].any()  # skin beyond the outline, and the other ink, stay out
+    assert not alpha[115:125, 20:30].any()
+    x0, y0, x1, y1 = boxes[0]
+    assert len(boxes) == 1 and x0 <= 79 and x1 >= 242 and y0 <= 39 and y1 >= 202  # the box holds the new mask
+
+
+def test_snap_outline_leaves_a_mask_on_plain_skin_alone():
+    img = shaded_skin(seed=2)
+    alpha = disc(240, 320, 120, 160, 60).astype(np.float32)
+    alpha[cv2.distanceTransform((alpha > 0).astype(np.uint8), cv2.DIST_L2, 3) < 3] = 0.3  # a feathered edge
+    before = alpha.copy()
+    snap_outline(img, alpha, [(100, 60, 221, 181)])
+    assert np.array_equal(alpha, before)
+
+
+def test_replace_leaves_no_outline_and_reports_what_it_changed(tiny_model_path):
+    img, mask, ring = outlined_piece(seed=3)
+    truth = shaded_skin(seed=3)
+    res = Remover(tiny_model_path, protect_face=False).remove(img, mask=mask.astype(np.uint8) * 255,
+                                                            mask_mode="replace")
+    outside = ring & ~mask
+    lum = lambda a: a.astype(np.float32).mean(-1)  # noqa: E731
+    assert np.abs(lum(res.image)[outside] - lum(truth)[outside]).mean() < 15  # was ~100 darker
+    plain = Remover(tiny_model_path, protect_face=False, fill=FillSettings(snap_outline=False))
+    kept = plain.remove(img, mask=mask.astype(np.uint8) * 255, mask_mode="replace")
+    assert np.array_equal(kept.image[outside], img[outside])  # off: the outline stays
+    assert (res.ink_mask[outside] == 255).mean() > 0.95  # the reported mask is what was applied
+    assert np.array_equal(res.image[res.ink_mask == 0], img[res.ink_mask == 0])

@@ -18,7 +18,8 @@ from PIL import Image as PILImage
 from skindeep.errors import SkinDeepError
 from skindeep.remove import ModelError, Remover, Result
 from skindeep.remove.batch import Job, RemoveOptions, plan_jobs, run_job
-from skindeep.remove.pipeline import PipelineConfig, _cells, _merge_boxes
+from skindeep.remove.pipeline import PipelineConfig, _cells
+from skindeep.remove.resample import merge_boxes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,7 +151,7 @@ def test_reduced_scale_restore_changes_only_the_mark(tiny_model_path):
 
 
 def test_boxes_merge_and_cells_cover():
-    boxes = _merge_boxes([(7, 7, 13, 13), (11, 11, 19, 19), (77, 77, 85, 85)])
+    boxes = merge_boxes([(7, 7, 13, 13), (11, 11, 19, 19), (77, 77, 85, 85)])
     assert sorted(boxes) == [(7, 7, 19, 19), (77, 77, 85, 85)]
     cells = _cells(1000, 256)
     assert cells[0][0] == 0 and cells[-1][1] == 1000 and len(cells) == 4

@@ -32,7 +32,7 @@ import numpy as np
 
 from skindeep.remove.gate import skin_coloured
 from skindeep.remove.lowfreq import learned_base, load_restorer, shrink_known, working_size
-from skindeep.remove.resample import Box
+from skindeep.remove.resample import Box, merge_boxes
 
 WORK_SIDE = 256  # long side (px) of a region's box when its membrane is solved
 JACOBI_STEPS = 40  # relaxation sweeps per pyramid level (the coarse level's solution starts each one)
@@ -58,6 +58,8 @@ class FillSettings:
     floor: the least fill weight anywhere in the mask (1 = fill everything: ``mask_mode="replace"``).
     margin: the ring of clean skin used around a region, as a fraction of the region's box side
         (at least 24 px).
+    snap_outline: take the tattoo's outline just outside the mask into it (``snap_outline``), so no dark
+        line is left along the region's border.
     learned_base: add the learned low-frequency restorer's residual (``weights/lowfreq.onnx``,
         :mod:`skindeep.remove.lowfreq`) to the membrane; the membrane alone when off or when the file is
         missing.
@@ -68,6 +70,7 @@ class FillSettings:
     dense_to: float = 35.0
     floor: float = 0.0
     margin: float = 0.35
+    snap_outline: bool = True
     learned_base: bool = False
 
 
@@ -258,6 +261,14 @@ def _clean_skin(rgb: np.ndarray, clean: np.ndarray) -> np.ndarray:
     near = cv2.distanceTransform(clean.astype(np.uint8), cv2.DIST_L2, 3) <= gap
     away = known & ~near
     known = away if away.sum() >= MIN_KNOWN else known
+    cleaner = known & ~_ink_like(rgb, known)
+    return cleaner if cleaner.sum() >= MIN_KNOWN else known
+
+
+def _ink_like(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the pixels of ``rgb`` (h, w, 3) uint8 farther than ``OUTLIER_LAB`` in Lab from the mean
+    of the ``known`` (h, w) bool pixels around them (``OUTLIER_SIGMA``), grown by one pixel: ink, not skin."""
+    h, w = known.shape
     scale = min(1.0, WORK_SIDE / max(h, w))
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     weight = cv2.resize(known.astype(np.float32), size, interpolation=cv2.INTER_AREA)
@@ -268,8 +279,46 @@ def _clean_skin(rgb: np.ndarray, clean: np.ndarray) -> np.ndarray:
         cv2.GaussianBlur(weight, (0, 0), sigma), 1e-4)[..., None]
     ink_like = (np.linalg.norm(lab - local, axis=2) > OUTLIER_LAB).astype(np.uint8)
     ink_like = cv2.dilate(cv2.resize(ink_like, (w, h), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8))
-    cleaner = known & ~ink_like.astype(bool)
-    return cleaner if cleaner.sum() >= MIN_KNOWN else known
+    return ink_like.astype(bool)
+
+
+def outline_gap(box: Box) -> int:
+    """px: how far outside a mask a tattoo's outline and halo may lie, for a region in ``box``."""
+    return max(3, round(OUTLINE_GAP * max(box[2] - box[0], box[3] - box[1])))
+
+
+def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box]) -> list[Box]:
+    """Take the tattoo's outline that a mask leaves just outside its edge into the mask, in place.
+
+    A mask drawn by hand, or found by the detector, often stops on the dark line around a piece or
+    inside its soft halo; filled up to there, the line stays and draws the region's border. Here the
+    pixels within ``outline_gap`` of the mask's core (``alpha >= 0.5``) that are ink-like (far in Lab
+    from the skin beyond that band, ``_ink_like``) and connected to the core through such pixels get
+    ``alpha = 1``. rgb: (H, W, 3) uint8. alpha: (H, W) float32 0..1. boxes: boxes (x0, y0, x1, y1) holding
+    every masked pixel. Returns boxes holding the grown mask (each grown by its gap, merged).
+    """
+    h, w = alpha.shape
+    grown_boxes = []
+    for box in boxes:
+        gap = outline_gap(box)
+        gx0, gy0, gx1, gy1 = _grow(box, 3 * gap, h, w)
+        a = alpha[gy0:gy1, gx0:gx1]
+        core = a >= 0.5
+        if not core.any():
+            grown_boxes.append(box)
+            continue
+        near = cv2.distanceTransform((~core).astype(np.uint8), cv2.DIST_L2, 3) <= gap
+        skin_beyond = ~near & (a == 0)
+        if skin_beyond.sum() < MIN_KNOWN:
+            grown_boxes.append(box)
+            continue
+        allowed = (core | (near & (a < 1) & _ink_like(rgb[gy0:gy1, gx0:gx1], skin_beyond))).astype(np.uint8)
+        grown = core.astype(np.uint8)
+        for _ in range(gap):  # geodesic dilation: only through ink-like pixels, at most ``gap`` px
+            grown = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & allowed
+        a[(grown > 0) & ~core] = 1.0
+        grown_boxes.append(_grow(box, gap, h, w))
+    return merge_boxes(grown_boxes)
 
 
 def _grow(box: Box, margin: int, h: int, w: int) -> Box:

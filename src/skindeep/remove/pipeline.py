@@ -23,10 +23,10 @@ import cv2
 import numpy as np
 
 from skindeep.remove.face import FaceProtector, face_hull, hair_zone
-from skindeep.remove.fill import FillSettings, fill_skin
+from skindeep.remove.fill import FillSettings, fill_skin, snap_outline
 from skindeep.remove.gate import gate_blobs
 from skindeep.remove.grain import add_grain
-from skindeep.remove.resample import Box, resize, upsample_region
+from skindeep.remove.resample import Box, merge_boxes, resize, upsample_region
 from skindeep.remove.session import DEFAULT_RESTORE_SIDE, MODEL_SETTINGS, InkModel
 from skindeep.remove.tone import apply_tone_shift, tone_shift
 
@@ -163,30 +163,10 @@ def as_mask(mask, shape: tuple[int, int], name: str) -> np.ndarray | None:
     return mask.astype(np.float32) / 255.0
 
 
-def _merge_boxes(boxes: list[Box]) -> list[Box]:
-    """Merge overlapping boxes until none overlap."""
-    boxes = sorted(boxes)
-    merged = True
-    while merged:
-        merged = False
-        out: list[Box] = []
-        for box in boxes:
-            for i, other in enumerate(out):
-                if box[0] < other[2] and other[0] < box[2] and box[1] < other[3] and other[1] < box[3]:
-                    out[i] = (min(box[0], other[0]), min(box[1], other[1]), max(box[2], other[2]),
-                              max(box[3], other[3]))
-                    merged = True
-                    break
-            else:
-                out.append(box)
-        boxes = out
-    return boxes
-
-
 def _mask_boxes(mask: np.ndarray) -> list[Box]:
     """Non-overlapping boxes around the non-zero blobs of an (H, W) mask."""
     count, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
-    return _merge_boxes([(int(x), int(y), int(x + bw), int(y + bh)) for x, y, bw, bh, _ in stats[1:count]])
+    return merge_boxes([(int(x), int(y), int(x + bw), int(y + bh)) for x, y, bw, bh, _ in stats[1:count]])
 
 
 def _cells(length: int, core: float) -> list[tuple[int, int]]:
@@ -407,7 +387,7 @@ class Remover:
         radius = max(1, round(long_side * self.config.grow))
         fade = max(1.5, long_side * self.config.feather)
         pad = radius + int(np.ceil(fade)) + int(np.ceil(max(sx, sy))) + 2
-        boxes = _merge_boxes([
+        boxes = merge_boxes([
             (max(int(x * sx) - pad, 0), max(int(y * sy) - pad, 0),
              min(int(np.ceil((x + bw) * sx)) + pad, w), min(int(np.ceil((y + bh) * sy)) + pad, h))
             for (x, y, bw, bh, _), keep in zip(stats, kept, strict=True) if keep
@@ -552,6 +532,8 @@ class Remover:
             alpha, boxes = user_mask, _mask_boxes(user_mask)
         else:
             alpha, boxes = self._alpha(prob_small, grow_small, prob, threshold, rgb, skin_small)
+        if self.config.fill is not None and self.config.fill.snap_outline:
+            boxes = snap_outline(rgb, alpha, boxes)  # before "limit", keep and faces cut the mask
         for x0, y0, x1, y1 in boxes:
             box = alpha[y0:y1, x0:x1]
             if user_mask is not None and mask_mode == "limit":
