@@ -124,3 +124,23 @@ def test_pseudo_dataset_grades_the_image_but_not_the_label(labelled):
         assert torch.equal(a["ink"], b["ink"])  # the same crop and flip: the grade draws after them
         changed += int((a["image"] - b["image"]).abs().max() > 0.02)
     assert changed >= 5
+
+
+def test_a_fine_tune_keeps_the_skin_part_of_the_checkpoint_it_starts_from(tmp_path):
+    """A run that started from the shipped ONNX has the ONNX's skin network; a second run started from its
+    checkpoint must build that network too, not the skin head its config names (load_state_dict failed)."""
+    from dataclasses import asdict
+
+    from skindeep.model.checkpoint import save_checkpoint
+    from skindeep.model.train import _with_init_skin
+
+    first = TrainConfig()
+    first.model.skin_head, first.model.skin_net = False, True
+    save_checkpoint(tmp_path / "last.pt", {"model": {}, "config": asdict(first)})
+    cfg = TrainConfig()
+    cfg.model.skin_head = True
+    got = _with_init_skin(cfg, tmp_path / "last.pt", log=lambda _m: None)
+    assert (got.model.skin_head, got.model.skin_net) == (False, True)
+    assert got.model.decoder_channels == cfg.model.decoder_channels  # only the skin part changes
+    save_checkpoint(tmp_path / "old.pt", {"model": {}, "config": {"model": {}}})  # from before skin parts
+    assert _with_init_skin(cfg, tmp_path / "old.pt", log=lambda _m: None) is cfg

@@ -325,16 +325,20 @@ def train(
         _Stop.restore(previous)
 
 
-def _with_onnx_skin(cfg: TrainConfig, init: str | Path, log: Callable[[str], None]) -> TrainConfig:
-    """``cfg`` with the skin part of the ONNX model it starts from: the skin is frozen here (trained on
-    its own, skindeep.model.skin), so a fine-tune keeps the shipped skin network rather than a head
-    the config names but the ONNX lacks."""
-    from skindeep.model.from_onnx import onnx_model_config
+def _with_init_skin(cfg: TrainConfig, init: str | Path, log: Callable[[str], None]) -> TrainConfig:
+    """``cfg`` with the skin part of the model it starts from (an ONNX model or a checkpoint): the skin is
+    frozen here (trained on its own, skindeep.model.skin), so a fine-tune keeps the skin network it
+    starts with rather than a head the config names but the start lacks."""
+    if Path(init).suffix.lower() == ".onnx":
+        from skindeep.model.from_onnx import onnx_model_config
 
-    model_cfg = onnx_model_config(init, cfg.model)
+        model_cfg = onnx_model_config(init, cfg.model)
+    else:
+        saved = (load_checkpoint(init).get("config") or {}).get("model") or {}
+        model_cfg = replace(cfg.model, **{k: saved[k] for k in ("skin_head", "skin_net") if k in saved})
     if model_cfg == cfg.model:
         return cfg
-    log(f"{init}: skin head {model_cfg.skin_head}, skin network {model_cfg.skin_net} (the ONNX's, not the config's)")
+    log(f"{init}: skin head {model_cfg.skin_head}, skin network {model_cfg.skin_net} (the start's, not the config's)")
     return replace(cfg, model=model_cfg)
 
 
@@ -351,8 +355,8 @@ def _train(
     d = setup_dist()
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed + d.rank)
-    if init and Path(init).suffix.lower() == ".onnx":  # a resumed fine-tune gets the same shape again
-        cfg = _with_onnx_skin(cfg, init, log)
+    if init:  # a resumed fine-tune gets the same shape again
+        cfg = _with_init_skin(cfg, init, log)
     out = Path(out_dir)
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
