@@ -2,10 +2,12 @@
 ``--model``) changes pixels (it finds "ink" on photos with no tattoo), written as training samples with no ink.
 
     python scripts/mine_negatives.py --out cache/train-neg [--model M.onnx] [--per-blob 2] [--size 320]
+    python scripts/mine_negatives.py --out cache/train-negC --clothes ../shared/data/clothes   # clothes/ train split
 
 The synthetic hard negatives (prints, garments, textiles) never lowered the false alarms on held-out
 clean photos (docs/experiments.md, experiments 6-7); these are the detector's own mistakes on real
-photos. Only the train split is read, so the held-out photos stay unseen.
+photos. Only the train split is read (``split_photos`` of people/, or ``split_clothes`` of clothes/ with
+``--clothes``), so the held-out photos stay unseen.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PIL import Image
 from skindeep.remove import Remover
 from skindeep.synth import split_photos
 from skindeep.synth.config import Sample
+from skindeep.synth.photos import split_clothes
 from skindeep.synth.sampleio import write_sample
 
 MIN_BLOB = 0.0005  # share of the photo: smaller false alarms are not worth a sample
@@ -49,6 +52,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--people", type=Path, default=Path("../shared/data/people"))
+    ap.add_argument("--clothes", type=Path, default=None,
+                    help="mine the train split of this clothes/ folder instead of people/")
     ap.add_argument("--size", type=int, default=320)
     ap.add_argument("--per-blob", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
@@ -56,7 +61,7 @@ def main() -> None:
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     remover = Remover(a.model)
-    train = split_photos(a.people)[0]
+    train = split_clothes(a.clothes)[0] if a.clothes else split_photos(a.people)[0]
     written = photos_hit = 0
     for i, path in enumerate(train):
         rgb = np.asarray(Image.open(path).convert("RGB"))
