@@ -311,7 +311,25 @@ def load_val_set(folder: str | Path, limit: int | None = None) -> list[tuple[str
     return [(n, read_triple(folder, n)) for n in names]
 
 
-class RealBoxDataset(Dataset):
+class _RealPhotoCrops(Dataset):
+    """Endless-style datasets of crops from real photos: ``length`` items, item ``i`` drawn from
+    ``items`` (tuples whose first entry is the photo's path) by a generator seeded with (seed, i)."""
+
+    items: list[tuple]
+    seed: int
+    length: int
+
+    def __len__(self) -> int:
+        return self.length
+
+    def _draw(self, i: int) -> tuple[np.random.Generator, tuple, np.ndarray]:
+        """(the item's generator, the drawn item, its photo as (H, W, 3) uint8 RGB)."""
+        rng = np.random.default_rng((self.seed, i))
+        item = self.items[int(rng.integers(len(self.items)))]
+        return rng, item, _read_png(item[0], True)
+
+
+class RealBoxDataset(_RealPhotoCrops):
     """Real tattooed photos with a box around each tattoo (``real-train/`` format: ``NAME.jpg`` +
     ``NAME.json`` with ``boxes`` [x0, y0, x1, y1]), as weak supervision for the ink head.
 
@@ -335,13 +353,8 @@ class RealBoxDataset(Dataset):
         self.size, self.seed, self.length = size, seed, length
         self.core, self.margin, self.blur = core, margin, blur
 
-    def __len__(self) -> int:
-        return self.length
-
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        rng = np.random.default_rng((self.seed, i))
-        path, boxes = self.items[int(rng.integers(len(self.items)))]
-        rgb = _read_png(path, True)
+        rng, (_, boxes), rgb = self._draw(i)
         maps = box_maps(rgb.shape[:2], boxes, self.core, self.margin)  # box, core, grown box
         img, crop = crop_real(rgb, maps, square_around_box(rng, rgb.shape[:2], boxes, spread=6), self.size,
                               self.blur, rng)
@@ -377,7 +390,7 @@ def real_image_tensors(img: np.ndarray) -> dict[str, torch.Tensor]:
             "lab": torch.from_numpy(lab.transpose(2, 0, 1).copy())}
 
 
-class RealPseudoDataset(Dataset):
+class RealPseudoDataset(_RealPhotoCrops):
     """Real tattooed photos with a pseudo-label of their ink (``skindeep.model.pseudo``: ``NAME.png`` in
     ``label_dir``, 255 where the detector's confident ink grows), for self-training the ink head.
 
@@ -396,13 +409,8 @@ class RealPseudoDataset(Dataset):
             raise InputError(f"{label_dir}: no pseudo-labels for these photos (python -m skindeep.model.pseudo)")
         self.size, self.seed, self.length, self.blur, self.grade = size, seed, length, blur, grade
 
-    def __len__(self) -> int:
-        return self.length
-
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        rng = np.random.default_rng((self.seed, i))
-        path, label_path = self.items[int(rng.integers(len(self.items)))]
-        rgb = _read_png(path, True)
+        rng, (_, label_path), rgb = self._draw(i)
         label = (cv2.imread(str(label_path), cv2.IMREAD_GRAYSCALE) > 127).astype(np.uint8)
         if label.shape != rgb.shape[:2]:
             raise InputError(f"{label_path}: pseudo-label is {label.shape[::-1]}, photo is {rgb.shape[1::-1]}")
