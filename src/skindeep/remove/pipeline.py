@@ -2,9 +2,10 @@
 
 1. ``detect``: the network runs on the photo shrunk to a working size (long side ``detect_size``); the
    ink probability is upsampled to full size.
-2. mask: threshold, drop specks, dilate a little, feather; then the user's mask (only there), the keep
-   mask (never there) and face protection (eyes, brows, lips, nostrils) cut it. With
-   ``mask_mode="replace"`` the user's mask itself is the mask (keep and face protection still cut it).
+2. mask: threshold, drop specks, dilate a little, feather (with ``mask_mode="replace"``, the user's mask
+   itself); with the fill on, snap it onto the outline left just outside it (``fill.snap_outline``);
+   then the user's mask (only there, in "limit" mode), the keep mask (never there) and face protection
+   (eyes, brows, lips, nostrils) cut it.
 3. restore: boxes around the masked ink (plus context) are cut from the full-size photo and run through
    the network in overlapping tiles, at the photo's own resolution (or, for photos over
    ``restore_pixels`` or with a long side over ``restore_side``, at a reduced scale with the
