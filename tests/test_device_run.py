@@ -64,8 +64,14 @@ def make_tiny_shared(root: Path) -> Path:
 def tiny_pack(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("device")
     shared = make_tiny_shared(root / "shared")
+    labels = root / "pseudo"  # a pseudo-label for every real photo, hold-out included: only the train part travels
+    labels.mkdir()
+    for photo in (shared / "real-train").glob("*.jpg"):
+        label = np.zeros((200, 160), np.uint8)
+        label[70:130, 50:110] = 255
+        cv2.imwrite(str(labels / f"{photo.stem}.png"), label)
     build_pack(PackConfig(shared=str(shared), out=str(root / "pack"), val_n=4, val_size=128, wheels="",
-                          repo=str(REPO)), log=lambda _m: None)
+                          repo=str(REPO), pseudo=str(labels)), log=lambda _m: None)
     return root / "pack"
 
 
@@ -85,6 +91,12 @@ def test_pack_holds_the_train_split_and_a_manifest(tiny_pack):
     # boxes are scaled with the photo: 200 px high -> 200 px (no enlargement), so unchanged
     meta = json.loads(next((tiny_pack / "real-train" / "val").glob("*.json")).read_text())
     assert meta["boxes"] == [[40, 60, 120, 140]]
+    # pseudo-labels: the train part's only, at the packed photo's size
+    packed = {p.stem for p in (tiny_pack / "real-train" / "pseudo").glob("*.png")}
+    assert packed == {p.stem for p in train} and m["counts"]["pseudo"] == len(train)
+    for stem in packed:
+        label = cv2.imread(str(tiny_pack / "real-train" / "pseudo" / f"{stem}.png"), cv2.IMREAD_GRAYSCALE)
+        assert label.shape == cv2.imread(str(tiny_pack / "real-train" / "train" / f"{stem}.jpg")).shape[:2]
 
 
 def test_pack_over_the_limit_fails_loudly(tmp_path):

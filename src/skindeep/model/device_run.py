@@ -103,6 +103,8 @@ def run(pack: str | Path, out: str | Path, budget: float, device: str = "cuda", 
     cfg.data.train_dir, cfg.data.val_dir = "", str(paths["val"])
     if cfg.data.real_dir:  # real tattoo boxes: the pack's train part of real-train
         cfg.data.real_dir = str(paths["real_train"])
+    if cfg.data.pseudo_dir:  # pseudo-labels of those photos, at their packed size
+        cfg.data.pseudo_dir = str(paths["pseudo"])
     cfg.loss.feature_weights = str(paths["loss"])
     cpus = os.cpu_count() or 1
     cfg.data.workers = workers if workers is not None else min(cfg.data.workers, max(1, cpus - 1))

@@ -59,6 +59,9 @@ class PackConfig:
     quality: int = 85  # JPEG quality of every packed photo
     clothes_side: int = 288
     real_side: int = 256
+    # Pseudo-labels of real-train's train split (python -m skindeep.model.pseudo), packed at the photos'
+    # packed size for self-training (loss.pseudo); "" or a missing folder: none.
+    pseudo: str = "cache/pseudo"
     val_n: int = 32  # 32 x 3 PNGs at 320 px = 8 MiB: 64 would not fit (docs/training.md, sizes)
     val_size: int = 320
     val_seed: int = 1
@@ -116,6 +119,22 @@ def _pack_real(paths: list[Path], dst: Path, side: int, quality: int) -> int:
         meta["packed_scale"] = round(f, 5)
         (dst / (p.stem + ".json")).write_text(json.dumps(meta))
     return len(paths)
+
+
+def _pack_pseudo(labels: Path, photos: Path, dst: Path) -> int:
+    """The pseudo-labels in ``labels`` of the photos packed in ``photos``, resized (nearest) to each packed
+    photo's size into ``dst``; labels of photos not in the pack (the hold-out) stay behind."""
+    dst.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for photo in sorted(photos.glob("*.jpg")):
+        label = cv2.imread(str(labels / f"{photo.stem}.png"), cv2.IMREAD_GRAYSCALE)
+        if label is None:
+            continue
+        h, w = cv2.imread(str(photo)).shape[:2]
+        cv2.imwrite(str(dst / f"{photo.stem}.png"), cv2.resize(label, (w, h), interpolation=cv2.INTER_NEAREST),
+                    [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        count += 1
+    return count
 
 
 def _tar(out: Path, files: list[Path], root: Path) -> int:
@@ -194,6 +213,8 @@ def build_pack(cfg: PackConfig, log=print) -> dict:
         train, val = split_real_train(shared / "real-train")
         for part, paths in (("train", train), ("val", val)):
             counts[f"real_train_{part}"] = _pack_real(paths, out / "real-train" / part, cfg.real_side, cfg.quality)
+        if cfg.pseudo and Path(cfg.pseudo).is_dir():
+            counts["pseudo"] = _pack_pseudo(Path(cfg.pseudo), out / "real-train" / "train", out / "real-train" / "pseudo")
     designs = split_designs(shared / "designs")[0]
     counts["designs"] = _tar(out / "designs.tar.xz", designs, shared / "designs")
     fonts = [Path(f) for group in find_fonts() for f in group]
@@ -225,7 +246,7 @@ def build_pack(cfg: PackConfig, log=print) -> dict:
 
 def unpack(pack: str | Path, work: str | Path) -> dict[str, Path]:
     """Extract the pack's archives into ``work``; returns the paths a run needs (people, designs,
-    fonts, val, loss weights, real-train val and train photos)."""
+    fonts, val, loss weights, real-train val and train photos, the train photos' pseudo-labels)."""
     pack, work = Path(pack), Path(work)
     if not (pack / "manifest.json").is_file():
         raise PackError(f"{pack}: not a device pack (no manifest.json); build it with scripts/make_device_pack.py")
@@ -240,7 +261,7 @@ def unpack(pack: str | Path, work: str | Path) -> dict[str, Path]:
                 tar.extractall(work / name, **kwargs)
     return {"people": pack / "people", "designs": work / "designs", "fonts": work / "fonts", "val": pack / "val",
             "loss": pack / "lite0-loss.pt", "real": pack / "real-train" / "val",
-            "real_train": pack / "real-train" / "train"}
+            "real_train": pack / "real-train" / "train", "pseudo": pack / "real-train" / "pseudo"}
 
 
 def main(argv: list[str] | None = None) -> None:
