@@ -209,3 +209,23 @@ def test_replace_leaves_no_outline_and_reports_what_it_changed(tiny_model_path):
     assert np.array_equal(kept.image[outside], img[outside])  # off: the outline stays
     assert (res.ink_mask[outside] == 255).mean() > 0.95  # the reported mask is what was applied
     assert np.array_equal(res.image[res.ink_mask == 0], img[res.ink_mask == 0])
+
+
+def test_cli_snap_outline_can_be_turned_off(tiny_model_path, tmp_path):
+    from click.testing import CliRunner
+
+    from skindeep.cli.remove import command
+
+    img, mask, ring = outlined_piece(seed=5)
+    Image.fromarray(img).save(tmp_path / "arm.png")
+    Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "arm-mask.png")
+    masks = {}
+    for flag in ("--snap-outline", "--no-snap-outline"):
+        out = tmp_path / flag.strip("-")
+        result = CliRunner().invoke(command, [str(tmp_path / "arm.png"), "-o", str(out), "--model", str(tiny_model_path),
+                                              "--no-protect-face", "-q", "--mask", str(tmp_path / "arm-mask.png"),
+                                              "--mask-mode", "replace", "--save-mask", flag])
+        assert result.exit_code == 0, result.output
+        masks[flag] = np.asarray(Image.open(out / "arm.mask.png")) > 0
+    assert np.array_equal(masks["--no-snap-outline"], mask)  # exactly what was painted
+    assert (masks["--snap-outline"] & ring & ~mask).sum() > 1000  # the outline joins it by default
