@@ -382,12 +382,16 @@ def crop_real(rgb: np.ndarray, maps: np.ndarray, square: tuple[int, int, int], s
     return np.ascontiguousarray(img), np.ascontiguousarray(crop)
 
 
+def image_tensor(img: np.ndarray) -> torch.Tensor:
+    """(3, S, S) float32 0..1 of an (S, S, 3) uint8 crop."""
+    return torch.from_numpy(img.transpose(2, 0, 1).copy()).float() / 255.0
+
+
 def real_image_tensors(img: np.ndarray) -> dict[str, torch.Tensor]:
-    """``image (3,S,S)`` float32 0..1 and ``lab (3,S,S)`` float32 CIELAB (L 0..100, for box_pairwise) of an
+    """``image`` (``image_tensor``) and ``lab (3,S,S)`` float32 CIELAB (L 0..100, for box_pairwise) of an
     (S, S, 3) uint8 crop."""
     lab = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    return {"image": torch.from_numpy(img.transpose(2, 0, 1).copy()).float() / 255.0,
-            "lab": torch.from_numpy(lab.transpose(2, 0, 1).copy())}
+    return {"image": image_tensor(img), "lab": torch.from_numpy(lab.transpose(2, 0, 1).copy())}
 
 
 class RealPseudoDataset(_RealPhotoCrops):
@@ -422,4 +426,4 @@ class RealPseudoDataset(_RealPhotoCrops):
                               self.size, self.blur, rng)
         if self.grade > 0 and rng.random() < self.grade:
             img = random_grade(rng)(img)
-        return {"image": real_image_tensors(img)["image"], "ink": torch.from_numpy(crop.astype(np.float32))}
+        return {"image": image_tensor(img), "ink": torch.from_numpy(crop.astype(np.float32))}

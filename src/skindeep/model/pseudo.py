@@ -1,4 +1,4 @@
-"""Pseudo-labels of real ink, for self-training the ink head on real photos (issue 15, experiment 15).
+"""Pseudo-labels of real ink, for self-training the ink head on real photos (issue 15, experiment 17).
 
 The shipped detector finds much of the real ink but is unsure of it: in the core of real tattoo boxes it
 gives p > 0.5 on about three times as many pixels as p > 0.98, and the remover keeps only what reaches its

@@ -158,16 +158,19 @@ def real_batches(cfg: TrainConfig, size: int, seed: int):
     ``loss.pseudo`` under keys prefixed ``pl_``."""
     if not cfg.data.real_dir:
         return None
+    boxes_on = bool(cfg.loss.box_projection or cfg.loss.box_negative or cfg.loss.box_pairwise)
+    pseudo_on = bool(cfg.loss.pseudo and cfg.data.pseudo_dir)
+    if not (boxes_on or pseudo_on):
+        return None
+    photos = _real_train_photos(cfg)
     feeds = []
-    if cfg.loss.box_projection or cfg.loss.box_negative or cfg.loss.box_pairwise:
-        ds = RealBoxDataset(_real_train_photos(cfg), size, seed=seed, length=10**9)
+    if boxes_on:
+        ds = RealBoxDataset(photos, size, seed=seed, length=10**9)
         feeds.append(("", _endless(ds, cfg.data.real_batch, cfg.data.workers)))
-    if cfg.loss.pseudo and cfg.data.pseudo_dir:
-        ds = RealPseudoDataset(_real_train_photos(cfg), cfg.data.pseudo_dir, size, seed=seed, length=10**9,
+    if pseudo_on:
+        ds = RealPseudoDataset(photos, cfg.data.pseudo_dir, size, seed=seed, length=10**9,
                                grade=cfg.data.pseudo_grade)
         feeds.append(("pl_", _endless(ds, cfg.data.pseudo_batch, cfg.data.workers)))
-    if not feeds:
-        return None
     return ({prefix + k: v for prefix, it in feeds for k, v in next(it).items()} for _ in itertools.count())
 
 
