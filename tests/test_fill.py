@@ -12,6 +12,7 @@ from skindeep.remove.fill import (
     FillSettings,
     density,
     fill_skin,
+    layered_texture,
     outline_gap,
     skin_base,
     skin_texture,
@@ -114,6 +115,39 @@ def test_texture_is_copied_not_invented_and_repeatable():
     assert not skin_texture(truth, np.zeros_like(hole), hole, 2.0, seed=7).any()
 
 
+def relief_skin(h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:
+    """Skin with relief at two scales: fine grain (std 3) plus blotches of about 6 px (std 6)."""
+    rng = np.random.default_rng(seed)
+    blotches = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 3.0)
+    relief = 6 * blotches / blotches.std() + rng.normal(0, 3, (h, w)).astype(np.float32)
+    return np.clip(np.float32([180, 130, 110]) + relief[..., None], 0, 255).astype(np.uint8)
+
+
+def sobel_mean(img: np.ndarray, where: np.ndarray) -> float:
+    g = img.astype(np.float32)
+    g = g.mean(2) if g.ndim == 3 else g
+    return float(np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))[where].mean())
+
+
+def test_layered_texture_restores_coarser_relief():
+    """One band (finer than sigma 2) loses the blotches: the fill is flatter than the skin around. The
+    octave bands copy them too: the fill's gradient energy comes closer to the ring's, and not above it."""
+    truth = relief_skin(seed=5)
+    hole = disc(240, 320, 120, 160, 50)
+    ring = disc(240, 320, 120, 160, 90) & ~disc(240, 320, 120, 160, 60)
+    smooth = cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 12.0)  # what the membrane would give
+    around = sobel_mean(truth, ring)
+    one = sobel_mean(smooth + layered_texture(truth, ~hole, hole, 2.0, 1, seed=7), hole) / around
+    three = sobel_mean(smooth + layered_texture(truth, ~hole, hole, 2.0, 3, seed=7), hole) / around
+    assert one < 0.75
+    assert one + 0.05 < three < 1.1
+    layers = layered_texture(truth, ~hole, hole, 2.0, 3, seed=7)
+    assert np.array_equal(layers, layered_texture(truth, ~hole, hole, 2.0, 3, seed=7))
+    assert not layers[~hole].any()
+    # one level is exactly skin_texture's band
+    assert np.array_equal(layered_texture(truth, ~hole, hole, 2.0, 1, seed=7), skin_texture(truth, ~hole, hole, 2.0, 7))
+
+
 def test_replace_region_is_restored_completely(tiny_model_path):
     """A painted region goes, whatever the ink head thinks: the tiny model sees no ink in a mid-grey mark."""
     img = shaded_skin(seed=4)
@@ -194,6 +228,43 @@ def test_snap_outline_leaves_a_mask_on_plain_skin_alone():
     before = alpha.copy()
     snap_outline(img, alpha, [(100, 60, 221, 181)])
     assert np.array_equal(alpha, before)
+
+
+def soft_outlined_piece(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Skin with a tattoo's outline whose edge is blurred (ink coverage falls off over ~3 px, as a real
+    line does past any mask), and a mask that stops inside the line. Returns (rgb, mask, truth)."""
+    truth = shaded_skin(seed=seed)
+    line = np.zeros((240, 320), np.uint8)
+    cv2.circle(line, (160, 120), 80, 1, 3)
+    cover = cv2.GaussianBlur(line.astype(np.float32), (0, 0), 1.5)[..., None]
+    cover = np.clip(cover / cover.max(), 0, 1)
+    img = np.clip(truth * (1 - cover) + np.float32([45, 40, 50]) * cover, 0, 255).astype(np.uint8)
+    return img, disc(240, 320, 120, 160, 80), truth
+
+
+def test_soft_edge_takes_the_blurred_edge_of_the_line():
+    img, mask, truth = soft_outlined_piece(seed=6)
+    box = (80, 40, 241, 201)
+    lum = lambda a: a.astype(np.float32).mean(-1)  # noqa: E731
+    results = {}
+    for soft in (False, True):
+        alpha = mask.astype(np.float32)
+        boxes = snap_outline(img, alpha, [box], soft_edge=soft)
+        assert 0.0 <= alpha.min() and alpha.max() <= 1.0
+        out = img.copy()
+        fill_skin(img, out, alpha, boxes, FillSettings(floor=1.0))
+        changed = alpha > 0
+        band = ~changed & (cv2.distanceTransform((~changed).astype(np.uint8), cv2.DIST_L2, 3) <= 2)
+        # the first 2 px just outside what was changed: how much darker than the true skin
+        results[soft] = float((lum(truth) - lum(out))[band].mean()), alpha
+    hard_ring, _ = results[False]
+    soft_ring, alpha = results[True]
+    assert hard_ring > 8  # the snap alone leaves a dark ring: the line's blurred edge
+    assert soft_ring < hard_ring / 2
+    # lighter skin in the band is not taken: only pixels darker than the skin around are
+    soft_only = (alpha > 0) & (alpha < 1)
+    assert soft_only.sum() > 100
+    assert (lum(img)[soft_only] < lum(truth)[soft_only] + 3).mean() > 0.9
 
 
 def test_replace_leaves_no_outline_and_reports_what_it_changed(tiny_model_path):

@@ -42,9 +42,9 @@ MIN_SKIN_SHARE = 0.2  # the ring is judged by its skin-coloured pixels when at l
 OUTLINE_GAP = 0.01  # the clean pixels this close to the mask (share of the box's long side, >= 3 px) are skipped
 OUTLIER_LAB = 20.0  # Lab distance from the skin around beyond which a clean pixel is ink, not skin
 OUTLIER_SIGMA = 0.03  # "around" for that test, as a fraction of the working size
-MAX_ENERGY = 2.0
+MAX_ENERGY = 2.0  # source patches with more fine detail than this x the median (edges, hair, ink) are skipped
 MAX_SOURCES = 4000  # candidate source patches per region (bounds the nearest-patch search)
-MAX_MARGIN = 128  # px: the ring of skin around a region is never wider (bounds memory on big photos)  # source patches with more fine detail than this x the median (edges, hair, ink) are skipped
+MAX_MARGIN = 128  # px: the ring of skin around a region is never wider (bounds memory on big photos)
 
 
 @dataclass
@@ -52,6 +52,8 @@ class FillSettings:
     """How the fill is made and mixed; ``PipelineConfig`` carries them.
 
     texture_sigma: px at full size; detail finer than this Gaussian is copied from the ring.
+    texture_levels: octave bands of texture copied (``layered_texture``): 1 = only the detail finer than
+        ``texture_sigma``; each more band adds the next octave of coarser relief.
     dense_from, dense_to: Lab distance (Delta E) from the predicted skin at which a pixel starts to be
         filled, and is fully filled: below ``dense_from`` the ink is thin and the network's unmixing is
         kept.
@@ -60,17 +62,21 @@ class FillSettings:
         (at least 24 px).
     snap_outline: take the tattoo's outline just outside the mask into it (``snap_outline``), so no dark
         line is left along the region's border.
+    soft_edge: with ``snap_outline``, also take the ink's soft edge just past the snapped outline: the
+        pixels there darker than the skin beyond, with an alpha that fades over ``outline_gap``.
     learned_base: add the learned low-frequency restorer's residual (``weights/lowfreq.onnx``,
         :mod:`skindeep.remove.lowfreq`) to the membrane; the membrane alone when off or when the file is
         missing.
     """
 
     texture_sigma: float = 2.0
+    texture_levels: int = 1
     dense_from: float = 15.0
     dense_to: float = 35.0
     floor: float = 0.0
     margin: float = 0.35
     snap_outline: bool = True
+    soft_edge: bool = False
     learned_base: bool = False
 
 
@@ -131,13 +137,14 @@ def _window(p: int) -> np.ndarray:
     return np.outer(hann, hann)
 
 
-def skin_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: float, seed: int) -> np.ndarray:
+def skin_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: float, seed: int,
+                 finer: float = 0.0) -> np.ndarray:
     """Real fine texture for the ``target`` pixels, copied from clean skin nearby: (h, w, 3) float32.
 
     rgb: (h, w, 3) uint8 box. known: (h, w) bool clean pixels (sources). target: (h, w) bool pixels that
     need texture. sigma: high-pass Gaussian (px). seed: makes the choice of patches repeatable.
-    Returns the high-pass detail (zero mean) inside ``target`` and 0 elsewhere; all zeros when no clean
-    patch fits.
+    finer: when > 0, a band-pass: detail coarser than this Gaussian (px) and finer than ``sigma``.
+    Returns the detail (zero mean) inside ``target`` and 0 elsewhere; all zeros when no clean patch fits.
     """
     h, w = known.shape
     out = np.zeros((h, w, 3), np.float32)
@@ -149,9 +156,7 @@ def skin_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: 
     # High-pass of the clean pixels only (normalised blur): the ink's darkness must not ring into the
     # detail of the skin next to it, or every copied patch would carry a halo.
     weight = known.astype(np.float32)
-    smooth = cv2.GaussianBlur(src * weight[..., None], (0, 0), sigma) / np.maximum(
-        cv2.GaussianBlur(weight, (0, 0), sigma), 1e-4)[..., None]
-    detail = (src - smooth) * weight[..., None]
+    detail = (_clean_blur(src, weight, finer) - _clean_blur(src, weight, sigma)) * weight[..., None]
     # Source patches: fully clean, and not busier than usual (no edges of clothes, hair, other ink).
     unknown_sum = cv2.boxFilter((~known).astype(np.float32), -1, (p, p), normalize=False,
                                 anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
@@ -229,6 +234,42 @@ def skin_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: 
     return out
 
 
+def _clean_blur(src: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of (h, w, 3) float32 ``src`` over the pixels of ``weight`` (h, w) float32 only; ``src``
+    itself when ``sigma`` is 0."""
+    if sigma <= 0:
+        return src
+    return cv2.GaussianBlur(src * weight[..., None], (0, 0), sigma) / np.maximum(
+        cv2.GaussianBlur(weight, (0, 0), sigma), 1e-4)[..., None]
+
+
+def layered_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: float, levels: int,
+                    seed: int) -> np.ndarray:
+    """Real skin texture in ``levels`` octave bands: (h, w, 3) float32, zero outside ``target``.
+
+    Band 0 is ``skin_texture``'s detail finer than ``sigma``. Band ``l`` >= 1 is the detail between
+    ``sigma * 2**(l-1)`` and ``sigma * 2**l`` px (skin's relief: creases, the shading of pores, veins),
+    copied the same way at 1/2**l of the size, where the same patch covers 2**l times the skin, and
+    contrast-matched in its own band. The membrane under it is smooth at every scale, so without the
+    coarser bands a large fill looks like a flat, airbrushed patch even with the right grain.
+    rgb: (h, w, 3) uint8 box. known, target: (h, w) bool, as in ``skin_texture``.
+    """
+    out = skin_texture(rgb, known, target, sigma, seed)
+    h, w = known.shape
+    for level in range(1, levels):
+        scale = 0.5 ** level
+        size = (round(w * scale), round(h * scale))
+        if min(size) < 16:
+            break
+        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        clean = cv2.resize(known.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.99
+        wanted = cv2.resize(target.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+        band = skin_texture(small, clean, wanted, sigma, seed + level, finer=sigma / 2)
+        out += cv2.resize(band, (w, h), interpolation=cv2.INTER_LINEAR)
+    out[~target] = 0.0
+    return out
+
+
 def density(rgb: np.ndarray, base: np.ndarray, settings: FillSettings) -> np.ndarray:
     """How much each pixel is to be filled, (h, w) float32 0..1, from its Lab distance to ``base``.
 
@@ -265,9 +306,9 @@ def _clean_skin(rgb: np.ndarray, clean: np.ndarray) -> np.ndarray:
     return cleaner if cleaner.sum() >= MIN_KNOWN else known
 
 
-def _ink_like(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """(h, w) bool: the pixels of ``rgb`` (h, w, 3) uint8 farther than ``OUTLIER_LAB`` in Lab from the mean
-    of the ``known`` (h, w) bool pixels around them (``OUTLIER_SIGMA``), grown by one pixel: ink, not skin."""
+def _local_skin(rgb: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``rgb`` (h, w, 3) uint8 in Lab at the working size, and the mean Lab of the ``known`` (h, w) bool
+    pixels around each pixel (``OUTLIER_SIGMA``): two (h', w', 3) float32 arrays."""
     h, w = known.shape
     scale = min(1.0, WORK_SIDE / max(h, w))
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -277,9 +318,25 @@ def _ink_like(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     sigma = max(2.0, OUTLIER_SIGMA * max(size))
     local = cv2.GaussianBlur(lab * weight[..., None], (0, 0), sigma) / np.maximum(
         cv2.GaussianBlur(weight, (0, 0), sigma), 1e-4)[..., None]
+    return lab, local
+
+
+def _ink_like(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the pixels of ``rgb`` (h, w, 3) uint8 farther than ``OUTLIER_LAB`` in Lab from the mean
+    of the ``known`` (h, w) bool pixels around them (``OUTLIER_SIGMA``), grown by one pixel: ink, not skin."""
+    h, w = known.shape
+    lab, local = _local_skin(rgb, known)
     ink_like = (np.linalg.norm(lab - local, axis=2) > OUTLIER_LAB).astype(np.uint8)
     ink_like = cv2.dilate(cv2.resize(ink_like, (w, h), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8))
     return ink_like.astype(bool)
+
+
+def _darker_than_skin(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the pixels of ``rgb`` (h, w, 3) uint8 darker (Lab L, at full size) than the mean of the
+    ``known`` (h, w) bool pixels around them."""
+    h, w = known.shape
+    local_l = cv2.resize(_local_skin(rgb, known)[1][..., 0], (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[..., 0] < local_l
 
 
 def outline_gap(box: Box) -> int:
@@ -287,15 +344,18 @@ def outline_gap(box: Box) -> int:
     return max(3, round(OUTLINE_GAP * max(box[2] - box[0], box[3] - box[1])))
 
 
-def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box]) -> list[Box]:
+def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge: bool = False) -> list[Box]:
     """Take the tattoo's outline that a mask leaves just outside its edge into the mask, in place.
 
     A mask drawn by hand, or found by the detector, often stops on the dark line around a piece or
     inside its soft halo; filled up to there, the line stays and draws the region's border. Here the
     pixels within ``outline_gap`` of the mask's core (``alpha >= 0.5``) that are ink-like (far in Lab
     from the skin beyond that band, ``_ink_like``) and connected to the core through such pixels get
-    ``alpha = 1``. rgb: (H, W, 3) uint8. alpha: (H, W) float32 0..1. boxes: boxes (x0, y0, x1, y1) holding
-    every masked pixel. Returns boxes holding the grown mask (each grown by its gap, merged).
+    ``alpha = 1``. With ``soft_edge``, the pixels up to ``outline_gap`` further out that are darker than
+    that skin (the line's blurred edge; lighter skin texture is left alone) get an alpha fading from 1 to
+    0 across that band, the way a retoucher's soft brush in *Lighten* mode takes a halo.
+    rgb: (H, W, 3) uint8. alpha: (H, W) float32 0..1. boxes: boxes (x0, y0, x1, y1) holding every masked
+    pixel. Returns boxes holding the grown mask (each grown by its gap, twice with ``soft_edge``; merged).
     """
     h, w = alpha.shape
     grown_boxes = []
@@ -317,8 +377,19 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box]) -> list[B
         for _ in range(gap):  # geodesic dilation: only through ink-like pixels, at most ``gap`` px
             grown = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & allowed
         a[(grown > 0) & ~core] = 1.0
-        grown_boxes.append(_grow(box, gap, h, w))
+        if soft_edge:
+            _take_soft_edge(rgb[gy0:gy1, gx0:gx1], a, grown > 0, skin_beyond, gap)
+        grown_boxes.append(_grow(box, 2 * gap if soft_edge else gap, h, w))
     return merge_boxes(grown_boxes)
+
+
+def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, skin: np.ndarray, gap: int) -> None:
+    """Raise ``alpha`` (h, w) float32, in place, on the band ``gap`` px wide around ``mask`` (h, w) bool where
+    ``rgb`` (h, w, 3) uint8 is darker than the ``skin`` (h, w) bool around: 1 next to the mask, 0 at
+    ``gap + 1`` px."""
+    dist = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
+    band = ~mask & (dist <= gap) & _darker_than_skin(rgb, skin)
+    alpha[band] = np.maximum(alpha[band], np.clip(1.0 - (dist[band] - 1.0) / gap, 0.0, 1.0))
 
 
 def _grow(box: Box, margin: int, h: int, w: int) -> Box:
@@ -360,7 +431,7 @@ def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[B
         if not fill_here.any():
             continue
         seed = zlib.crc32(src[::7, ::7].tobytes())
-        fill = base + skin_texture(src, known, fill_here, settings.texture_sigma, seed)
+        fill = base + layered_texture(src, known, fill_here, settings.texture_sigma, settings.texture_levels, seed)
         ys, xs = np.nonzero(fill_here)
         a_px = a[ys, xs][:, None]
         f_px = f[ys, xs][:, None]

@@ -534,7 +534,7 @@ class Remover:
         else:
             alpha, boxes = self._alpha(prob_small, grow_small, prob, threshold, rgb, skin_small)
         if self.config.fill is not None and self.config.fill.snap_outline:
-            boxes = snap_outline(rgb, alpha, boxes)  # before "limit", keep and faces cut the mask
+            boxes = snap_outline(rgb, alpha, boxes, self.config.fill.soft_edge)  # before "limit", keep and faces cut the mask
         for x0, y0, x1, y1 in boxes:
             box = alpha[y0:y1, x0:x1]
             if user_mask is not None and mask_mode == "limit":
