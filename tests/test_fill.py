@@ -115,6 +115,23 @@ def test_texture_is_copied_not_invented_and_repeatable():
     assert not skin_texture(truth, np.zeros_like(hole), hole, 2.0, seed=7).any()
 
 
+def test_texture_contrast_matches_all_the_clean_skin_around():
+    """Copied patches come from the calmer skin (busy ones are skipped), but the fill's contrast is that of
+    all the clean skin around: matched to the calm patches alone it looked airbrushed (experiment 19)."""
+    rng = np.random.default_rng(11)
+    h, w = 240, 320
+    grain = rng.normal(0, 1, (h, w, 1)).astype(np.float32) * np.where(np.arange(w) < 210, 3.0, 10.0)[None, :, None]
+    skin = np.clip(np.float32([180, 130, 110]) + grain, 0, 255).astype(np.uint8)
+    hole = disc(h, w, 120, 160, 40)
+    ring = ~hole & disc(h, w, 120, 160, 120)
+    detail = skin_texture(skin, ~hole, hole, 2.0, seed=3)
+    around = high_std(skin, ring)
+    calm = high_std(skin, ring & (np.arange(w) < 210)[None, :])
+    inside = high_std(np.clip(128 + detail, 0, 255).astype(np.uint8), hole)
+    assert calm < 0.7 * around
+    assert 0.8 * around < inside < 1.25 * around
+
+
 def relief_skin(h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:
     """Skin with relief at two scales: fine grain (std 3) plus blotches of about 6 px (std 6)."""
     rng = np.random.default_rng(seed)
