@@ -1,27 +1,19 @@
 """The restorer section of ``skindeep eval`` (real-dev photos, region given) for skindeep alone, under given
 fill settings, without the rest of the evaluation: one line of figures per setting.
 
-    python scripts/seam_with.py [--n 40] "" "texture_levels=3,soft_edge=True" ...
+    python scripts/seam_with.py [--n 40] "" "fill.texture_levels=3,fill.soft_edge=1" ...
 
-Each argument is a comma-separated list of ``FillSettings`` fields (empty = the shipped settings).
+Each argument is a comma-separated list of Remover options in ``real_score_with.py``'s ``--opt`` form
+(``fill.NAME=V`` sets one FillSettings field; empty = the shipped settings).
 Used for the experiments in docs/experiments.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 from pathlib import Path
 
-
-def settings(text: str):
-    """``"texture_levels=3,soft_edge=True"`` -> FillSettings with those fields changed."""
-    from dataclasses import replace
-
-    from skindeep.remove.fill import FillSettings
-
-    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
-    return replace(FillSettings(), **{k.strip(): ast.literal_eval(v.strip()) for k, v in pairs})
+from real_score_with import parse_options
 
 
 def main() -> None:
@@ -35,8 +27,8 @@ def main() -> None:
 
     photos = real.evenly(real.list_real(a.real), a.n)
     for text in a.variants:
-        fill = settings(text)
-        ours = restorer.restorers(Remover(fill=fill))["skindeep"]
+        options = parse_options([o.strip() for o in text.split(",") if o.strip()])
+        ours = restorer.restorers(Remover(**options))["skindeep"]
         s = restorer.run_restorer_real(photos, {"skindeep": ours})["summary"]["skindeep"]
         print(f"[{text or 'shipped'}] " + ", ".join(f"{k} {v:.3g}" for k, v in s.items()), flush=True)
 
