@@ -284,6 +284,19 @@ def test_soft_edge_takes_the_blurred_edge_of_the_line():
     assert (lum(img)[soft_only] < lum(truth)[soft_only] + 3).mean() > 0.9
 
 
+def test_soft_edge_leaves_dark_background_past_a_box_alone():
+    # a box over a forearm whose right side runs into a dark, bluish background (a box, not a line)
+    img = shaded_skin(seed=7)
+    img[:, 200:] = (35, 40, 60)
+    mask = np.zeros(img.shape[:2], bool)
+    mask[60:180, 100:205] = True  # the box's right edge lies 5 px into the background
+    alpha = mask.astype(np.float32)
+    snap_outline(img, alpha, [(100, 60, 205, 180)], soft_edge=True)
+    past = ~mask & (alpha > 0)
+    assert past[:, 205:].sum() == 0  # no background past the box is taken
+    assert past.sum() < 0.02 * mask.sum()  # nor is the plain skin past its other edges
+
+
 def test_replace_leaves_no_outline_and_reports_what_it_changed(tiny_model_path):
     img, mask, ring = outlined_piece(seed=3)
     truth = shaded_skin(seed=3)

@@ -215,3 +215,24 @@ def test_hair_weight_makes_hair_taken_for_skin_cost_more():
     plain, heavy = S.skin_loss(all_skin, target, known), S.skin_loss(all_skin, target, known, hair_weight=3.0)
     assert float(heavy) > 1.3 * float(plain)  # the hair rows called skin now cost more
     assert float(S.skin_loss(right, target, known, hair_weight=3.0)) < 0.1 * float(heavy)  # a right answer stays cheap
+
+
+def test_whole_view_sees_the_whole_photo_at_the_detectors_scale_with_labels_aligned():
+    # a tall street photo (300 x 820): left half "skin" (red, code 1), right half "clothing" (blue, code 3)
+    rgb = np.zeros((820, 300, 3), np.uint8)
+    labels = np.full((820, 300), S.LABEL_SKIN, np.uint8)
+    rgb[:, :150] = (200, 40, 40)
+    rgb[:, 150:] = (40, 40, 200)
+    labels[:, 150:] = S.LABEL_CLOTHING
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        img, lab = S.whole_view(rng, rgb, labels, 256, long_side=(300.0, 340.0))
+        assert img.shape == (256, 256, 3) and lab.shape == (256, 256)
+        known = lab != S.LABEL_UNKNOWN
+        # the photo is ~110-124 px wide at that scale: the rest of the window is mirror padding, unlabelled
+        assert 100 <= known[128].sum() <= 130
+        assert (lab[known] == S.LABEL_SKIN).any() and (lab[known] == S.LABEL_CLOTHING).any()
+        # labels follow the pixels (away from the resampled seam between the halves)
+        red = (img[..., 0] > 150) & known
+        blue = (img[..., 2] > 150) & known
+        assert (lab[red] == S.LABEL_SKIN).mean() > 0.97 and (lab[blue] == S.LABEL_CLOTHING).mean() > 0.97

@@ -37,6 +37,9 @@ LABEL_NOT_SKIN = 4  # skin = 0, hair / clothing unknown (people/ masks)
 LABEL_SKIN_ONLY = 5  # skin = 1, hair / clothing unknown (inside a real tattoo box)
 LABEL_UNKNOWN = 255
 INPUT_BLUR = 1.0  # the remover softens what the detector sees by this sigma (skindeep.json)
+# Long side (px) of a whole photo as the detector sees it (skindeep.json: recommended_detect_size 320), with
+# the jitter of ``whole_view``.
+WHOLE_LONG_SIDE = (240.0, 420.0)
 
 
 # -- labels ------------------------------------------------------------------------------------------
@@ -96,6 +99,10 @@ class SkinSetSpec:
     per_clothes: int = 2  # synthetic samples per clothes/ photo
     per_people: int = 1
     per_real: int = 2
+    # Whole-photo views per labelled or boxed photo, at the scale the remover sees (``whole_view``): the
+    # synthetic samples are crops at 2-5x that scale, and a net trained only on them called whole plaid
+    # jumpsuits and khaki trousers skin at 320 px (experiment 20).
+    per_whole: int = 0
     seed: int = 0
     p_recolour: float = 0.0  # share of samples whose clothing is recoloured skin-like (skin_toned_clothing)
 
@@ -106,6 +113,31 @@ def _real_crop(rng: np.random.Generator, rgb: np.ndarray, boxes: list, size: int
     labels = box_labels(rgb.shape[:2], boxes)
     img = cv2.resize(rgb[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_AREA)
     lab = cv2.resize(labels[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_NEAREST)
+    if rng.random() < 0.5:
+        img, lab = img[:, ::-1], lab[:, ::-1]
+    return np.ascontiguousarray(img), np.ascontiguousarray(lab)
+
+
+def whole_view(rng: np.random.Generator, rgb: np.ndarray, labels: np.ndarray, size: int,
+               long_side: tuple[float, float] = WHOLE_LONG_SIDE) -> tuple[np.ndarray, np.ndarray]:
+    """A (size, size, 3) uint8 view of a whole photo and its (size, size) label codes, at the scale the
+    remover's detector sees it: the photo's long side resized to U(``long_side``) px, then a random
+    ``size`` square window; where the photo is narrower than the window it is mirrored and the labels
+    there are ``LABEL_UNKNOWN``. Flipped at random."""
+    h, w = rgb.shape[:2]
+    scale = rng.uniform(*long_side) / max(h, w)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    img = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+    lab = cv2.resize(labels, (nw, nh), interpolation=cv2.INTER_NEAREST)
+    pad_y, pad_x = max(0, size - nh), max(0, size - nw)
+    if pad_y or pad_x:
+        top, left = int(rng.integers(pad_y + 1)), int(rng.integers(pad_x + 1))
+        border = (top, pad_y - top, left, pad_x - left)
+        img = cv2.copyMakeBorder(img, *border, cv2.BORDER_REFLECT_101)
+        lab = cv2.copyMakeBorder(lab, *border, cv2.BORDER_CONSTANT, value=LABEL_UNKNOWN)
+    y0 = int(rng.integers(img.shape[0] - size + 1))
+    x0 = int(rng.integers(img.shape[1] - size + 1))
+    img, lab = img[y0:y0 + size, x0:x0 + size], lab[y0:y0 + size, x0:x0 + size]
     if rng.random() < 0.5:
         img, lab = img[:, ::-1], lab[:, ::-1]
     return np.ascontiguousarray(img), np.ascontiguousarray(lab)
@@ -166,6 +198,18 @@ def build_set(spec: SkinSetSpec, out: str | Path, log=print) -> Path:
         rgb = cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB)
         for _ in range(spec.per_real):
             img, lab = _real_crop(rng, rgb, boxes, spec.size)
+            images.append(img)
+            labels.append(lab)
+    whole = [p for p, _ in jobs] + [p for p in real_train if json_boxes(p)] if spec.per_whole else []
+    for photo in whole:
+        rgb = cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB)
+        full = photo_labels(photo)
+        if full is None:  # a boxed real photo: the core of each box is (tattooed) skin
+            full = box_labels(rgb.shape[:2], json_boxes(photo))
+        elif full.shape != rgb.shape[:2]:
+            full = cv2.resize(full, rgb.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+        for _ in range(spec.per_whole):
+            img, lab = whole_view(rng, rgb, full, spec.size)
             images.append(img)
             labels.append(lab)
     path = out / "skin.npz"
@@ -437,6 +481,7 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--data", default="../shared/data", help="folder holding people/, clothes/, real-train/, designs/")
     b.add_argument("--size", type=int, default=256)
     b.add_argument("--recolour", type=float, default=0.0, help="share of samples with skin-toned clothing")
+    b.add_argument("--whole", type=int, default=0, help="whole-photo views per photo, at the detector's scale")
     t = sub.add_parser("train", help="train the skin head on a frozen removal network")
     t.add_argument("--init", required=True, help="checkpoint of the removal network")
     t.add_argument("--cache", default="cache/skin")
@@ -463,7 +508,7 @@ def main(argv: list[str] | None = None) -> None:
         d = Path(args.data)
         spec = SkinSetSpec(people_dir=str(d / "people"), clothes_dir=str(d / "clothes"),
                            real_dir=str(d / "real-train"), designs_dir=str(d / "designs"), size=args.size,
-                           p_recolour=args.recolour)
+                           p_recolour=args.recolour, per_whole=args.whole)
         build_set(spec, args.out)
     else:
         train_head(args.init, args.cache, args.out, steps=args.steps)

@@ -381,12 +381,22 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge
     return merge_boxes(grown_boxes)
 
 
-def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, skin: np.ndarray, gap: int) -> None:
-    """Raise ``alpha`` (h, w) float32, in place, on the band ``gap`` px wide around ``mask`` (h, w) bool where
-    ``rgb`` (h, w, 3) uint8 is darker than the ``skin`` (h, w) bool around: 1 next to the mask, 0 at
-    ``gap + 1`` px."""
-    dist = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
-    band = ~mask & (dist <= gap) & _darker_than_skin(rgb, skin)
+def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond: np.ndarray, gap: int) -> None:
+    """Raise ``alpha`` (h, w) float32, in place, on the blurred edge of the line the ``mask`` (h, w) bool
+    ends on: the band ``gap`` px wide past the mask's ink-like edge pixels, where ``rgb`` (h, w, 3) uint8 is
+    skin-coloured but darker than the skin of ``beyond`` (h, w) bool: 1 next to the mask, 0 at ``gap + 1``
+    px. Where the mask's edge runs through skin or background (a box), nothing is taken: dark background
+    and clothes are not skin-coloured, and skin is not darker than itself."""
+    coloured = skin_coloured(rgb)
+    skin = beyond & coloured
+    if skin.sum() < max(MIN_KNOWN, MIN_SKIN_SHARE * beyond.sum()):
+        return
+    edge = mask & (cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3) <= gap)
+    line = edge & _ink_like(rgb, skin)
+    if not line.any():
+        return
+    dist = cv2.distanceTransform((~line).astype(np.uint8), cv2.DIST_L2, 3)
+    band = ~mask & (dist <= gap) & coloured & _darker_than_skin(rgb, skin)
     alpha[band] = np.maximum(alpha[band], np.clip(1.0 - (dist[band] - 1.0) / gap, 0.0, 1.0))
 
 
