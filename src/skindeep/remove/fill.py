@@ -44,6 +44,7 @@ OUTLIER_LAB = 20.0  # Lab distance from the skin around beyond which a clean pix
 OUTLIER_SIGMA = 0.03  # "around" for that test, as a fraction of the working size
 MAX_ENERGY = 2.0  # source patches with more fine detail than this x the median (edges, hair, ink) are skipped
 MAX_SOURCES = 4000  # candidate source patches per region (bounds the nearest-patch search)
+SOFT_EDGE_GRAIN = 0.5  # a line's soft edge is darker than the skin around by more than this many of its std
 MAX_MARGIN = 128  # px: the ring of skin around a region is never wider (bounds memory on big photos)
 
 
@@ -62,8 +63,9 @@ class FillSettings:
         (at least 24 px).
     snap_outline: take the tattoo's outline just outside the mask into it (``snap_outline``), so no dark
         line is left along the region's border.
-    soft_edge: with ``snap_outline``, also take the ink's soft edge just past the snapped outline: the
-        pixels there darker than the skin beyond, with an alpha that fades over ``outline_gap``.
+    soft_edge: with ``snap_outline``, also take the line's soft edge just past the snapped outline: the
+        skin-coloured pixels there darker than the skin beyond, next to the mask's ink-like edge, with an
+        alpha that fades over ``outline_gap`` (``_take_soft_edge``).
     learned_base: add the learned low-frequency restorer's residual (``weights/lowfreq.onnx``,
         :mod:`skindeep.remove.lowfreq`) to the membrane; the membrane alone when off or when the file is
         missing.
@@ -76,7 +78,7 @@ class FillSettings:
     floor: float = 0.0
     margin: float = 0.35
     snap_outline: bool = True
-    soft_edge: bool = False
+    soft_edge: bool = True
     learned_base: bool = False
 
 
@@ -329,12 +331,12 @@ def _ink_like(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     return ink_like.astype(bool)
 
 
-def _darker_than_skin(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """(h, w) bool: the pixels of ``rgb`` (h, w, 3) uint8 darker (Lab L, at full size) than the mean of the
-    ``known`` (h, w) bool pixels around them."""
+def _darkness(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """(h, w) float32: how much darker (Lab L, at full size) each pixel of ``rgb`` (h, w, 3) uint8 is than the
+    mean of the ``known`` (h, w) bool pixels around it; negative where lighter."""
     h, w = known.shape
     local_l = cv2.resize(_local_skin(rgb, known)[1][..., 0], (w, h), interpolation=cv2.INTER_LINEAR)
-    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[..., 0] < local_l
+    return local_l - cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[..., 0]
 
 
 def outline_gap(box: Box) -> int:
@@ -383,10 +385,11 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge
 
 def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond: np.ndarray, gap: int) -> None:
     """Raise ``alpha`` (h, w) float32, in place, on the blurred edge of the line the ``mask`` (h, w) bool
-    ends on: the band ``gap`` px wide past the mask's ink-like edge pixels, where ``rgb`` (h, w, 3) uint8 is
-    skin-coloured but darker than the skin of ``beyond`` (h, w) bool: 1 next to the mask, 0 at ``gap + 1``
+    ends on: the skin-coloured pixels of ``rgb`` (h, w, 3) uint8 darker than the skin of ``beyond``
+    (h, w) bool by more than its own grain (``SOFT_EDGE_GRAIN`` standard deviations), connected through
+    such pixels to the mask's ink-like edge, at most ``gap`` px away: 1 next to the mask, 0 at ``gap + 1``
     px. Where the mask's edge runs through skin or background (a box), nothing is taken: dark background
-    and clothes are not skin-coloured, and skin is not darker than itself."""
+    and clothes are not skin-coloured, skin is not darker than itself, and a dark pore is not connected."""
     coloured = skin_coloured(rgb)
     skin = beyond & coloured
     if skin.sum() < max(MIN_KNOWN, MIN_SKIN_SHARE * beyond.sum()):
@@ -395,8 +398,14 @@ def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond
     line = edge & _ink_like(rgb, skin)
     if not line.any():
         return
+    dark = _darkness(rgb, skin)
+    candidate = ~mask & coloured & (dark > SOFT_EDGE_GRAIN * float(dark[skin].std()))
+    allowed = (line | candidate).astype(np.uint8)
+    grown = line.astype(np.uint8)
+    for _ in range(gap):  # geodesic: the edge of a line runs on from it; the grain is not connected
+        grown = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & allowed
+    band = (grown > 0) & candidate
     dist = cv2.distanceTransform((~line).astype(np.uint8), cv2.DIST_L2, 3)
-    band = ~mask & (dist <= gap) & coloured & _darker_than_skin(rgb, skin)
     alpha[band] = np.maximum(alpha[band], np.clip(1.0 - (dist[band] - 1.0) / gap, 0.0, 1.0))
 
 
