@@ -101,7 +101,7 @@ class SkinSetSpec:
     per_real: int = 2
     # Whole-photo views per labelled or boxed photo, at the scale the remover sees (``whole_view``): the
     # synthetic samples are crops at 2-5x that scale, and a net trained only on them called whole plaid
-    # jumpsuits and khaki trousers skin at 320 px (experiment 20).
+    # jumpsuits and khaki trousers skin at 320 px (experiment 21).
     per_whole: int = 0
     seed: int = 0
     p_recolour: float = 0.0  # share of samples whose clothing is recoloured skin-like (skin_toned_clothing)

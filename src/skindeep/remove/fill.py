@@ -351,9 +351,10 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge
     inside its soft halo; filled up to there, the line stays and draws the region's border. Here the
     pixels within ``outline_gap`` of the mask's core (``alpha >= 0.5``) that are ink-like (far in Lab
     from the skin beyond that band, ``_ink_like``) and connected to the core through such pixels get
-    ``alpha = 1``. With ``soft_edge``, the pixels up to ``outline_gap`` further out that are darker than
-    that skin (the line's blurred edge; lighter skin texture is left alone) get an alpha fading from 1 to
-    0 across that band, the way a retoucher's soft brush in *Lighten* mode takes a halo.
+    ``alpha = 1``. With ``soft_edge``, the line's blurred edge up to ``outline_gap`` further out
+    (``_take_soft_edge``: skin-coloured, darker than that skin by more than its grain, connected to the
+    mask's inked edge) gets an alpha fading from 1 to 0 across that band, the way a retoucher's soft brush
+    in *Lighten* mode takes a halo.
     rgb: (H, W, 3) uint8. alpha: (H, W) float32 0..1. boxes: boxes (x0, y0, x1, y1) holding every masked
     pixel. Returns boxes holding the grown mask (each grown by its gap, twice with ``soft_edge``; merged).
     """
