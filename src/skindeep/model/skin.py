@@ -107,15 +107,21 @@ class SkinSetSpec:
     p_recolour: float = 0.0  # share of samples whose clothing is recoloured skin-like (skin_toned_clothing)
 
 
+def _random_flip(rng: np.random.Generator, img: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An (H, W, ...) image and its (H, W) labels mirrored left-right together with chance 1/2, as contiguous
+    arrays."""
+    if rng.random() < 0.5:
+        img, lab = img[:, ::-1], lab[:, ::-1]
+    return np.ascontiguousarray(img), np.ascontiguousarray(lab)
+
+
 def _real_crop(rng: np.random.Generator, rgb: np.ndarray, boxes: list, size: int) -> tuple[np.ndarray, np.ndarray]:
     """A random square crop of a boxed real photo around one of its boxes, resized to ``size``."""
     x0, y0, side = square_around_box(rng, rgb.shape[:2], boxes, spread=8)
     labels = box_labels(rgb.shape[:2], boxes)
     img = cv2.resize(rgb[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_AREA)
     lab = cv2.resize(labels[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_NEAREST)
-    if rng.random() < 0.5:
-        img, lab = img[:, ::-1], lab[:, ::-1]
-    return np.ascontiguousarray(img), np.ascontiguousarray(lab)
+    return _random_flip(rng, img, lab)
 
 
 def whole_view(rng: np.random.Generator, rgb: np.ndarray, labels: np.ndarray, size: int,
@@ -138,9 +144,7 @@ def whole_view(rng: np.random.Generator, rgb: np.ndarray, labels: np.ndarray, si
     y0 = int(rng.integers(img.shape[0] - size + 1))
     x0 = int(rng.integers(img.shape[1] - size + 1))
     img, lab = img[y0:y0 + size, x0:x0 + size], lab[y0:y0 + size, x0:x0 + size]
-    if rng.random() < 0.5:
-        img, lab = img[:, ::-1], lab[:, ::-1]
-    return np.ascontiguousarray(img), np.ascontiguousarray(lab)
+    return _random_flip(rng, img, lab)
 
 
 def skin_toned_clothing(rng: np.random.Generator, rgb: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -354,9 +358,7 @@ def augment(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray, spe
     y0, x0 = rng.integers(0, s - side + 1, size=2)
     img = cv2.resize(image[y0:y0 + side, x0:x0 + side], (spec.size, spec.size), interpolation=cv2.INTER_AREA)
     lab = cv2.resize(labels[y0:y0 + side, x0:x0 + side], (spec.size, spec.size), interpolation=cv2.INTER_NEAREST)
-    if rng.random() < 0.5:
-        img, lab = img[:, ::-1], lab[:, ::-1]
-    img = np.ascontiguousarray(img)
+    img, lab = _random_flip(rng, img, lab)
     if rng.random() < spec.p_recolour:
         img = skin_toned_clothing(rng, img, lab)
     img = cv2.GaussianBlur(img, (0, 0), INPUT_BLUR).astype(np.float32) / 255.0
@@ -364,7 +366,7 @@ def augment(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray, spe
     mean = img.mean()
     img = (img - mean) * rng.uniform(0.8, 1.2) + mean
     img = np.clip(img * gains, 0.0, 1.0) ** rng.uniform(0.85, 1.15)
-    return img.astype(np.float32), np.ascontiguousarray(lab)
+    return img.astype(np.float32), lab
 
 
 def train_net(cache: str | Path, out: str | Path, spec: SkinNetTrainSpec | None = None, resume: bool = False,
