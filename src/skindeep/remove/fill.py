@@ -321,21 +321,26 @@ def _local_skin(rgb: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndar
     return lab, local
 
 
-def _ink_like(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
+def _ink_like(rgb: np.ndarray, known: np.ndarray,
+              local_skin: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(h, w) bool: the pixels of ``rgb`` (h, w, 3) uint8 farther than ``OUTLIER_LAB`` in Lab from the mean
-    of the ``known`` (h, w) bool pixels around them (``OUTLIER_SIGMA``), grown by one pixel: ink, not skin."""
+    of the ``known`` (h, w) bool pixels around them (``OUTLIER_SIGMA``), grown by one pixel: ink, not skin.
+    ``local_skin``: ``_local_skin(rgb, known)`` when the caller has it already."""
     h, w = known.shape
-    lab, local = _local_skin(rgb, known)
+    lab, local = local_skin if local_skin is not None else _local_skin(rgb, known)
     ink_like = (np.linalg.norm(lab - local, axis=2) > OUTLIER_LAB).astype(np.uint8)
     ink_like = cv2.dilate(cv2.resize(ink_like, (w, h), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8))
     return ink_like.astype(bool)
 
 
-def _darkness(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
+def _darkness(rgb: np.ndarray, known: np.ndarray,
+              local_skin: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(h, w) float32: how much darker (Lab L, at full size) each pixel of ``rgb`` (h, w, 3) uint8 is than the
-    mean of the ``known`` (h, w) bool pixels around it; negative where lighter."""
+    mean of the ``known`` (h, w) bool pixels around it; negative where lighter. ``local_skin`` as in
+    ``_ink_like``."""
     h, w = known.shape
-    local_l = cv2.resize(_local_skin(rgb, known)[1][..., 0], (w, h), interpolation=cv2.INTER_LINEAR)
+    local = (local_skin if local_skin is not None else _local_skin(rgb, known))[1]
+    local_l = cv2.resize(local[..., 0], (w, h), interpolation=cv2.INTER_LINEAR)
     return local_l - cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[..., 0]
 
 
@@ -396,10 +401,11 @@ def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond
     if skin.sum() < max(MIN_KNOWN, MIN_SKIN_SHARE * beyond.sum()):
         return
     edge = mask & (cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3) <= gap)
-    line = edge & _ink_like(rgb, skin)
+    local_skin = _local_skin(rgb, skin)
+    line = edge & _ink_like(rgb, skin, local_skin)
     if not line.any():
         return
-    dark = _darkness(rgb, skin)
+    dark = _darkness(rgb, skin, local_skin)
     candidate = ~mask & coloured & (dark > SOFT_EDGE_GRAIN * float(dark[skin].std()))
     allowed = (line | candidate).astype(np.uint8)
     grown = line.astype(np.uint8)
