@@ -152,3 +152,19 @@ def test_border_step_sees_an_offset_at_the_border_and_not_inside():
     both = target.clone()
     both[..., :20, 10:13], both[..., 20:, 10:13] = 0.1, -0.1
     assert float(border_step(both, target, band)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_ring_skin_share_tells_a_tight_hole_from_one_at_the_limb_edge():
+    pytest.importorskip("torch")
+    from skindeep.model.lowfreq import ring_skin_share
+
+    skin = np.zeros((100, 100), bool)
+    skin[:, :60] = True  # a limb on the left, background on the right
+    inside = np.zeros_like(skin)
+    inside[40:60, 20:40] = True  # skin all round it
+    at_edge = np.zeros_like(skin)
+    at_edge[40:60, 45:60] = True  # touches the limb's edge: part of its ring is background
+    assert ring_skin_share(inside, skin, 0.08) == 1.0
+    edge_share = ring_skin_share(at_edge, skin, 0.08)
+    assert 0.2 < edge_share < 0.8
+    assert ring_skin_share(np.zeros_like(skin), skin, 0.08) == 0.0

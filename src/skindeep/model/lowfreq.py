@@ -56,6 +56,9 @@ class LowFreqSettings:
     border's own colour) and cannot learn the training set's typical skin colour (experiment 11).
     border_weight, border_px: weight of the mean signed luminance error in the band of the hole within
     ``border_px`` working px of clean skin: a step there is the seam a person sees.
+    ring_skin_min: keep only holes whose ring (the band just outside them, ``ring_share`` of the hole's
+    extent wide) is at least this share of labelled skin. A tight tattoo mask has skin all round it; a hole
+    near a limb's edge has background and shadow in its ring, and teaches a brightness bias (experiment 11).
     """
 
     side: int = LEARN_SIDE
@@ -70,6 +73,8 @@ class LowFreqSettings:
     luminance_only: bool = False
     border_weight: float = 0.0
     border_px: int = 3
+    ring_skin_min: float = 0.0
+    ring_share: float = 0.08
     seed: int = 0
 
 
@@ -165,6 +170,18 @@ def skin_label(photo: Path, shape: tuple[int, int]) -> np.ndarray | None:
     return skin
 
 
+def ring_skin_share(hole: np.ndarray, skin: np.ndarray, share: float) -> float:
+    """The share of labelled ``skin`` (H, W) bool in the band just outside ``hole`` (H, W) bool, ``share`` of the
+    hole's extent wide (at least 3 px); 0.0 when the band is empty."""
+    hy, hx = np.nonzero(hole)
+    if hy.size == 0:
+        return 0.0
+    r = max(3, round(share * max(np.ptp(hy), np.ptp(hx))))
+    ring = cv2.dilate(hole.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    ring = ring.astype(bool) & ~hole
+    return float(skin[ring].mean()) if ring.any() else 0.0
+
+
 def cut_sample(rgb: np.ndarray, skin: np.ndarray, rng: np.random.Generator, svgs: list[Path],
                raster: SvgRasteriser, cfg: LowFreqSettings) -> dict[str, np.ndarray] | None:
     """One training sample: a hole cut inside the skin of ``rgb`` (H, W, 3) uint8, ``skin`` (H, W) bool.
@@ -198,6 +215,8 @@ def cut_sample(rgb: np.ndarray, skin: np.ndarray, rng: np.random.Generator, svgs
     margin = max(24, min(MAX_MARGIN, round(FillSettings().margin * max(bx1 - bx0, by1 - by0))))
     gx0, gy0, gx1, gy1 = max(0, bx0 - margin), max(0, by0 - margin), min(w, bx1 + margin), min(h, by1 + margin)
     src, hole_c, skin_c = rgb[gy0:gy1, gx0:gx1], hole[gy0:gy1, gx0:gx1], skin[gy0:gy1, gx0:gx1]
+    if cfg.ring_skin_min > 0 and ring_skin_share(hole_c, skin_c, cfg.ring_share) < cfg.ring_skin_min:
+        return None
     known = _clean_skin(src, ~hole_c)
     if known.sum() < MIN_KNOWN:
         return None
@@ -247,10 +266,14 @@ def build_cache(data: Path, split: str, out: Path, cfg: LowFreqSettings, limit: 
         skin = skin_label(photo, rgb.shape[:2])
         if skin is None:
             continue
-        for _ in range(cfg.per_photo):
+        kept = 0
+        for _ in range(cfg.per_photo * (4 if cfg.ring_skin_min > 0 else 1)):  # the ring test rejects most draws
             s = cut_sample(rgb, skin, rng, svgs, raster, cfg)
             if s is not None:
                 samples.append(s)
+                kept += 1
+            if kept == cfg.per_photo:
+                break
         if k % 100 == 0:
             print(f"{k}/{len(photos)} photos, {len(samples)} samples, {time.time() - t0:.0f} s", flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -484,6 +507,8 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--per-photo", type=int, default=LowFreqSettings.per_photo)
     c.add_argument("--limit", type=int, default=0, help="at most this many photos (0 = all)")
     c.add_argument("--seed", type=int, default=0, help="another seed cuts other holes (a second file)")
+    c.add_argument("--ring-skin-min", type=float, default=LowFreqSettings.ring_skin_min,
+                   help="keep only holes whose ring is at least this share of labelled skin (tight masks)")
     t = sub.add_parser("train", help="train (resumes from RUN/last.pt)")
     t.add_argument("--run", type=Path, required=True)
     t.add_argument("--minutes", type=float, default=35.0)
@@ -498,7 +523,7 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if args.cmd == "cache":
-        cfg = LowFreqSettings(per_photo=args.per_photo, seed=args.seed)
+        cfg = LowFreqSettings(per_photo=args.per_photo, seed=args.seed, ring_skin_min=args.ring_skin_min)
         print(f"{build_cache(args.data, args.split, args.out, cfg, args.limit)} samples -> {args.out}")
     elif args.cmd == "train":
         train(args.run, LowFreqSettings(luminance_only=args.luminance_only, border_weight=args.border_weight),
