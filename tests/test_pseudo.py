@@ -131,16 +131,21 @@ def test_a_fine_tune_keeps_the_skin_part_of_the_checkpoint_it_starts_from(tmp_pa
     checkpoint must build that network too, not the skin head its config names (load_state_dict failed)."""
     from dataclasses import asdict
 
-    from skindeep.model.checkpoint import save_checkpoint
-    from skindeep.model.train import _with_init_skin
+    from skindeep.model.checkpoint import read_start, save_checkpoint
+    from skindeep.model.train import _with_start_skin
+
+    def with_start(cfg, path):
+        start_cfg, weights = read_start(path, cfg.model)
+        assert weights == {}  # the checkpoint's own weights, read in the same pass
+        return _with_start_skin(cfg, start_cfg, path, log=lambda _m: None)
 
     first = TrainConfig()
     first.model.skin_head, first.model.skin_net = False, True
     save_checkpoint(tmp_path / "last.pt", {"model": {}, "config": asdict(first)})
     cfg = TrainConfig()
     cfg.model.skin_head = True
-    got = _with_init_skin(cfg, tmp_path / "last.pt", log=lambda _m: None)
+    got = with_start(cfg, tmp_path / "last.pt")
     assert (got.model.skin_head, got.model.skin_net) == (False, True)
     assert got.model.decoder_channels == cfg.model.decoder_channels  # only the skin part changes
     save_checkpoint(tmp_path / "old.pt", {"model": {}, "config": {"model": {}}})  # from before skin parts
-    assert _with_init_skin(cfg, tmp_path / "old.pt", log=lambda _m: None) is cfg
+    assert with_start(cfg, tmp_path / "old.pt") is cfg

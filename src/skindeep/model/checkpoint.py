@@ -42,15 +42,23 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return state
 
 
-def init_weights(path: str | Path, model_cfg=None) -> dict[str, Any]:
-    """The state dict to start a fine-tune from: a checkpoint's ``model``, or, for an ``.onnx`` file
-    (the shipped model), the network rebuilt from it (``skindeep.model.from_onnx``; no torch state
-    has to be kept in the repository)."""
+def read_start(path: str | Path, model_cfg) -> tuple[Any, dict[str, Any]]:
+    """What a fine-tune starts from, read once: ``model_cfg`` with the skin part of the start (its skin head or
+    skin network, which the fine-tune keeps whatever the config says) and the state dict. ``path`` is a
+    checkpoint (its ``model``) or an ``.onnx`` file (the shipped model: the network rebuilt from it,
+    ``skindeep.model.from_onnx``; no torch state has to be kept in the repository)."""
+    from dataclasses import replace
+
     if Path(path).suffix.lower() == ".onnx":
         from skindeep.model.from_onnx import model_from_onnx
 
-        return model_from_onnx(path, model_cfg).state_dict()
-    return load_checkpoint(path)["model"]
+        model = model_from_onnx(path, model_cfg)
+        # The rebuilt network's shape is the one its skin part fitted: read it off the network, not the file.
+        skin = {"skin_head": model.skin_head is not None, "skin_net": model.skin_net is not None}
+        return replace(model_cfg, **skin), model.state_dict()
+    state = load_checkpoint(path)
+    saved = (state.get("config") or {}).get("model") or {}
+    return replace(model_cfg, **{k: saved[k] for k in ("skin_head", "skin_net") if k in saved}), state["model"]
 
 
 def model_from_checkpoint(path: str | Path) -> tuple[SkinDeepNet, TrainConfig, dict[str, Any]]:

@@ -283,13 +283,38 @@ def config_from_dict(values: dict[str, Any], source: str = "config") -> TrainCon
     return _build(TrainConfig, values, "", source).validate(source)
 
 
-def load_config(path: str | Path) -> TrainConfig:
-    """Read a TOML config file. Raises :class:`ConfigError` naming the file and the bad field."""
-    path = Path(path)
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: tables merge key by key, anything else (numbers, the ``stages`` list) is
+    replaced whole, so a config states its schedule in full."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _read_values(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The TOML values of ``path``, on top of those of its ``base`` file (a path relative to it), if any."""
     if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
+        raise ConfigError(f"{seen[-1] if seen else path}: config file {path} not found")
+    if path.resolve() in seen:
+        raise ConfigError(f"{path}: its base files include it again ({' -> '.join(p.name for p in seen)})")
     try:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    return config_from_dict(values, str(path))
+    base = values.pop("base", None)
+    if base is None:
+        return values
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: base must be a file name, got {base!r}")
+    return _merge(_read_values(path.parent / base, seen + (path.resolve(),)), values)
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Read a TOML config file. A top-level ``base = "other.toml"`` (relative to the file) starts from that
+    file's values: a recipe states only what it changes. Raises :class:`ConfigError` naming the file and the
+    bad field."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    return config_from_dict(_read_values(path), str(path))

@@ -33,7 +33,7 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
 from skindeep.errors import SkinDeepError
-from skindeep.model.checkpoint import init_weights, load_checkpoint, save_checkpoint
+from skindeep.model.checkpoint import load_checkpoint, read_start, save_checkpoint
 from skindeep.model.config import TrainConfig
 from skindeep.model.data import (
     FolderDataset,
@@ -328,21 +328,14 @@ def train(
         _Stop.restore(previous)
 
 
-def _with_init_skin(cfg: TrainConfig, init: str | Path, log: Callable[[str], None]) -> TrainConfig:
-    """``cfg`` with the skin part of the model it starts from (an ONNX model or a checkpoint): the skin is
-    frozen here (trained on its own, skindeep.model.skin), so a fine-tune keeps the skin network it
-    starts with rather than a head the config names but the start lacks."""
-    if Path(init).suffix.lower() == ".onnx":
-        from skindeep.model.from_onnx import onnx_model_config
-
-        model_cfg = onnx_model_config(init, cfg.model)
-    else:
-        saved = (load_checkpoint(init).get("config") or {}).get("model") or {}
-        model_cfg = replace(cfg.model, **{k: saved[k] for k in ("skin_head", "skin_net") if k in saved})
-    if model_cfg == cfg.model:
+def _with_start_skin(cfg: TrainConfig, start_cfg, init: str | Path, log: Callable[[str], None]) -> TrainConfig:
+    """``cfg`` with the skin part of the model it starts from (``start_cfg``, :func:`read_start`): the skin is
+    frozen here (trained on its own, skindeep.model.skin), so a fine-tune keeps the skin network it starts
+    with rather than a head the config names but the start lacks."""
+    if start_cfg == cfg.model:
         return cfg
-    log(f"{init}: skin head {model_cfg.skin_head}, skin network {model_cfg.skin_net} (the start's, not the config's)")
-    return replace(cfg, model=model_cfg)
+    log(f"{init}: skin head {start_cfg.skin_head}, skin network {start_cfg.skin_net} (the start's, not the config's)")
+    return replace(cfg, model=start_cfg)
 
 
 def _train(
@@ -358,8 +351,10 @@ def _train(
     d = setup_dist()
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed + d.rank)
+    start_weights = None
     if init:  # a resumed fine-tune gets the same shape again
-        cfg = _with_init_skin(cfg, init, log)
+        start_cfg, start_weights = read_start(init, cfg.model)
+        cfg = _with_start_skin(cfg, start_cfg, init, log)
     out = Path(out_dir)
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
@@ -382,8 +377,8 @@ def _train(
         opt.load_state_dict(ckpt["optimizer"])
         state.update({k: ckpt[k] for k in state if k in ckpt})
         log(f"resumed from {out / 'last.pt'} at step {state['step']} (stage {state['stage']})")
-    elif init:
-        model.load_state_dict(init_weights(init, cfg.model))
+    elif start_weights is not None:
+        model.load_state_dict(start_weights)
         log(f"initialised weights from {init}")
 
     model.to(dev.device)
