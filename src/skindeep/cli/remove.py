@@ -114,7 +114,8 @@ def _echo_notices(notices: list[str]) -> None:
 @model_setting_options(recommend=False)
 @click.option("--skin-gate/--no-skin-gate", default=True, show_default=True,
               help="Remove ink only on skin: where the model's skin head sees skin (models without one: "
-                   "ignore detections with no skin-coloured pixels around them).")
+                   "ignore detections with no skin-coloured pixels around them). A --mask-mode replace "
+                   "region mostly on skin keeps the background and clothes it spills onto.")
 @click.option("--tone-match/--no-tone-match", default=True, show_default=True,
               help="Give restored areas the colour of the skin around them.")
 @click.option("--grain", type=click.FloatRange(0, 1), default=0.0, show_default=True,

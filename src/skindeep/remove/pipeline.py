@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from skindeep.remove.face import FaceProtector, face_hull, hair_zone
-from skindeep.remove.fill import FillSettings, fill_skin, snap_outline
+from skindeep.remove.fill import OUTLIER_LAB, FillSettings, fill_skin, snap_outline
 from skindeep.remove.gate import gate_blobs
 from skindeep.remove.grain import add_grain
 from skindeep.remove.resample import Box, merge_boxes, resize, upsample_region
@@ -112,6 +112,11 @@ class PipelineConfig:
     # far from skin colour; thin ink keeps the network's unmixing. A mask_mode="replace" region is
     # filled completely. None = off (the network alone: a blurred, pale patch under opaque ink).
     fill: FillSettings | None = field(default_factory=FillSettings)
+    # A mask_mode="replace" region that is mostly skin keeps what is not skin and runs into it from outside
+    # (the shirt or the background a loosely painted region spills onto), by the skin head's map: filled,
+    # it became a skin-coloured rectangle. Non-skin enclosed by skin inside it, and a region painted on
+    # the cloth itself, are still replaced (_without_spill).
+    replace_keeps_spill: bool = True
 
 
 # PipelineConfig fields whose None means "the model's recommendation": one per row of MODEL_SETTINGS.
@@ -168,6 +173,55 @@ def _mask_boxes(mask: np.ndarray) -> list[Box]:
     """Non-overlapping boxes around the non-zero blobs of an (H, W) mask."""
     count, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
     return merge_boxes([(int(x), int(y), int(x + bw), int(y + bh)) for x, y, bw, bh, _ in stats[1:count]])
+
+
+def _without_spill(mask: np.ndarray, on_skin_small: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """``mask`` (H, W) float32 0..1 less what is not skin and continues outside it.
+
+    on_skin_small: (hs, ws) float32, 1 where the skin head sees skin (``Remover._on_skin``), over the whole
+    photo. rgb: (H, W, 3) uint8, the photo. A region painted over an arm that spills onto the shirt or the
+    background keeps them: they run on past the region's edge in the colour they have there (within
+    ``OUTLIER_LAB``, at the map's scale). What is not skin but stops at the region's edge, or has another
+    colour than what lies beyond (a dense flower the skin head doubts, next to a dark background), stays
+    in the region.
+    Judged per painted region, and only in one that is mostly skin: a region painted on the cloth itself is
+    what the user wants gone. Returns a new (H, W) float32 array, or ``mask`` itself when nothing is taken
+    out."""
+    hs, ws = on_skin_small.shape
+    inside = cv2.resize((mask > 0).astype(np.uint8), (ws, hs), interpolation=cv2.INTER_NEAREST) > 0
+    skin = on_skin_small >= 0.5
+    regions, region_of = cv2.connectedComponents(inside.astype(np.uint8), connectivity=8)
+    skin_share = np.bincount(region_of[inside], weights=skin[inside], minlength=regions) / np.maximum(
+        np.bincount(region_of[inside], minlength=regions), 1)
+    off = inside & ~skin & (skin_share[region_of] >= 0.5)
+    if not off.any():
+        return mask
+    # Grown from what lies past the region's edge (by more than a map pixel: a mask and the coarse map do
+    # not line up exactly) through the region's non-skin, one pixel at a time, while the colour stays that
+    # of the outside part it grew from: a change of colour (the flower's edge) stops it.
+    edge = cv2.dilate(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    spill = ~edge & ~skin
+    may = off | (edge & ~inside & ~skin)
+    lab = cv2.cvtColor(cv2.resize(rgb, (ws, hs), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0,
+                       cv2.COLOR_RGB2LAB)
+    ref = lab * spill[..., None]  # each grown pixel inherits its neighbours' reference: no drift along a blend
+    for _ in range(hs + ws):
+        weight = spill.astype(np.float32)
+        near = cv2.boxFilter(weight, -1, (3, 3), normalize=False)
+        step = (near > 0) & may & ~spill
+        if not step.any():
+            break
+        around = cv2.boxFilter(ref, -1, (3, 3), normalize=False) / np.maximum(near, 1)[..., None]
+        step &= np.linalg.norm(lab - around, axis=2) <= OUTLIER_LAB
+        if not step.any():
+            break
+        spill |= step
+        ref[step] = around[step]
+    spill &= off
+    if not spill.any():
+        return mask
+    h, w = mask.shape
+    return mask * (cv2.resize(spill.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) < 0.5)
 
 
 def _cells(length: int, core: float) -> list[tuple[int, int]]:
@@ -530,7 +584,10 @@ class Remover:
 
         t = time.perf_counter()
         if mask_mode == "replace":
-            alpha, boxes = user_mask, _mask_boxes(user_mask)
+            alpha = user_mask
+            if skin_small is not None and self.skin_gated and self.config.replace_keeps_spill:
+                alpha = _without_spill(user_mask, self._on_skin(skin_small), rgb)
+            boxes = _mask_boxes(alpha)
         else:
             alpha, boxes = self._alpha(prob_small, grow_small, prob, threshold, rgb, skin_small)
         if self.config.fill is not None and self.config.fill.snap_outline:
