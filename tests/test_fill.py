@@ -88,6 +88,27 @@ def test_no_step_at_the_border():
     assert abs(g[inner].mean() - g[outer].mean()) < 2.0  # in grey levels; the ink was ~130 darker
 
 
+def test_no_step_where_the_skin_next_to_the_region_differs_from_the_skin_further_out():
+    """A loose box over a piece, the skin just past its edge lit brighter than the skin 10 px out (a limb's
+    rim light, a highlight): the fill meets the skin that touches the region. Skipping a band next to the
+    mask (the fill before experiment 26) anchored it on the darker skin beyond: a step of 5.4 grey levels
+    here, 2.3 now."""
+    h, w = 200, 240
+    box = np.zeros((h, w), bool)
+    box[60:140, 70:170] = True
+    past = cv2.distanceTransform((~box).astype(np.uint8), cv2.DIST_L2, 3)
+    rim = np.float32(30) * np.exp(-past / 5.0)  # brightest at the box's edge, gone ~15 px out
+    rng = np.random.default_rng(4)
+    skin = np.float32([170, 120, 95]) + rim[..., None] + rng.normal(0, 3, (h, w, 1)).astype(np.float32)
+    photo = np.clip(skin, 0, 255).astype(np.uint8)
+    photo[90:110, 100:140] = (25, 25, 30)  # the ink, well inside the loose box
+    out = filled(photo, box)
+    g = cv2.GaussianBlur(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), 1.0)
+    inner = box & ~cv2.erode(box.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    outer = cv2.dilate(box.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~box
+    assert abs(g[inner].mean() - g[outer].mean()) < 3.0, (g[inner].mean(), g[outer].mean())
+
+
 def test_thin_ink_is_left_to_the_network_dense_ink_is_filled():
     truth = shaded_skin(seed=2)
     h, w = truth.shape[:2]

@@ -39,7 +39,7 @@ JACOBI_STEPS = 40  # relaxation sweeps per pyramid level (the coarse level's sol
 MIN_KNOWN = 64  # below this many clean pixels around a region, it is not filled (nothing to copy)
 NEAREST = 12  # a target patch copies one of this many nearest clean source patches, at random
 MIN_SKIN_SHARE = 0.2  # the ring is judged by its skin-coloured pixels when at least this share is skin
-OUTLINE_GAP = 0.01  # the clean pixels this close to the mask (share of the box's long side, >= 3 px) are skipped
+OUTLINE_GAP = 0.01  # how far past a mask its tattoo's outline may lie (share of the box's long side, >= 3 px)
 OUTLIER_LAB = 20.0  # Lab distance from the skin around beyond which a clean pixel is ink, not skin
 OUTLIER_SIGMA = 0.03  # "around" for that test, as a fraction of the working size
 MAX_ENERGY = 2.0  # source patches with more fine detail than this x the median (edges, hair, ink) are skipped
@@ -290,18 +290,14 @@ def _clean_skin(rgb: np.ndarray, clean: np.ndarray) -> np.ndarray:
     """The pixels of ``clean`` (h, w) bool that look like bare skin: the references for shading and texture.
 
     Skin-coloured only, when enough are: a box drawn over a forearm also covers the bed sheet beside
-    it, whose colour and folds are not what the skin under the ink looks like. Not the first
-    ``OUTLINE_GAP`` of the box's side next to the mask: a tight mask leaves the tattoo's outline and its
-    halo just outside it. And not the pixels far in Lab from the skin around them (the rest of the
-    outline, a neighbouring tattoo's ink): taken as skin, they would darken the whole fill.
+    it, whose colour and folds are not what the skin under the ink looks like. Not the pixels far in Lab
+    from the skin around them (the outline a tight mask leaves just outside it, a neighbouring tattoo's
+    ink): taken as skin, they would darken the whole fill. The skin right next to the mask is kept: the
+    fill then meets it without a step (``snap_outline`` has taken the outline and its soft edge into the
+    mask already; skipping a band there left a step of ~5 grey levels, experiment 26).
     """
     skin = clean & skin_coloured(rgb)
     known = skin if skin.sum() >= max(MIN_KNOWN, MIN_SKIN_SHARE * clean.sum()) else clean
-    h, w = known.shape
-    gap = max(3, round(OUTLINE_GAP * max(h, w)))
-    near = cv2.distanceTransform(clean.astype(np.uint8), cv2.DIST_L2, 3) <= gap
-    away = known & ~near
-    known = away if away.sum() >= MIN_KNOWN else known
     cleaner = known & ~_ink_like(rgb, known)
     return cleaner if cleaner.sum() >= MIN_KNOWN else known
 
