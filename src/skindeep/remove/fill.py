@@ -39,7 +39,7 @@ JACOBI_STEPS = 40  # relaxation sweeps per pyramid level (the coarse level's sol
 MIN_KNOWN = 64  # below this many clean pixels around a region, it is not filled (nothing to copy)
 NEAREST = 12  # a target patch copies one of this many nearest clean source patches, at random
 MIN_SKIN_SHARE = 0.2  # the ring is judged by its skin-coloured pixels when at least this share is skin
-OUTLINE_GAP = 0.01  # how far past a mask its tattoo's outline may lie (share of the box's long side, >= 3 px)
+OUTLINE_GAP = 0.01  # how far past a mask its tattoo's outline and halo may lie (share of the box's long side, >= 3 px)
 OUTLIER_LAB = 20.0  # Lab distance from the skin around beyond which a clean pixel is ink, not skin
 OUTLIER_SIGMA = 0.03  # "around" for that test, as a fraction of the working size
 MAX_ENERGY = 2.0  # source patches with more fine detail than this x the median (edges, hair, ink) are skipped
@@ -66,6 +66,9 @@ class FillSettings:
     soft_edge: with ``snap_outline``, also take the line's soft edge just past the snapped outline: the
         skin-coloured pixels there darker than the skin beyond, next to the mask's ink-like edge, with an
         alpha that fades over ``outline_gap`` (``_take_soft_edge``).
+    skip_edge_band: take the fill's reference skin only from ``outline_gap`` past the mask on: a detected
+        mask leaves the tattoo's halo there. Off for a user's region (``mask_mode="replace"``): it is drawn
+        past the ink, and the fill then meets the skin that touches it without a step (experiment 26).
     learned_base: add the learned low-frequency restorer's residual (``weights/lowfreq.onnx``,
         :mod:`skindeep.remove.lowfreq`) to the membrane; the membrane alone when off or when the file is
         missing.
@@ -79,6 +82,7 @@ class FillSettings:
     margin: float = 0.35
     snap_outline: bool = True
     soft_edge: bool = True
+    skip_edge_band: bool = True
     learned_base: bool = False
 
 
@@ -286,18 +290,23 @@ def density(rgb: np.ndarray, base: np.ndarray, settings: FillSettings) -> np.nda
     return np.maximum(d, np.float32(settings.floor)).astype(np.float32)
 
 
-def _clean_skin(rgb: np.ndarray, clean: np.ndarray) -> np.ndarray:
+def _clean_skin(rgb: np.ndarray, clean: np.ndarray, skip_edge_band: bool = True) -> np.ndarray:
     """The pixels of ``clean`` (h, w) bool that look like bare skin: the references for shading and texture.
 
     Skin-coloured only, when enough are: a box drawn over a forearm also covers the bed sheet beside
-    it, whose colour and folds are not what the skin under the ink looks like. Not the pixels far in Lab
-    from the skin around them (the outline a tight mask leaves just outside it, a neighbouring tattoo's
-    ink): taken as skin, they would darken the whole fill. The skin right next to the mask is kept: the
-    fill then meets it without a step (``snap_outline`` has taken the outline and its soft edge into the
-    mask already; skipping a band there left a step of ~5 grey levels, experiment 26).
+    it, whose colour and folds are not what the skin under the ink looks like. With ``skip_edge_band``,
+    not the first ``OUTLINE_GAP`` of the box's side next to the mask: a detected mask leaves the tattoo's
+    halo just outside it. Without it the fill meets the skin that touches the region without a step (a
+    user's region). And not the pixels far in Lab from the skin around them (the rest of the outline, a
+    neighbouring tattoo's ink): taken as skin, they would darken the whole fill.
     """
     skin = clean & skin_coloured(rgb)
     known = skin if skin.sum() >= max(MIN_KNOWN, MIN_SKIN_SHARE * clean.sum()) else clean
+    if skip_edge_band:
+        h, w = known.shape
+        gap = max(3, round(OUTLINE_GAP * max(h, w)))
+        away = known & (cv2.distanceTransform(clean.astype(np.uint8), cv2.DIST_L2, 3) > gap)
+        known = away if away.sum() >= MIN_KNOWN else known
     cleaner = known & ~_ink_like(rgb, known)
     return cleaner if cleaner.sum() >= MIN_KNOWN else known
 
@@ -438,7 +447,7 @@ def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[B
         a = alpha[gy0:gy1, gx0:gx1]
         masked = a > 0
         src = rgb[gy0:gy1, gx0:gx1]
-        known = _clean_skin(src, ~masked)
+        known = _clean_skin(src, ~masked, settings.skip_edge_band)
         if known.sum() < MIN_KNOWN:
             continue
         base = skin_base(src, known)

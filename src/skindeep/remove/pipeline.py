@@ -630,7 +630,9 @@ class Remover:
                 apply_tone_shift(out, alpha, shift, self.config.tone_match, boxes)
             if self.config.fill is not None:  # after the tone match: the fill has the skin's colour already
                 # what the user painted is gone: the whole replace region is filled, not only dense ink
-                settings = replace(self.config.fill, floor=1.0) if mask_mode == "replace" else self.config.fill
+                # and it is drawn past the ink: the fill meets the skin touching it (no skipped band)
+                settings = (replace(self.config.fill, floor=1.0, skip_edge_band=False) if mask_mode == "replace"
+                            else self.config.fill)
                 fill_skin(rgb, out, alpha, boxes, settings)
             add_grain(rgb, out, alpha, boxes, self.config.grain)
             if strength < 1.0:
