@@ -2,13 +2,16 @@
 
     python benchmarks/remove_speed.py [--model PATH] [--threads N]
     python benchmarks/remove_speed.py --quality [--n 10]   # reduced-scale restore: PSNR and time
+    python benchmarks/remove_speed.py --region             # a loose box given (mask_mode="replace")
 
 
 Each case runs in a fresh process under ``/usr/bin/time -v`` (peak RSS = "Maximum resident set size"):
 the process loads the Remover, removes once cold (session creation, first-run allocations) and once
 warm; we report both and the warm time's split (detect / mask / restore). The photos are synthetic
 samples (a CC BY ``frll_`` face with a design from the validation half) upscaled to the target size, so
-the tattoo covers the same share of the photo at every size.
+the tattoo covers the same share of the photo at every size. With ``--region`` each photo is given a loose
+box around its ink (the ink's bounding box grown by a quarter of its side, as a user draws one) and
+restored with ``mask_mode="replace"``: the whole box is filled, less the background it spills onto.
 """
 
 from __future__ import annotations
@@ -56,21 +59,33 @@ def make_photos(out: Path) -> list[tuple[str, str, Path, float]]:
             wide = np.pad(sample.tattooed, ((0, 0), (pad, pad), (0, 0)), mode="edge")
             path = out / f"{case}_{label.replace(' ', '')}.png"
             Image.fromarray(wide).resize((w, h), Image.BICUBIC).save(path, compress_level=1)
+            Image.fromarray(loose_box(np.pad(sample.ink, ((0, 0), (pad, pad))) > 20)).resize(
+                (w, h), Image.NEAREST).save(path.with_suffix(".box.png"))
             made.append((label, case, path, coverage * side / wide.shape[1]))
     return made
 
 
-def run_one(photo: Path, model: str | None, threads: int | None) -> None:
+def loose_box(ink: np.ndarray) -> np.ndarray:
+    """(h, w) uint8 255 in the bounding box of ``ink`` (h, w) bool grown by a quarter of its side."""
+    ys, xs = np.nonzero(ink)
+    gy, gx = (ys.max() - ys.min()) // 4, (xs.max() - xs.min()) // 4
+    box = np.zeros(ink.shape, np.uint8)
+    box[max(0, ys.min() - gy):ys.max() + gy + 1, max(0, xs.min() - gx):xs.max() + gx + 1] = 255
+    return box
+
+
+def run_one(photo: Path, model: str | None, threads: int | None, region: bool = False) -> None:
     """Child process: cold + warm removal of one photo, JSON on stdout."""
     from skindeep.io import read_image
     from skindeep.remove import Remover
 
     rgb = read_image(photo).rgb
+    given = {"mask": read_image(photo.with_suffix(".box.png")).rgb[..., 0], "mask_mode": "replace"} if region else {}
     t = time.perf_counter()
     remover = Remover(model, threads=threads)
     load = time.perf_counter() - t
-    cold = remover.remove(rgb)
-    warm = remover.remove(rgb)
+    cold = remover.remove(rgb, **given)
+    warm = remover.remove(rgb, **given)
     print(json.dumps({"load": load, "cold": cold.seconds, "warm": warm.seconds, "timings": warm.timings,
                       "changed": float((warm.ink_mask > 0).mean())}))
 
@@ -127,6 +142,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--quality", action="store_true", help="compare restore scales: PSNR in ink and time")
+    parser.add_argument("--region", action="store_true", help="give a loose box around the ink (replace mode)")
     parser.add_argument("--n", type=int, default=10, help="--quality: number of validation samples")
     parser.add_argument("--size", type=int, default=1024, help="--quality: sample side in px")
     args = parser.parse_args()
@@ -134,7 +150,7 @@ def main() -> None:
         quality(args.n, args.size, args.model, args.threads)
         return
     if args.one:
-        run_one(args.one, args.model, args.threads)
+        run_one(args.one, args.model, args.threads, args.region)
         return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -142,6 +158,7 @@ def main() -> None:
             cmd = ["/usr/bin/time", "-v", sys.executable, __file__, "--one", str(photo)]
             cmd += ["--model", args.model] if args.model else []
             cmd += ["--threads", str(args.threads)] if args.threads else []
+            cmd += ["--region"] if args.region else []
             proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
             data = json.loads(proc.stdout.strip().splitlines()[-1])
             rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
