@@ -125,3 +125,16 @@ def test_the_shipped_model_keeps_the_background_of_a_loose_box_on_real_photos(sh
         if tried == 2:
             return
     pytest.fail(f"only {tried} clothes hold-out photos had a box of the kind this test needs")
+
+
+def test_no_sliver_of_the_region_is_left_on_the_background_where_its_edge_falls_between_map_pixels():
+    """A 563 px photo seen by a 320 px skin map: the box's first row lies between two map rows. Scaled up,
+    the spill reached only part of the way there and that row stayed in the region, a 1 px line of skin
+    drawn across the background."""
+    on_skin = np.ones((320, 320), np.float32)
+    on_skin[:, :80] = 0.0  # background on the left, inside and outside the box
+    mask = _box((563, 563), 263, 388, 96, 300)
+    kept = _without_spill(mask, on_skin, _photo(on_skin, size=563))
+    edge = 80 * 563 // 320
+    assert kept[263:388, 96:edge - 2].max() == 0.0  # every row of the box, its first included
+    assert kept[263:388, edge + 2:300].min() == 1.0
