@@ -586,19 +586,15 @@ class Remover:
         timings["detect"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        spill = None
         if mask_mode == "replace":
             alpha = user_mask
             if skin_small is not None and self.skin_gated and self.config.replace_keeps_spill:
                 alpha = _without_spill(user_mask, self._on_skin(skin_small), rgb)
-                spill = (user_mask > 0) & (alpha == 0) if alpha is not user_mask else None
             boxes = _mask_boxes(alpha)
         else:
             alpha, boxes = self._alpha(prob_small, grow_small, prob, threshold, rgb, skin_small)
         if self.config.fill is not None and self.config.fill.snap_outline:
             boxes = snap_outline(rgb, alpha, boxes, self.config.fill.soft_edge)  # before "limit", keep and faces cut the mask
-            if spill is not None:  # the background next to the skin looks like an outline; it stays kept
-                alpha[spill] = 0.0
         for x0, y0, x1, y1 in boxes:
             box = alpha[y0:y1, x0:x1]
             if user_mask is not None and mask_mode == "limit":
