@@ -180,11 +180,10 @@ def _without_spill(mask: np.ndarray, on_skin_small: np.ndarray, rgb: np.ndarray)
 
     on_skin_small: (hs, ws) float32, 1 where the skin head sees skin (``Remover._on_skin``), over the whole
     photo. rgb: (H, W, 3) uint8, the photo. A region painted over an arm that spills onto the shirt or the
-    background keeps them: they run on past the region's edge in the colour they have there (within
-    ``OUTLIER_LAB``, at the map's scale). What is not skin but stops at the region's edge, or has another
-    colour than what lies beyond (a dense flower the skin head doubts, next to a dark background), stays
-    in the region.
-    Judged per painted region, and only in one that is mostly skin: a region painted on the cloth itself is
+    background keeps them: they run on past the region's edge in the colour they have there
+    (``_grow_same_colour``, at the map's scale). What is not skin but stops at the region's edge, or has
+    another colour than what lies beyond (a dense flower the skin head doubts, next to a dark background),
+    stays in the region. Judged per painted region, and only in one that is mostly skin: a region painted on the cloth itself is
     what the user wants gone. Returns a new (H, W) float32 array, or ``mask`` itself when nothing is taken
     out."""
     hs, ws = on_skin_small.shape
@@ -197,27 +196,11 @@ def _without_spill(mask: np.ndarray, on_skin_small: np.ndarray, rgb: np.ndarray)
     if not off.any():
         return mask
     # Grown from what lies past the region's edge (by more than a map pixel: a mask and the coarse map do
-    # not line up exactly) through the region's non-skin, one pixel at a time, while the colour stays that
-    # of the outside part it grew from: a change of colour (the flower's edge) stops it.
+    # not line up exactly) through the region's non-skin.
     edge = cv2.dilate(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    spill = ~edge & ~skin
-    may = off | (edge & ~inside & ~skin)
     lab = cv2.cvtColor(cv2.resize(rgb, (ws, hs), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0,
                        cv2.COLOR_RGB2LAB)
-    ref = lab * spill[..., None]  # each grown pixel inherits its neighbours' reference: no drift along a blend
-    for _ in range(hs + ws):
-        weight = spill.astype(np.float32)
-        near = cv2.boxFilter(weight, -1, (3, 3), normalize=False)
-        step = (near > 0) & may & ~spill
-        if not step.any():
-            break
-        around = cv2.boxFilter(ref, -1, (3, 3), normalize=False) / np.maximum(near, 1)[..., None]
-        step &= np.linalg.norm(lab - around, axis=2) <= OUTLIER_LAB
-        if not step.any():
-            break
-        spill |= step
-        ref[step] = around[step]
-    spill &= off
+    spill = _grow_same_colour(~edge & ~skin, off | (edge & ~inside & ~skin), lab) & off
     if not spill.any():
         return mask
     # Also over the map pixels just outside the region (its mask is 0 there anyway), so that scaled up the
@@ -225,6 +208,27 @@ def _without_spill(mask: np.ndarray, on_skin_small: np.ndarray, rgb: np.ndarray)
     spill |= cv2.dilate(spill.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~inside
     h, w = mask.shape
     return mask * (cv2.resize(spill.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) < 0.5)
+
+
+def _grow_same_colour(seed: np.ndarray, may: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """``seed`` (h, w) bool grown into ``may`` (h, w) bool one pixel at a time, while each new pixel's colour in
+    ``lab`` (h, w, 3) float32 stays within ``OUTLIER_LAB`` of the seed colour it grew from: a change of colour
+    (a flower's edge) stops it. Each grown pixel inherits its neighbours' reference, so a slow blend cannot
+    carry it across. Returns (h, w) bool."""
+    grown = seed.copy()
+    ref = lab * grown[..., None]
+    for _ in range(sum(grown.shape)):
+        near = cv2.boxFilter(grown.astype(np.float32), -1, (3, 3), normalize=False)
+        step = (near > 0) & may & ~grown
+        if not step.any():
+            break
+        around = cv2.boxFilter(ref, -1, (3, 3), normalize=False) / np.maximum(near, 1)[..., None]
+        step &= np.linalg.norm(lab - around, axis=2) <= OUTLIER_LAB
+        if not step.any():
+            break
+        grown |= step
+        ref[step] = around[step]
+    return grown
 
 
 def _cells(length: int, core: float) -> list[tuple[int, int]]:
