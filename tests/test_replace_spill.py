@@ -138,3 +138,22 @@ def test_no_sliver_of_the_region_is_left_on_the_background_where_its_edge_falls_
     edge = 80 * 563 // 320
     assert kept[263:388, 96:edge - 2].max() == 0.0  # every row of the box, its first included
     assert kept[263:388, edge + 2:300].min() == 1.0
+
+
+def test_the_kept_background_follows_the_silhouette_at_the_photos_resolution():
+    """A 1200 px photo seen by a 100 px skin map (12 photo pixels per map pixel), a slanted arm's edge across a
+    box: scaled up, the map's edge is a staircase up to 12 px off the silhouette. The edge of what is kept
+    follows the silhouette itself, within a pixel or two."""
+    size, small = 1200, 100
+    yy, xx = np.mgrid[:size, :size]
+    skin_px = xx > 300 + 0.4 * yy  # the arm to the right of a slanted silhouette
+    rgb = np.where(skin_px[..., None], np.uint8(SKIN), np.uint8(BACKGROUND)).astype(np.uint8)
+    on_skin = (cv2.resize(skin_px.astype(np.float32), (small, small), interpolation=cv2.INTER_AREA) >= 0.5)
+    mask = _box((size, size), 300, 900, 250, 1000)
+    kept = _without_spill(mask, on_skin.astype(np.float32), rgb) > 0
+    inside = mask > 0
+    wrong = inside & (kept != skin_px)  # background still in the region, or arm taken out of it
+    rows_off = wrong.reshape(size, size).sum(1)[300:900]
+    assert rows_off.max() <= 2, rows_off.max()
+    staircase = inside & ((cv2.resize(on_skin.astype(np.float32), (size, size)) >= 0.5) != skin_px)
+    assert staircase.sum(1)[300:900].max() >= 5  # what the scaled-up map alone would leave

@@ -206,8 +206,34 @@ def _without_spill(mask: np.ndarray, on_skin_small: np.ndarray, rgb: np.ndarray)
     # Also over the map pixels just outside the region (its mask is 0 there anyway), so that scaled up the
     # spill reaches the region's own edge: its first row of photo pixels stayed a sliver otherwise.
     spill |= cv2.dilate(spill.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~inside
-    h, w = mask.shape
-    return mask * (cv2.resize(spill.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) < 0.5)
+    return mask * ~_spill_at_full_size(spill, inside & ~spill, lab, rgb)
+
+
+def _spill_at_full_size(spill: np.ndarray, kept: np.ndarray, lab: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """``spill`` (h, w) bool of the skin map scaled up to the photo, ``rgb`` (H, W, 3) uint8: (H, W) bool.
+
+    Scaled up, a map pixel is several photo pixels wide, and the edge between the kept skin and the spill
+    would be a staircase across the fill. Along that edge each photo pixel goes to the side whose colour
+    around it (the mean Lab of the nearby ``spill`` and ``kept`` map pixels, ``lab`` (h, w, 3)) it is
+    nearer to, so the edge follows the silhouette at the photo's own resolution."""
+    h, w = rgb.shape[:2]
+    soft = cv2.resize(spill.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    out = soft >= 0.5
+    ys, xs = np.nonzero((soft > 0.02) & (soft < 0.98))
+    if len(ys) == 0:
+        return out
+    means = []
+    for side in (spill, kept):
+        weight = cv2.boxFilter(side.astype(np.float32), -1, (5, 5))
+        mean = cv2.boxFilter(lab * side[..., None], -1, (5, 5)) / np.maximum(weight, 1e-6)[..., None]
+        means.append((cv2.resize(mean, (w, h), interpolation=cv2.INTER_LINEAR)[ys, xs],
+                      cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)[ys, xs]))
+    px = cv2.cvtColor(rgb[ys, xs][None].astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[0]
+    (spill_mean, spill_w), (kept_mean, kept_w) = means
+    nearer = np.linalg.norm(px - spill_mean, axis=1) < np.linalg.norm(px - kept_mean, axis=1)
+    known = (spill_w > 0.05) & (kept_w > 0.05)  # both sides near: else the scaled-up map decides
+    out[ys[known], xs[known]] = nearer[known]
+    return out
 
 
 def _grow_same_colour(seed: np.ndarray, may: np.ndarray, lab: np.ndarray) -> np.ndarray:
