@@ -183,8 +183,8 @@ def _without_spill(mask: np.ndarray, on_skin_small: np.ndarray, rgb: np.ndarray)
     background keeps them: they run on past the region's edge in the colour they have there
     (``_grow_same_colour``, at the map's scale). What is not skin but stops at the region's edge, or has
     another colour than what lies beyond (a dense flower the skin head doubts, next to a dark background),
-    stays in the region. Judged per painted region, and only in one that is mostly skin: a region painted on the cloth itself is
-    what the user wants gone. Returns a new (H, W) float32 array, or ``mask`` itself when nothing is taken
+    stays in the region. Judged per painted region, and only in one that is mostly skin: a region painted
+    on the cloth itself is what the user wants gone. Returns a new (H, W) float32 array, or ``mask`` itself when nothing is taken
     out."""
     hs, ws = on_skin_small.shape
     inside = cv2.resize((mask > 0).astype(np.uint8), (ws, hs), interpolation=cv2.INTER_NEAREST) > 0
@@ -223,17 +223,36 @@ def _spill_at_full_size(spill: np.ndarray, kept: np.ndarray, lab: np.ndarray, rg
     if len(ys) == 0:
         return out
     means = []
-    for side in (spill, kept):
+    for side in (spill, kept):  # sampled at the edge's pixels only: a full-size Lab map is 144 MB at 12 MP
         weight = cv2.boxFilter(side.astype(np.float32), -1, (5, 5))
         mean = cv2.boxFilter(lab * side[..., None], -1, (5, 5)) / np.maximum(weight, 1e-6)[..., None]
-        means.append((cv2.resize(mean, (w, h), interpolation=cv2.INTER_LINEAR)[ys, xs],
-                      cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)[ys, xs]))
+        means.append((_bilinear_at(mean, ys, xs, (h, w)), _bilinear_at(weight, ys, xs, (h, w))))
     px = cv2.cvtColor(rgb[ys, xs][None].astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[0]
     (spill_mean, spill_w), (kept_mean, kept_w) = means
     nearer = np.linalg.norm(px - spill_mean, axis=1) < np.linalg.norm(px - kept_mean, axis=1)
     known = (spill_w > 0.05) & (kept_w > 0.05)  # both sides near: else the scaled-up map decides
     out[ys[known], xs[known]] = nearer[known]
     return out
+
+
+def _bilinear_at(small: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``small`` (hs, ws[, c]) float32 scaled up to ``shape`` (H, W) as ``cv2.resize`` (bilinear) does, read only
+    at the pixels ``ys``, ``xs`` (N,) int: (N[, c]) float32."""
+    def axis(pos: np.ndarray, small_n: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        f = (pos + 0.5) * (small_n / n) - 0.5
+        i = np.floor(f).astype(np.int64)
+        t = (f - i).astype(np.float32)
+        t[i < 0], i[i < 0] = 0.0, 0  # cv2.resize holds the edge pixel past either end
+        t[i >= small_n - 1], i[i >= small_n - 1] = 0.0, small_n - 1
+        return i, np.minimum(i + 1, small_n - 1), t
+
+    y0, y1, ty = axis(ys, small.shape[0], shape[0])
+    x0, x1, tx = axis(xs, small.shape[1], shape[1])
+    if small.ndim == 3:
+        ty, tx = ty[:, None], tx[:, None]
+    top = small[y0, x0] * (1 - tx) + small[y0, x1] * tx
+    bottom = small[y1, x0] * (1 - tx) + small[y1, x1] * tx
+    return top * (1 - ty) + bottom * ty
 
 
 def _grow_same_colour(seed: np.ndarray, may: np.ndarray, lab: np.ndarray) -> np.ndarray:
