@@ -295,7 +295,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def _read_values(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The TOML values of ``path``, on top of those of its ``base`` file (a path relative to it), if any."""
     if not path.is_file():
-        raise ConfigError(f"{seen[-1] if seen else path}: config file {path} not found")
+        raise ConfigError(f"{seen[-1]}: base file {path} not found" if seen else f"{path}: config file not found")
     if path.resolve() in seen:
         raise ConfigError(f"{path}: its base files include it again ({' -> '.join(p.name for p in seen)})")
     try:
@@ -314,7 +314,4 @@ def load_config(path: str | Path) -> TrainConfig:
     """Read a TOML config file. A top-level ``base = "other.toml"`` (relative to the file) starts from that
     file's values: a recipe states only what it changes. Raises :class:`ConfigError` naming the file and the
     bad field."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    return config_from_dict(_read_values(path), str(path))
+    return config_from_dict(_read_values(Path(path)), str(path))
