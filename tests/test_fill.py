@@ -113,6 +113,34 @@ def test_no_step_where_the_skin_next_to_the_region_differs_from_the_skin_further
     assert step(skip=False) < 3.0 < step(skip=True), (step(False), step(True))
 
 
+def test_the_skin_network_picks_the_reference_skin_not_the_colour_box():
+    """A dark arm (a vertical band) in front of a beige wall that the YCrCb colour box also calls skin, the piece
+    covering the arm's width (bivtatt_121_1, bivtatt_104_1). Judged by colour, the fill copies the wall and the arm
+    comes out as a pale patch; given the skin network's map (here: the band), it continues the arm's own tone."""
+    h, w = 240, 240
+    rng = np.random.default_rng(5)
+    photo = np.empty((h, w, 3), np.float32)
+    photo[:] = (225, 190, 160)  # the beige wall: inside the colour box
+    arm = np.zeros((h, w), bool)
+    arm[:, 80:160] = True
+    photo[arm] = (120, 80, 60)  # dark skin
+    photo = np.clip(photo + rng.normal(0, 3, (h, w, 1)), 0, 255).astype(np.uint8)
+    hole = np.zeros((h, w), bool)
+    hole[60:180, 80:160] = True  # the piece, as wide as the arm
+    photo[hole] = (35, 30, 30)
+    skin_small = cv2.resize(arm.astype(np.float32), (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+
+    def grey_in_hole(skin: np.ndarray | None) -> float:
+        out = photo.copy()
+        fill_skin(photo, out, hole.astype(np.float32), [(80, 60, 160, 180)], FillSettings(floor=1.0), skin)
+        return float(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)[hole].mean())
+
+    arm_grey = float(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)[arm & ~hole].mean())
+    by_colour, by_network = grey_in_hole(None), grey_in_hole(skin_small)
+    assert abs(by_network - arm_grey) < 6.0, (by_network, arm_grey)
+    assert by_colour - arm_grey > 30.0, (by_colour, arm_grey)  # the failure the network's map mends
+
+
 def test_thin_ink_is_left_to_the_network_dense_ink_is_filled():
     truth = shaded_skin(seed=2)
     h, w = truth.shape[:2]

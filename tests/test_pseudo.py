@@ -14,7 +14,7 @@ from skindeep.errors import InputError  # noqa: E402
 from skindeep.model.config import TrainConfig  # noqa: E402
 from skindeep.model.data import RealPseudoDataset  # noqa: E402
 from skindeep.model.losses import pseudo_loss  # noqa: E402
-from skindeep.model.pseudo import pseudo_label  # noqa: E402
+from skindeep.model.pseudo import colour_label, pseudo_label  # noqa: E402
 from skindeep.model.train import real_batches  # noqa: E402
 
 
@@ -42,6 +42,26 @@ def test_pseudo_label_stays_inside_the_boxes_of_a_boxed_photo():
     assert not pseudo_label(two_blobs(), 0.98, 0.6, boxes=[[60, 10, 95, 50]]).any()  # a box on the unseeded blob
     with pytest.raises(ValueError):
         pseudo_label(two_blobs(), threshold=0.5, grow=0.6)
+
+
+def test_colour_label_finds_faded_colour_ink_on_shaded_skin_inside_the_box_only():
+    """A shaded arm (a brightness ramp the detector would not call ink) with a faded teal piece inside a box and
+    a second teal blob outside every box, beside a beige wall that is not skin: the label is the boxed piece."""
+    h, w = 120, 200
+    ramp = np.linspace(0.8, 1.1, w, dtype=np.float32)[None, :, None]
+    rgb = np.clip(np.float32([190, 140, 115]) * ramp, 0, 255).repeat(h, 0)
+    rgb[30:70, 60:100] = (120, 150, 140)  # faded teal ink
+    rgb[30:70, 150:180] = (120, 150, 140)  # the same ink, outside every box
+    skin = np.ones((h, w), np.float32)
+    skin[:, :20] = 0.0  # the wall at the left: not skin
+    rgb[:, :20] = (60, 60, 200)
+    label = colour_label(np.clip(rgb, 0, 255).astype(np.uint8), skin, [[15, 20, 110, 80]]) > 0
+    piece = np.zeros((h, w), bool)
+    piece[30:70, 60:100] = True
+    assert label[piece].mean() > 0.95  # the piece, whatever the shading
+    assert not label[~piece].any()  # not the shaded skin, the wall or the blob outside the box
+    assert not colour_label(np.clip(rgb, 0, 255).astype(np.uint8), np.zeros((h, w), np.float32),
+                            [[15, 20, 110, 80]]).any()  # nothing where the skin network sees no skin
 
 
 @pytest.fixture()

@@ -14,7 +14,7 @@ labelled: a piece the detector misses gets no label, so its misses are not taugh
 Only the train split of ``real-train/`` is labelled (``split_real_train``): the boxed photos and the
 unlabelled ``artist_`` ones.
 
-    python -m skindeep.model.pseudo --out cache/pseudo [--model M.onnx] [--grow 0.6]
+    python -m skindeep.model.pseudo --out cache/pseudo [--model M.onnx] [--grow 0.6] [--colour 20]
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ import numpy as np
 from skindeep.synth.photos import box_maps, json_boxes, read_rgb, split_real_train
 
 BOX_MARGIN = 0.1  # a boxed photo's label may reach this share of a box's side past it (loose boxes)
+COLOUR_DISTANCE = 15.0  # Lab distance from the skin expected under a box beyond which a pixel is ink
+RING = 0.25  # the skin around a box that predicts the skin under it: this share of the box's long side
+SKIN = 0.5  # the skin head's probability from which a pixel is skin (tattooed skin is skin)
 
 
 def pseudo_label(prob: np.ndarray, threshold: float, grow: float, boxes: list[list[int]] | None = None
@@ -49,9 +52,47 @@ def pseudo_label(prob: np.ndarray, threshold: float, grow: float, boxes: list[li
     return np.where(seeded[regions], 255, 0).astype(np.uint8)
 
 
-def label_photos(photos: list[Path], out: Path, model: str | Path | None, grow: float, log=print) -> dict:
+def colour_label(rgb: np.ndarray, skin: np.ndarray, boxes: list[list[int]],
+                 distance: float = COLOUR_DISTANCE) -> np.ndarray:
+    """(H, W) uint8 0/255 label of the ink inside ``boxes`` found by colour alone, independent of the detector.
+
+    rgb: (H, W, 3) uint8. skin: (H, W) float32 0..1, the skin head's skin probability. Under each box the
+    skin is predicted from the skin in a ring around it (``RING``): the ring's colours are spread across
+    the box as a membrane (``skindeep.remove.fill.skin_base``), so the arm's shading follows. Ink is
+    what lies inside the box, on skin, farther than ``distance`` in Lab from that prediction: faded,
+    colour and grey pieces the detector misses, which its own pseudo-labels cannot teach it.
+    """
+    from skindeep.remove.fill import skin_base
+
+    h, w = skin.shape
+    label = np.zeros((h, w), np.uint8)
+    inside_any = box_maps((h, w), boxes, 1.0, 0.05)[2].astype(bool)
+    on_skin = skin >= SKIN
+    for x0, y0, x1, y1 in boxes:
+        grow = max(8, round(RING * max(x1 - x0, y1 - y0)))
+        cx0, cy0, cx1, cy1 = max(0, x0 - grow), max(0, y0 - grow), min(w, x1 + grow), min(h, y1 + grow)
+        crop = rgb[cy0:cy1, cx0:cx1]
+        known = on_skin[cy0:cy1, cx0:cx1] & ~inside_any[cy0:cy1, cx0:cx1]
+        if np.count_nonzero(known) < 64:
+            continue  # no skin around the box to predict it from
+        expected = skin_base(crop, known)
+        lab = cv2.cvtColor(crop.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+        lab_expected = cv2.cvtColor(np.clip(expected, 0, 255) / 255.0, cv2.COLOR_RGB2LAB)
+        far = np.linalg.norm(lab - lab_expected, axis=2) > distance
+        ink = np.zeros_like(far)
+        by0, bx0 = y0 - cy0, x0 - cx0
+        ink[by0:by0 + (y1 - y0), bx0:bx0 + (x1 - x0)] = True
+        ink &= far & on_skin[cy0:cy1, cx0:cx1]
+        ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        label[cy0:cy1, cx0:cx1] |= ink * np.uint8(255)
+    return label
+
+
+def label_photos(photos: list[Path], out: Path, model: str | Path | None, grow: float,
+                 colour: float | None = None, log=print) -> dict:
     """Write ``out/NAME.png`` for each photo in ``photos`` where the detector labels any ink; returns the
-    counts (photos labelled, labelled share of the pixels per source)."""
+    counts (photos labelled, labelled share of the pixels per source). With ``colour`` (a Lab distance),
+    a boxed photo's label also takes ``colour_label``'s ink (the union)."""
     from skindeep.remove import Remover
 
     remover = Remover(model)
@@ -63,6 +104,8 @@ def label_photos(photos: list[Path], out: Path, model: str | Path | None, grow: 
         rgb = read_rgb(photo)
         boxes = json_boxes(photo) or None
         label = pseudo_label(remover.detect(rgb), threshold, grow, boxes)
+        if colour is not None and boxes:
+            label |= colour_label(rgb, remover.skin(rgb)[..., 0], boxes, colour)
         share = float((label > 0).mean())
         stats.setdefault(photo.name.split("_")[0], []).append(share)
         if share > 0:
@@ -72,7 +115,7 @@ def label_photos(photos: list[Path], out: Path, model: str | Path | None, grow: 
     summary = {src: {"photos": len(v), "labelled": int(np.count_nonzero(v)), "mean_share": float(np.mean(v))}
                for src, v in sorted(stats.items())}
     (out / "pseudo.json").write_text(json.dumps({"model": str(model or "shipped"), "threshold": threshold,
-                                                 "grow": grow, "sources": summary}, indent=2))
+                                                 "grow": grow, "colour": colour, "sources": summary}, indent=2))
     return summary
 
 
@@ -82,8 +125,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--real", type=Path, default=Path("../shared/data/real-train"))
     parser.add_argument("--model", type=Path, default=None, help="ONNX that labels (default: the shipped one)")
     parser.add_argument("--grow", type=float, default=0.6, help="hysteresis: confident ink grows into p >= this")
+    parser.add_argument("--colour", type=float, default=None,
+                        help="also label a box's pixels this far in Lab from the skin around it (colour_label)")
     a = parser.parse_args(argv)
-    summary = label_photos(split_real_train(a.real)[0], a.out, a.model, a.grow)
+    summary = label_photos(split_real_train(a.real)[0], a.out, a.model, a.grow, a.colour)
     print(json.dumps(summary, indent=2))
 
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from skindeep.remove.gate import skin_coloured
 from skindeep.remove.lowfreq import learned_base, load_restorer, shrink_known, working_size
-from skindeep.remove.resample import Box, merge_boxes
+from skindeep.remove.resample import Box, merge_boxes, upsample_region
 
 WORK_SIDE = 256  # long side (px) of a region's box when its membrane is solved
 JACOBI_STEPS = 40  # relaxation sweeps per pyramid level (the coarse level's solution starts each one)
@@ -69,6 +69,8 @@ class FillSettings:
     skip_edge_band: take the fill's reference skin only from ``outline_gap`` past the mask on: a detected
         mask leaves the tattoo's halo there. Off for a user's region (``mask_mode="replace"``): it is drawn
         past the ink, and the fill then meets the skin that touches it without a step (experiment 26).
+    skin_reference: take the fill's reference skin from the skin network's map when the model has one
+        (``fill_skin``'s ``skin_small``), not from the colour box (experiment 30).
     learned_base: add the learned low-frequency restorer's residual (``weights/lowfreq.onnx``,
         :mod:`skindeep.remove.lowfreq`) to the membrane; the membrane alone when off or when the file is
         missing.
@@ -83,6 +85,7 @@ class FillSettings:
     snap_outline: bool = True
     soft_edge: bool = True
     skip_edge_band: bool = True
+    skin_reference: bool = True
     learned_base: bool = False
 
 
@@ -290,18 +293,29 @@ def density(rgb: np.ndarray, base: np.ndarray, settings: FillSettings) -> np.nda
     return np.maximum(d, np.float32(settings.floor)).astype(np.float32)
 
 
-def _clean_skin(rgb: np.ndarray, clean: np.ndarray, skip_edge_band: bool = True) -> np.ndarray:
+def _clean_skin(rgb: np.ndarray, clean: np.ndarray, skip_edge_band: bool = True,
+                skin: np.ndarray | None = None) -> np.ndarray:
     """The pixels of ``clean`` (h, w) bool that look like bare skin: the references for shading and texture.
 
-    Skin-coloured only, when enough are: a box drawn over a forearm also covers the bed sheet beside
-    it, whose colour and folds are not what the skin under the ink looks like. With ``skip_edge_band``,
+    Skin only, when enough is: a box drawn over a forearm also covers the bed sheet beside it, whose
+    colour and folds are not what the skin under the ink looks like. Skin is what the colour box
+    (``skin_coloured``) takes for skin and, where the model has a skin network, what its map ``skin``
+    (h, w) bool also calls skin. The colour box alone also takes a beige wall, a wooden stool or pink
+    paving for skin, and a dark arm filled from them came out as a pale patch; the map alone, scaled up
+    from the network's working size, reaches a few pixels past a limb's edge onto the background, and
+    those pixels, next to the region, darkened or tinted the fill. With too little of both, the colour
+    box decides. With ``skip_edge_band``,
     not the first ``OUTLINE_GAP`` of the box's side next to the mask: a detected mask leaves the tattoo's
     halo just outside it. Without it the fill meets the skin that touches the region without a step (a
     user's region). And not the pixels far in Lab from the skin around them (the rest of the outline, a
     neighbouring tattoo's ink): taken as skin, they would darken the whole fill.
     """
-    skin = clean & skin_coloured(rgb)
-    known = skin if skin.sum() >= max(MIN_KNOWN, MIN_SKIN_SHARE * clean.sum()) else clean
+    coloured = clean & skin_coloured(rgb)
+    known = clean
+    for on_skin in ((coloured & skin,) if skin is not None else ()) + (coloured,):
+        if on_skin.sum() >= max(MIN_KNOWN, MIN_SKIN_SHARE * clean.sum()):
+            known = on_skin
+            break
     if skip_edge_band:
         h, w = known.shape
         gap = max(3, round(OUTLINE_GAP * max(h, w)))
@@ -427,14 +441,16 @@ def _grow(box: Box, margin: int, h: int, w: int) -> Box:
 
 
 def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[Box],
-              settings: FillSettings) -> None:
+              settings: FillSettings, skin_small: np.ndarray | None = None, skin_gate: float = 0.5) -> None:
     """Mix the skin fill into ``out``, in place, where ink is dense.
 
     rgb: (H, W, 3) uint8, the photo. out: (H, W, 3) uint8, the network's restoration blended by
     ``alpha`` (``rgb + alpha * (net - rgb)``). alpha: (H, W) float32 0..1, the mask. boxes: boxes
     (x0, y0, x1, y1) holding every masked pixel. Per pixel, with fill weight ``f`` (``density``), the
     result is ``rgb + alpha * ((1 - f) * net + f * fill - rgb)``; pixels with ``alpha == 0`` are not
-    written.
+    written. skin_small: (hs, ws) float32 0..1, the skin network's skin probability over the whole photo
+    at its working size, or None; where it reaches ``skin_gate`` is where the fill takes its reference
+    skin from (``_clean_skin``).
     """
     h, w = alpha.shape
     restorer = load_restorer() if settings.learned_base else None
@@ -447,7 +463,9 @@ def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[B
         a = alpha[gy0:gy1, gx0:gx1]
         masked = a > 0
         src = rgb[gy0:gy1, gx0:gx1]
-        known = _clean_skin(src, ~masked, settings.skip_edge_band)
+        skin = None if skin_small is None or not settings.skin_reference else (
+            upsample_region(skin_small, (w, h), (gx0, gy0, gx1, gy1)) >= skin_gate)
+        known = _clean_skin(src, ~masked, settings.skip_edge_band, skin)
         if known.sum() < MIN_KNOWN:
             continue
         base = skin_base(src, known)

@@ -685,7 +685,8 @@ class Remover:
                 # and it is drawn past the ink: the fill meets the skin touching it (no skipped band)
                 settings = (replace(self.config.fill, floor=1.0, skip_edge_band=False) if mask_mode == "replace"
                             else self.config.fill)
-                fill_skin(rgb, out, alpha, boxes, settings)
+                skin = skin_small[..., 0] if skin_small is not None and self.skin_gated else None
+                fill_skin(rgb, out, alpha, boxes, settings, skin, self.config.skin_gate)
             add_grain(rgb, out, alpha, boxes, self.config.grain)
             if strength < 1.0:
                 _blend_toward(rgb, out, strength, boxes)
