@@ -4,7 +4,7 @@ Compares, on the real-dev photos that have a hand mask (``NAME.mask.png``), the 
 (``skindeep.model.pseudo.pseudo_label``, experiments 17-23) with a colour label grown inside the boxes
 (``skindeep.model.pseudo.colour_label``): per photo precision, recall and IoU against the hand mask.
 
-    python scripts/colour_label_check.py [--real ../shared/data/real-dev] [--distance 12]
+    python scripts/colour_label_check.py [--real ../shared/data/real-dev] [--distance 20]
 """
 
 from __future__ import annotations

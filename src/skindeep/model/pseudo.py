@@ -30,7 +30,7 @@ import numpy as np
 from skindeep.synth.photos import box_maps, json_boxes, read_rgb, split_real_train
 
 BOX_MARGIN = 0.1  # a boxed photo's label may reach this share of a box's side past it (loose boxes)
-COLOUR_DISTANCE = 15.0  # Lab distance from the skin expected under a box beyond which a pixel is ink
+COLOUR_DISTANCE = 20.0  # Lab distance from the skin expected under a box beyond which a pixel is ink (experiment 29)
 RING = 0.25  # the skin around a box that predicts the skin under it: this share of the box's long side
 SKIN = 0.5  # the skin head's probability from which a pixel is skin (tattooed skin is skin)
 

@@ -69,8 +69,9 @@ class FillSettings:
     skip_edge_band: take the fill's reference skin only from ``outline_gap`` past the mask on: a detected
         mask leaves the tattoo's halo there. Off for a user's region (``mask_mode="replace"``): it is drawn
         past the ink, and the fill then meets the skin that touches it without a step (experiment 26).
-    skin_reference: take the fill's reference skin from the skin network's map when the model has one
-        (``fill_skin``'s ``skin_small``), not from the colour box (experiment 30).
+    skin_reference: take the fill's reference skin only where the skin network's map (``fill_skin``'s
+        ``skin_small``, when the model has one) and the colour box both say skin; off, the colour box alone
+        (experiment 30).
     learned_base: add the learned low-frequency restorer's residual (``weights/lowfreq.onnx``,
         :mod:`skindeep.remove.lowfreq`) to the membrane; the membrane alone when off or when the file is
         missing.
