@@ -62,7 +62,7 @@ def colour_label(rgb: np.ndarray, skin: np.ndarray, boxes: list[list[int]],
     what lies inside the box, on skin, farther than ``distance`` in Lab from that prediction: faded,
     colour and grey pieces the detector misses, which its own pseudo-labels cannot teach it.
     """
-    from skindeep.remove.fill import skin_base
+    from skindeep.remove.fill import lab_distance, skin_base
 
     h, w = skin.shape
     label = np.zeros((h, w), np.uint8)
@@ -75,10 +75,7 @@ def colour_label(rgb: np.ndarray, skin: np.ndarray, boxes: list[list[int]],
         known = on_skin[cy0:cy1, cx0:cx1] & ~inside_any[cy0:cy1, cx0:cx1]
         if np.count_nonzero(known) < 64:
             continue  # no skin around the box to predict it from
-        expected = skin_base(crop, known)
-        lab = cv2.cvtColor(crop.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-        lab_expected = cv2.cvtColor(np.clip(expected, 0, 255) / 255.0, cv2.COLOR_RGB2LAB)
-        far = np.linalg.norm(lab - lab_expected, axis=2) > distance
+        far = lab_distance(crop, skin_base(crop, known)) > distance
         ink = np.zeros_like(far)
         by0, bx0 = y0 - cy0, x0 - cx0
         ink[by0:by0 + (y1 - y0), bx0:bx0 + (x1 - x0)] = True

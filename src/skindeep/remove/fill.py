@@ -278,15 +278,21 @@ def layered_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigm
     return out
 
 
+def lab_distance(rgb: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """(h, w) float32 Delta E (Lab distance) of each pixel of ``rgb`` (h, w, 3) uint8 from ``base`` (h, w, 3)
+    float32 0..255, the skin predicted there (``skin_base``)."""
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    lab_base = cv2.cvtColor(np.clip(base, 0, 255) / np.float32(255.0), cv2.COLOR_RGB2LAB)
+    return np.linalg.norm(lab - lab_base, axis=2)
+
+
 def density(rgb: np.ndarray, base: np.ndarray, settings: FillSettings) -> np.ndarray:
     """How much each pixel is to be filled, (h, w) float32 0..1, from its Lab distance to ``base``.
 
     rgb: (h, w, 3) uint8. base: (h, w, 3) float32 0..255, the predicted skin (``skin_base``).
     Dense ink is far from any skin colour; faded ink is close to it (the network unmixes it).
     """
-    lab = cv2.cvtColor(cv2.GaussianBlur(rgb, (0, 0), 1.0).astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    lab_base = cv2.cvtColor(np.clip(base, 0, 255) / np.float32(255.0), cv2.COLOR_RGB2LAB)
-    dist = np.linalg.norm(lab - lab_base, axis=2)
+    dist = lab_distance(cv2.GaussianBlur(rgb, (0, 0), 1.0), base)
     d = np.clip((dist - settings.dense_from) / max(settings.dense_to - settings.dense_from, 1e-3), 0.0, 1.0)
     # An ink line's soft edge is filled with the line: a small dilation and blur, no hard switch.
     d = cv2.dilate(d, np.ones((3, 3), np.uint8))

@@ -637,7 +637,7 @@ class Remover:
         t = time.perf_counter()
         if mask_mode == "replace":
             alpha = user_mask
-            if skin_small is not None and self.skin_gated and self.config.replace_keeps_spill:
+            if skin_small is not None and self.config.replace_keeps_spill:  # skin_small is None unless gated
                 alpha = _without_spill(user_mask, self._on_skin(skin_small), rgb)
             boxes = _mask_boxes(alpha)
         else:
@@ -685,7 +685,7 @@ class Remover:
                 # and it is drawn past the ink: the fill meets the skin touching it (no skipped band)
                 settings = (replace(self.config.fill, floor=1.0, skip_edge_band=False) if mask_mode == "replace"
                             else self.config.fill)
-                skin = skin_small[..., 0] if skin_small is not None and self.skin_gated else None
+                skin = None if skin_small is None else skin_small[..., 0]
                 fill_skin(rgb, out, alpha, boxes, settings, skin, self.config.skin_gate)
             add_grain(rgb, out, alpha, boxes, self.config.grain)
             if strength < 1.0:
