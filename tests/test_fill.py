@@ -383,3 +383,34 @@ def test_cli_snap_outline_can_be_turned_off(tiny_model_path, tmp_path):
         masks[flag] = np.asarray(Image.open(out / "arm.mask.png")) > 0
     assert np.array_equal(masks["--no-snap-outline"], mask)  # exactly what was painted
     assert (masks["--snap-outline"] & ring & ~mask).sum() > 1000  # the outline joins it by default
+
+
+def test_patches_laid_as_blocks_match_adding_them_one_by_one():
+    """``_add_patches`` (one phase of the texture copy, laid as a block array) gives what adding each
+    windowed patch in turn gives, with the grid's last row and column moved back inside the box and
+    overlapping their neighbours."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from skindeep.remove.fill import _add_patches, _window
+
+    rng = np.random.default_rng(3)
+    h, w, p = 70, 90, 16
+    detail = rng.normal(size=(h, w, 3)).astype(np.float32)
+    ys, xs = [3, 19, 35, 48], [5, 21, 37, 53, 66]  # a grid p apart, the last of each moved back (48, 66)
+    ty, tx = (a.ravel() for a in np.meshgrid(ys, xs, indexing="ij"))
+    keep = rng.random(ty.size) > 0.2  # some cells have no patch
+    ty, tx = ty[keep], tx[keep]
+    sy, sx = rng.integers(0, h - p + 1, ty.size), rng.integers(0, w - p + 1, ty.size)
+    win = _window(p)
+    acc, wsq = np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
+    _add_patches(acc, wsq, ty, tx, sliding_window_view(detail, (p, p), axis=(0, 1)), sy, sx, win)
+    want, want_w = np.zeros_like(acc), np.zeros_like(wsq)
+    for y, x, fy, fx in zip(ty, tx, sy, sx, strict=True):
+        want[y:y + p, x:x + p] += win[..., None] * detail[fy:fy + p, fx:fx + p]
+        want_w[y:y + p, x:x + p] += win * win
+    np.testing.assert_allclose(acc, want, atol=1e-5)
+    np.testing.assert_allclose(wsq, want_w, atol=1e-6)
+    row_35 = np.zeros_like(wsq)
+    for x in tx[ty == 35]:
+        row_35[35:51, x:x + p] += win * win
+    assert (want_w[48:51] > row_35[48:51] + 1e-6).any()  # the moved row overlaps the row on the grid before it

@@ -64,6 +64,23 @@ def test_colour_label_finds_faded_colour_ink_on_shaded_skin_inside_the_box_only(
                             [[15, 20, 110, 80]]).any()  # nothing where the skin network sees no skin
 
 
+def test_colour_label_does_not_take_bare_skin_lit_or_shaded_unlike_the_ring_for_ink():
+    """Experiment 31. Inside a loose box, bare skin in a soft shadow and under a highlight that the ring around
+    the box never sees is not ink; a grey-black line across the shadow is."""
+    h, w = 160, 220
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    shadow = 1.0 - 0.35 * np.exp(-(((xx - 90) / 28) ** 2 + ((yy - 80) / 28) ** 2))
+    light = 1.0 + 0.3 * np.exp(-(((xx - 150) / 12) ** 2 + ((yy - 80) / 12) ** 2))
+    rgb = np.float32([200, 150, 125]) * (shadow * light)[..., None]
+    rgb[76:84, 60:120] = (70, 70, 75)  # the ink line
+    rgb = np.clip(rgb, 0, 255).astype(np.uint8)
+    label = colour_label(rgb, np.ones((h, w), np.float32), [[40, 30, 180, 130]]) > 0
+    line = np.zeros((h, w), bool)
+    line[76:84, 60:120] = True
+    assert label[line].mean() > 0.75  # the blurred rim of the line may go to the shadow
+    assert label[~line].mean() < 0.002  # neither the shadow nor the highlight
+
+
 @pytest.fixture()
 def labelled(tmp_path):
     """A grey photo with a red square, its pseudo-label on the square, and a second photo with no label."""

@@ -114,6 +114,15 @@ def test_skin_map_of_the_bundled_portrait(remover):
     assert Remover(skin_gate=0.0).skin(rgb) is None
 
 
+def test_detect_with_skin_is_detect_and_skin_from_one_pass(remover):
+    """The pseudo-labeller's single pass gives exactly what the two separate calls give."""
+    rgb = read_rgb(ROOT / "examples" / "tattooed.jpg")
+    prob, skin = remover.detect_with_skin(rgb)
+    np.testing.assert_array_equal(prob, remover.detect(rgb))
+    np.testing.assert_array_equal(skin, remover.skin(rgb))
+    assert Remover(skin_gate=0.0).detect_with_skin(rgb)[1] is None
+
+
 def test_a_region_between_a_white_shirts_halves_is_filled_in_the_chests_tone(remover, shared_data):
     """real-train's `insta_0225`: a box on a tan chest between the halves of a white shirt, given as the region.
     The fill copies only what the skin network and the colour box both call skin (experiment 30), so it comes

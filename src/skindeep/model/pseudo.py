@@ -32,6 +32,8 @@ from skindeep.synth.photos import box_maps, json_boxes, read_rgb, split_real_tra
 BOX_MARGIN = 0.1  # a boxed photo's label may reach this share of a box's side past it (loose boxes)
 COLOUR_DISTANCE = 20.0  # Lab distance from the skin expected under a box beyond which a pixel is ink (experiment 29)
 RING = 0.25  # the skin around a box that predicts the skin under it: this share of the box's long side
+GROW_CLOSE = 8.0  # Lab distance within which a pixel inside a box is taken for bare skin (experiment 31)
+GROW_ROUNDS = 3  # rounds of taking in that bare skin: each lets the prediction follow the skin one step further
 SKIN = 0.5  # the skin head's probability from which a pixel is skin (tattooed skin is skin)
 
 
@@ -52,18 +54,36 @@ def pseudo_label(prob: np.ndarray, threshold: float, grow: float, boxes: list[li
     return np.where(seeded[regions], 255, 0).astype(np.uint8)
 
 
+def _skin_distance(crop: np.ndarray, known: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """(h, w, 3) float32 Lab difference of each pixel of ``crop`` (h, w, 3) uint8 from the skin predicted there.
+
+    The prediction starts from the ``known`` (h, w) bool skin around a box, spread across it as a membrane
+    (``skindeep.remove.fill.skin_base``). Then, ``GROW_ROUNDS`` times, the pixels of ``inside`` (h, w) bool
+    within ``GROW_CLOSE`` of it are taken for bare skin and join the references, so the prediction follows
+    skin inside the box that is lit or shaded unlike the ring (experiment 31: bare skin in loose boxes was
+    labelled ink, experiment 29).
+    """
+    from skindeep.remove.fill import lab_difference, skin_base
+
+    smooth = cv2.GaussianBlur(crop, (0, 0), 1.0)  # like the fill's density: grain is not ink
+    diff = lab_difference(smooth, skin_base(crop, known))
+    for _ in range(GROW_ROUNDS):
+        known = known | (inside & (np.linalg.norm(diff, axis=2) < GROW_CLOSE))
+        diff = lab_difference(smooth, skin_base(crop, known))
+    return diff
+
+
 def colour_label(rgb: np.ndarray, skin: np.ndarray, boxes: list[list[int]],
                  distance: float = COLOUR_DISTANCE) -> np.ndarray:
     """(H, W) uint8 0/255 label of the ink inside ``boxes`` found by colour alone, independent of the detector.
 
     rgb: (H, W, 3) uint8. skin: (H, W) float32 0..1, the skin head's skin probability. Under each box the
-    skin is predicted from the skin in a ring around it (``RING``): the ring's colours are spread across
-    the box as a membrane (``skindeep.remove.fill.skin_base``), so the arm's shading follows. Ink is
-    what lies inside the box, on skin, farther than ``distance`` in Lab from that prediction: faded,
-    colour and grey pieces the detector misses, which its own pseudo-labels cannot teach it.
+    skin is predicted from the skin in a ring around it (``RING``) and from the bare skin inside it that
+    matches that prediction (``_skin_distance``). Ink is what lies inside the box, on skin, farther than
+    ``distance`` in Lab from the prediction, unless it is lighter with nearly the same colour (lit skin: ink
+    darkens skin or changes its colour). These are the faded, colour and grey pieces the detector misses,
+    which its own pseudo-labels cannot teach it.
     """
-    from skindeep.remove.fill import lab_distance, skin_base
-
     h, w = skin.shape
     label = np.zeros((h, w), np.uint8)
     inside_any = box_maps((h, w), boxes, 1.0, 0.05)[2].astype(bool)
@@ -71,15 +91,17 @@ def colour_label(rgb: np.ndarray, skin: np.ndarray, boxes: list[list[int]],
     for x0, y0, x1, y1 in boxes:
         grow = max(8, round(RING * max(x1 - x0, y1 - y0)))
         cx0, cy0, cx1, cy1 = max(0, x0 - grow), max(0, y0 - grow), min(w, x1 + grow), min(h, y1 + grow)
-        crop = rgb[cy0:cy1, cx0:cx1]
-        known = on_skin[cy0:cy1, cx0:cx1] & ~inside_any[cy0:cy1, cx0:cx1]
+        crop_skin = on_skin[cy0:cy1, cx0:cx1]
+        known = crop_skin & ~inside_any[cy0:cy1, cx0:cx1]
         if np.count_nonzero(known) < 64:
             continue  # no skin around the box to predict it from
-        far = lab_distance(crop, skin_base(crop, known)) > distance
-        ink = np.zeros_like(far)
-        by0, bx0 = y0 - cy0, x0 - cx0
-        ink[by0:by0 + (y1 - y0), bx0:bx0 + (x1 - x0)] = True
-        ink &= far & on_skin[cy0:cy1, cx0:cx1]
+        inside = np.zeros_like(known)
+        inside[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = True
+        inside &= crop_skin
+        diff = _skin_distance(rgb[cy0:cy1, cx0:cx1], known, inside)
+        hue_shift = np.linalg.norm(diff[..., 1:], axis=2)
+        lit = (diff[..., 0] > 0) & (hue_shift < distance)
+        ink = inside & (np.linalg.norm(diff, axis=2) > distance) & ~lit
         ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
         label[cy0:cy1, cx0:cx1] |= ink * np.uint8(255)
     return label
@@ -100,9 +122,10 @@ def label_photos(photos: list[Path], out: Path, model: str | Path | None, grow: 
     for i, photo in enumerate(photos, 1):
         rgb = read_rgb(photo)
         boxes = json_boxes(photo) or None
-        label = pseudo_label(remover.detect(rgb), threshold, grow, boxes)
-        if colour is not None and boxes:
-            label |= colour_label(rgb, remover.skin(rgb)[..., 0], boxes, colour)
+        prob, skin = remover.detect_with_skin(rgb)
+        label = pseudo_label(prob, threshold, grow, boxes)
+        if colour is not None and boxes and skin is not None:
+            label |= colour_label(rgb, skin[..., 0], boxes, colour)
         share = float((label > 0).mean())
         stats.setdefault(photo.name.split("_")[0], []).append(share)
         if share > 0:

@@ -440,6 +440,14 @@ class Remover:
         grow = self._detection_maps(rgb)[1]
         return resize(grow, (rgb.shape[1], rgb.shape[0]), shrink=False)
 
+    def detect_with_skin(self, image) -> tuple[np.ndarray, np.ndarray | None]:
+        """``detect`` and ``skin`` from one pass of the network: (H, W) float32 ink probability and
+        (H, W, 3) float32 skin / hair / clothing probabilities or None."""
+        rgb = as_rgb(image)
+        _, grow, _, skin_small = self._detection_maps(rgb)
+        size = (rgb.shape[1], rgb.shape[0])
+        return resize(grow, size, shrink=False), None if skin_small is None else resize(skin_small, size, shrink=False)
+
     def _detection_maps(self, rgb: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         """At the working size: (ink probability, where blobs may grow (``_grow_map``), ``clean`` or None,
