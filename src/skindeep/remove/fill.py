@@ -477,6 +477,28 @@ def _grow(box: Box, margin: int, h: int, w: int) -> Box:
     return max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + margin), min(h, y1 + margin)
 
 
+def _mix_fill(out: np.ndarray, src: np.ndarray, a: np.ndarray, f: np.ndarray, fill: np.ndarray,
+              where: np.ndarray, origin: tuple[int, int]) -> None:
+    """Write ``src + a * ((1 - f) * net + f * fill - src)`` into ``out`` (H, W, 3) uint8 at the ``where`` pixels,
+    in place; ``net`` is what ``out`` holds there (already ``src + a * (net - src)``). src (h, w, 3) uint8,
+    a and f (h, w) float32, fill (h, w, 3) float32 and where (h, w) bool cover the box at ``origin`` (x, y)."""
+    ys, xs = np.nonzero(where)
+    y0, x0 = int(ys.min()), int(xs.min())
+    y1, x1 = int(ys.max()) + 1, int(xs.max()) + 1
+    if ys.size > 0.3 * (y1 - y0) * (x1 - x0):  # a dense region: whole-rectangle arithmetic beats gathers
+        box = (slice(y0, y1), slice(x0, x1))
+        target = out[origin[1] + y0:origin[1] + y1, origin[0] + x0:origin[0] + x1]
+        fb, ab, sb = f[box][..., None], a[box][..., None], src[box].astype(np.float32)
+        mixed = (1.0 - fb) * target + fb * (sb + ab * (fill[box] - sb))
+        np.copyto(target, np.clip(np.rint(mixed), 0, 255).astype(np.uint8), where=where[box][..., None])
+        return
+    a_px, f_px = a[ys, xs][:, None], f[ys, xs][:, None]
+    src_px = src[ys, xs].astype(np.float32)
+    oy, ox = origin[1] + ys, origin[0] + xs
+    mixed = (1.0 - f_px) * out[oy, ox].astype(np.float32) + f_px * (src_px + a_px * (fill[ys, xs] - src_px))
+    out[oy, ox] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+
+
 def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[Box],
               settings: FillSettings, skin_small: np.ndarray | None = None, skin_gate: float = 0.5) -> None:
     """Mix the skin fill into ``out``, in place, where ink is dense.
@@ -516,9 +538,4 @@ def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[B
             continue
         seed = zlib.crc32(src[::7, ::7].tobytes())
         fill = base + layered_texture(src, known, fill_here, settings.texture_sigma, settings.texture_levels, seed)
-        ys, xs = np.nonzero(fill_here)
-        a_px = a[ys, xs][:, None]
-        f_px = f[ys, xs][:, None]
-        src_px = src[ys, xs].astype(np.float32)
-        mixed = (1.0 - f_px) * out[gy0 + ys, gx0 + xs].astype(np.float32) + f_px * (src_px + a_px * (fill[ys, xs] - src_px))
-        out[gy0 + ys, gx0 + xs] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+        _mix_fill(out, src, a, f, fill, fill_here, (gx0, gy0))
