@@ -99,8 +99,8 @@ def colour_label(rgb: np.ndarray, skin: np.ndarray, boxes: list[list[int]],
         inside[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = True
         inside &= crop_skin
         diff = _skin_distance(rgb[cy0:cy1, cx0:cx1], known, inside)
-        hue_shift = np.linalg.norm(diff[..., 1:], axis=2)
-        lit = (diff[..., 0] > 0) & (hue_shift < distance)
+        colour_shift = np.linalg.norm(diff[..., 1:], axis=2)  # a and b: hue and chroma, not lightness
+        lit = (diff[..., 0] > 0) & (colour_shift < distance)
         ink = inside & (np.linalg.norm(diff, axis=2) > distance) & ~lit
         ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
         label[cy0:cy1, cx0:cx1] |= ink * np.uint8(255)
