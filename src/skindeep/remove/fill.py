@@ -253,8 +253,8 @@ def _add_patches(acc: np.ndarray, wsq: np.ndarray, ty: np.ndarray, tx: np.ndarra
     y0, x0 = int(ty.min()), int(tx.min())
     on_grid = ((ty - y0) % p == 0) & ((tx - x0) % p == 0)
     iy, ix = (ty[on_grid] - y0) // p, (tx[on_grid] - x0) // p
-    rows, cols = int(iy.max()) + 1 if iy.size else 0, int(ix.max()) + 1 if ix.size else 0
     if iy.size:
+        rows, cols = int(iy.max()) + 1, int(ix.max()) + 1
         blocks = np.zeros((rows, cols, p, p, 3), np.float32)
         blocks[iy, ix] = sources[sy[on_grid], sx[on_grid]].transpose(0, 2, 3, 1) * win[None, ..., None]
         acc[y0:y0 + rows * p, x0:x0 + cols * p] += blocks.transpose(0, 2, 1, 3, 4).reshape(rows * p, cols * p, 3)
@@ -485,18 +485,18 @@ def _mix_fill(out: np.ndarray, src: np.ndarray, a: np.ndarray, f: np.ndarray, fi
     ys, xs = np.nonzero(where)
     y0, x0 = int(ys.min()), int(xs.min())
     y1, x1 = int(ys.max()) + 1, int(xs.max()) + 1
+    def mixed(net, s, a_, f_, fill_):  # uint8 net and src; a and f broadcast over the channels
+        s = s.astype(np.float32)
+        return np.clip(np.rint((1.0 - f_) * net + f_ * (s + a_ * (fill_ - s))), 0, 255).astype(np.uint8)
+
     if ys.size > 0.3 * (y1 - y0) * (x1 - x0):  # a dense region: whole-rectangle arithmetic beats gathers
         box = (slice(y0, y1), slice(x0, x1))
         target = out[origin[1] + y0:origin[1] + y1, origin[0] + x0:origin[0] + x1]
-        fb, ab, sb = f[box][..., None], a[box][..., None], src[box].astype(np.float32)
-        mixed = (1.0 - fb) * target + fb * (sb + ab * (fill[box] - sb))
-        np.copyto(target, np.clip(np.rint(mixed), 0, 255).astype(np.uint8), where=where[box][..., None])
+        np.copyto(target, mixed(target, src[box], a[box][..., None], f[box][..., None], fill[box]),
+                  where=where[box][..., None])
         return
-    a_px, f_px = a[ys, xs][:, None], f[ys, xs][:, None]
-    src_px = src[ys, xs].astype(np.float32)
     oy, ox = origin[1] + ys, origin[0] + xs
-    mixed = (1.0 - f_px) * out[oy, ox].astype(np.float32) + f_px * (src_px + a_px * (fill[ys, xs] - src_px))
-    out[oy, ox] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    out[oy, ox] = mixed(out[oy, ox], src[ys, xs], a[ys, xs][:, None], f[ys, xs][:, None], fill[ys, xs])
 
 
 def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[Box],
