@@ -141,7 +141,7 @@ def test_the_skin_network_picks_the_reference_skin_not_the_colour_box():
     assert by_colour - arm_grey > 30.0, (by_colour, arm_grey)  # the failure the network's map mends
 
 
-def test_thin_ink_is_left_to_the_network_dense_ink_is_filled():
+def test_with_floor_0_thin_ink_is_left_to_the_network_dense_ink_is_filled():
     truth = shaded_skin(seed=2)
     h, w = truth.shape[:2]
     thin = disc(h, w, 120, 90, 30)
@@ -150,12 +150,19 @@ def test_thin_ink_is_left_to_the_network_dense_ink_is_filled():
     inked[thin] = np.clip(inked[thin].astype(np.int16) - 8, 0, 255).astype(np.uint8)  # faded ink, Delta E ~ 5
     inked[dense] = (25, 25, 30)
     known = ~(thin | dense)
-    f = density(inked, skin_base(inked, known), FillSettings())
+    dense_only = FillSettings(floor=0.0)
+    f = density(inked, skin_base(inked, known), dense_only)
     assert f[thin].mean() < 0.1 and f[dense].mean() > 0.9
-    # automatic mode (floor 0): the faded disc keeps what the network gave (here: the photo itself)
-    out = filled(inked, thin | dense, FillSettings())
+    # the faded disc keeps what the network gave (here: the photo itself)
+    out = filled(inked, thin | dense, dense_only)
     assert np.abs(out[thin].astype(np.int16) - inked[thin]).mean() < 1.0
     assert out[dense].mean() > 100
+    # the default fills both: the faded disc is replaced by skin of the shading around it (the photo's
+    # faded disc is 8 grey levels darker than the truth)
+    assert (density(inked, skin_base(inked, known), FillSettings()) == 1).all()
+    out = filled(inked, thin | dense, FillSettings())
+    for disc_ in (thin, dense):
+        assert np.abs(out[disc_].astype(np.float32).mean(0) - truth[disc_].astype(np.float32).mean(0)).max() < 4
 
 
 def test_texture_is_copied_not_invented_and_repeatable():
@@ -233,6 +240,31 @@ def test_replace_region_is_restored_completely(tiny_model_path):
     assert high_std(old.image, mark) / high_std(truth, ring) < 0.5
     assert 0.75 < high_std(new.image, mark) / high_std(truth, ring) < 1.3
     assert np.array_equal(new.image[painted == 0], img[painted == 0])
+
+
+def test_replace_runs_the_network_only_where_the_fill_cannot_take_the_region(tiny_model_path, monkeypatch):
+    """A filled replace pixel is the fill alone, so the network's restoration is not made for it; a region with
+    no clean pixels around it to copy (the whole photo painted) still gets the network's restoration."""
+    img = shaded_skin(seed=5)
+    mark = disc(240, 320, 120, 90, 30)
+    img[mark] = (60, 60, 70)
+    remover = Remover(tiny_model_path, protect_face=False)
+    restored = []
+    real_restore = Remover._restore
+    def counting_restore(self, rgb, alpha, *args):  # noqa: E306
+        restored.append(alpha > 0)
+        return real_restore(self, rgb, alpha, *args)
+    monkeypatch.setattr(Remover, "_restore", counting_restore)
+
+    result = remover.remove(img, mask=mark, mask_mode="replace")
+    filled, untouched = result.image, result.ink_mask == 0
+    assert restored == [] and np.array_equal(filled[untouched], img[untouched])
+    assert filled[mark].mean() > img[mark].mean() + 60  # the dark mark is gone
+    everything = np.ones(mark.shape, bool)
+    whole = remover.remove(img, mask=everything, mask_mode="replace").image
+    assert len(restored) == 1 and restored[0].all()
+    plain = Remover(tiny_model_path, protect_face=False, fill=None).remove(img, mask=everything, mask_mode="replace")
+    assert np.array_equal(whole, plain.image)  # the network's restoration, tone and grain as without a fill
 
 
 def test_real_photo_hole_beats_telea(shared_data):

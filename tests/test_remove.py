@@ -18,6 +18,7 @@ from PIL import Image as PILImage
 from skindeep.errors import SkinDeepError
 from skindeep.remove import ModelError, Remover, Result
 from skindeep.remove.batch import Job, RemoveOptions, plan_jobs, run_job
+from skindeep.remove.fill import FillSettings
 from skindeep.remove.pipeline import PipelineConfig, _cells
 from skindeep.remove.resample import merge_boxes
 
@@ -479,7 +480,8 @@ def test_restore_pixels_caps_what_the_network_sees(tiny_model_path):
     assert restore_scale(864, 1152, PipelineConfig(restore_pixels=None)) == 1.0
     assert abs(restore_scale(1000, 1000, PipelineConfig(restore_pixels=250_000)) - 0.5) < 1e-9
     assert restore_scale(3000, 4000, PipelineConfig(restore_pixels=None)) == 2048 / 4000
-    remover = Remover(tiny_model_path, protect_face=False, restore_pixels=100_000)
+    # floor 0: the network restores what is not dense ink (with floor 1 it would not run on a filled mark)
+    remover = Remover(tiny_model_path, protect_face=False, restore_pixels=100_000, fill=FillSettings(floor=0.0))
     seen = []
     run = remover.model.run
     remover.model.run = lambda rgb, want_clean=True: seen.append((rgb.shape[:2], want_clean)) or run(rgb, want_clean)
@@ -647,7 +649,7 @@ def test_grow_threshold_extends_sure_blobs_only(tiny_model_path):
 def test_cli_skin_gate_and_tone_match_can_be_turned_off(tiny_model_path, tmp_path):
     PILImage.fromarray(skin_and_shirt()).save(tmp_path / "p.png")
     outputs = {}
-    for flags in ([], ["--no-skin-gate"], ["--no-tone-match"]):
+    for flags in ([], ["--no-skin-gate"], ["--fill", "dense"], ["--fill", "dense", "--no-tone-match"]):
         dst = tmp_path / f"out{len(outputs)}.png"
         result = _cli([tmp_path / "p.png", "-o", dst, "--model", tiny_model_path, "--no-protect-face", "-q", *flags])
         assert result.exit_code == 0, result.output
@@ -656,7 +658,8 @@ def test_cli_skin_gate_and_tone_match_can_be_turned_off(tiny_model_path, tmp_pat
     shirt, skin_mark = (slice(200, 210), slice(380, 530)), (slice(200, 210), slice(90, 220))
     assert np.array_equal(outputs[""][shirt], src[shirt])  # gated: the shirt's stroke stays
     assert outputs["--no-skin-gate"][shirt].mean() > src[shirt].mean() + 25  # removed (blurred in)
-    assert np.abs(outputs["--no-tone-match"][skin_mark] - outputs[""][skin_mark]).mean() > 2
+    dense, untoned = outputs["--fill dense"][skin_mark], outputs["--fill dense --no-tone-match"][skin_mark]
+    assert np.abs(untoned - dense).mean() > 2  # the tone match moves the network's restoration
 
 
 def _frontal_landmarks() -> np.ndarray:

@@ -116,8 +116,14 @@ def _echo_notices(notices: list[str]) -> None:
               help="Remove ink only on skin: where the model's skin head sees skin (models without one: "
                    "ignore detections with no skin-coloured pixels around them). A --mask-mode replace "
                    "region mostly on skin keeps the background and clothes it spills onto.")
+@click.option("--fill", "fill_mode", type=click.Choice(["all", "dense"]), default="all", show_default=True,
+              help="all: fill everything the mask holds with shading and texture of the skin around it; "
+                   "dense: fill only dense ink and let the network unmix faded and thin ink (keeps the real "
+                   "texture under it, but can leave a pale ghost of the design). A --mask-mode replace "
+                   "region is always filled whole.")
 @click.option("--tone-match/--no-tone-match", default=True, show_default=True,
-              help="Give restored areas the colour of the skin around them.")
+              help="Give the network's restorations (--fill dense, or a region with no skin around to fill "
+                   "from) the colour of the skin around them.")
 @click.option("--grain", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Add the skin's fine texture (pores, grain) to restored areas that lack it (0 = off).")
 @click.option("--learned-fill", is_flag=True,
@@ -132,7 +138,7 @@ def _echo_notices(notices: list[str]) -> None:
 @click.option("--cluster", metavar="ADDRESS", help="Run on a Dask cluster (needs the [scale] extra).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask, mask_mode, keep, threshold,
-            strength, protect_face, save_mask, save_layers, model_path, skin_gate, tone_match, grain,
+            strength, protect_face, save_mask, save_layers, model_path, skin_gate, fill_mode, tone_match, grain,
             learned_fill, snap_outline, workers, threads, cluster, quiet, **model_settings):
     """Remove tattoos from photos (files and folders) at full resolution.
 
@@ -160,10 +166,11 @@ def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask
         remover_kwargs["tone_match"] = 0.0
     if grain:
         remover_kwargs["grain"] = grain
-    if learned_fill or not snap_outline:
+    if learned_fill or not snap_outline or fill_mode == "dense":
         from skindeep.remove.fill import FillSettings
 
-        remover_kwargs["fill"] = FillSettings(learned_base=learned_fill, snap_outline=snap_outline)
+        remover_kwargs["fill"] = FillSettings(learned_base=learned_fill, snap_outline=snap_outline,
+                                              floor=0.0 if fill_mode == "dense" else 1.0)
     try:
         Remover(**remover_kwargs)  # fail fast (missing weights) before planning work
         jobs = plan_jobs(inputs, out_dir=out, recursive=recursive, overwrite=overwrite, format=fmt)

@@ -63,13 +63,13 @@ def _skin_distance(crop: np.ndarray, known: np.ndarray, inside: np.ndarray) -> n
     skin inside the box that is lit or shaded unlike the ring (experiment 31: bare skin in loose boxes was
     labelled ink, experiment 29).
     """
-    from skindeep.remove.fill import lab_difference, skin_base
+    from skindeep.remove.fill import skin_base, to_lab
 
-    smooth = cv2.GaussianBlur(crop, (0, 0), 1.0)  # like the fill's density: grain is not ink
-    diff = lab_difference(smooth, skin_base(crop, known))
+    smooth = to_lab(cv2.GaussianBlur(crop, (0, 0), 1.0))  # like the fill's density: grain is not ink
+    diff = smooth - to_lab(skin_base(crop, known))
     for _ in range(GROW_ROUNDS):
         known = known | (inside & (np.linalg.norm(diff, axis=2) < GROW_CLOSE))
-        diff = lab_difference(smooth, skin_base(crop, known))
+        diff = smooth - to_lab(skin_base(crop, known))
     return diff
 
 

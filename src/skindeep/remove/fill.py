@@ -14,10 +14,11 @@ and repair each where it is easy:
   Neyret 2018), so neither a seam nor a faded overlap shows, and the result is scaled so its contrast
   equals the ring's.
 
-Thin ink need not be invented: the network unmixes it and keeps the real texture under it. Per pixel,
-the *density* (how far the photo's colour is from the skin the membrane predicts, in Lab) chooses
-between the network's restoration (thin) and the fill (dense). A region the user painted in
-``mask_mode="replace"`` is filled completely (``floor`` 1): what a user paints is gone.
+The whole mask is filled (``floor`` 1, the default). With ``floor`` 0 thin ink is not filled: the network
+unmixes it and keeps the real texture under it, and per pixel the *density* (how far the photo's colour is
+from the skin the membrane predicts, in Lab) chooses between the network's restoration (thin) and the fill
+(dense). On real photos that left the light parts of dense pieces (a portrait's face, a shaded elephant) and
+thin lines as pale ghosts of the design, so it is no longer the default (docs/experiments.md, experiment 32).
 
 All of it runs per box around the mask; pixels with ``alpha == 0`` are never written.
 """
@@ -59,7 +60,8 @@ class FillSettings:
     dense_from, dense_to: Lab distance (Delta E) from the predicted skin at which a pixel starts to be
         filled, and is fully filled: below ``dense_from`` the ink is thin and the network's unmixing is
         kept.
-    floor: the least fill weight anywhere in the mask (1 = fill everything: ``mask_mode="replace"``).
+    floor: the least fill weight anywhere in the mask: 1 fills everything (always so for
+        ``mask_mode="replace"``); 0 fills only dense ink and keeps the network's unmixing of thin ink.
     margin: the ring of clean skin used around a region, as a fraction of the region's box side
         (at least 24 px).
     snap_outline: take the tattoo's outline just outside the mask into it (``snap_outline``), so no dark
@@ -82,7 +84,7 @@ class FillSettings:
     texture_levels: int = 1
     dense_from: float = 15.0
     dense_to: float = 35.0
-    floor: float = 0.0
+    floor: float = 1.0
     margin: float = 0.35
     snap_outline: bool = True
     soft_edge: bool = True
@@ -302,12 +304,15 @@ def layered_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigm
     return out
 
 
+def to_lab(rgb: np.ndarray) -> np.ndarray:
+    """(h, w, 3) float32 Lab (L 0..100) of ``rgb`` (h, w, 3), uint8 or float 0..255 (clipped)."""
+    return cv2.cvtColor(np.clip(rgb, 0, 255).astype(np.float32) / np.float32(255.0), cv2.COLOR_RGB2LAB)
+
+
 def lab_difference(rgb: np.ndarray, base: np.ndarray) -> np.ndarray:
     """(h, w, 3) float32 Lab difference (dL, da, db) of each pixel of ``rgb`` (h, w, 3) uint8 from ``base``
     (h, w, 3) float32 0..255, the skin predicted there (``skin_base``)."""
-    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    lab_base = cv2.cvtColor(np.clip(base, 0, 255).astype(np.float32) / np.float32(255.0), cv2.COLOR_RGB2LAB)
-    return lab - lab_base
+    return to_lab(rgb) - to_lab(base)
 
 
 def lab_distance(rgb: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -322,6 +327,8 @@ def density(rgb: np.ndarray, base: np.ndarray, settings: FillSettings) -> np.nda
     rgb: (h, w, 3) uint8. base: (h, w, 3) float32 0..255, the predicted skin (``skin_base``).
     Dense ink is far from any skin colour; faded ink is close to it (the network unmixes it).
     """
+    if settings.floor >= 1.0:  # everything is filled: no need to measure the ink
+        return np.ones(rgb.shape[:2], np.float32)
     dist = lab_distance(cv2.GaussianBlur(rgb, (0, 0), 1.0), base)
     d = np.clip((dist - settings.dense_from) / max(settings.dense_to - settings.dense_from, 1e-3), 0.0, 1.0)
     # An ink line's soft edge is filled with the line: a small dilation and blur, no hard switch.
@@ -500,8 +507,9 @@ def _mix_fill(out: np.ndarray, src: np.ndarray, a: np.ndarray, f: np.ndarray, fi
 
 
 def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[Box],
-              settings: FillSettings, skin_small: np.ndarray | None = None, skin_gate: float = 0.5) -> None:
-    """Mix the skin fill into ``out``, in place, where ink is dense.
+              settings: FillSettings, skin_small: np.ndarray | None = None, skin_gate: float = 0.5) -> list[Box]:
+    """Mix the skin fill into ``out``, in place, where ink is dense; returns the boxes holding masked pixels
+    that were not filled at all (too little clean skin around them, or no dense ink).
 
     rgb: (H, W, 3) uint8, the photo. out: (H, W, 3) uint8, the network's restoration blended by
     ``alpha`` (``rgb + alpha * (net - rgb)``). alpha: (H, W) float32 0..1, the mask. boxes: boxes
@@ -513,10 +521,12 @@ def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[B
     """
     h, w = alpha.shape
     restorer = load_restorer() if settings.learned_base else None
+    unfilled = []
     for box in boxes:
         x0, y0, x1, y1 = box
         if not alpha[y0:y1, x0:x1].any():
             continue
+        unfilled.append(box)
         margin = max(24, min(MAX_MARGIN, round(settings.margin * max(x1 - x0, y1 - y0))))
         gx0, gy0, gx1, gy1 = _grow(box, margin, h, w)
         a = alpha[gy0:gy1, gx0:gx1]
@@ -539,3 +549,5 @@ def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[B
         seed = zlib.crc32(src[::7, ::7].tobytes())
         fill = base + layered_texture(src, known, fill_here, settings.texture_sigma, settings.texture_levels, seed)
         _mix_fill(out, src, a, f, fill, fill_here, (gx0, gy0))
+        unfilled.pop()
+    return unfilled

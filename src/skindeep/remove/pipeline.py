@@ -582,6 +582,33 @@ class Remover:
             out[y0 + ys, x0 + xs] = np.clip(np.rint(src + a_px * (fix - src)), 0, 255).astype(np.uint8)
         return out
 
+    def _matched_restoration(self, rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box],
+                             full_pass: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+        """(H, W, 3) uint8: the network's restoration at full strength (``_restore``), tone-matched to the
+        skin around it."""
+        out = self._restore(rgb, alpha, boxes, full_pass, 1.0)
+        shift = tone_shift(rgb, out, alpha, self.config.tone_sigma) if self.config.tone_match > 0 else None
+        if shift is not None:
+            apply_tone_shift(out, alpha, shift, self.config.tone_match, boxes)
+        return out
+
+    def _fill_whole(self, rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box],
+                    full_pass: tuple[np.ndarray, np.ndarray] | None, fill: FillSettings,
+                    skin: np.ndarray | None) -> np.ndarray:
+        """(H, W, 3) uint8 with the whole mask filled (``fill.floor`` 1). A filled pixel is the fill alone, so
+        the network's restoration runs only on the regions the fill cannot take (too little clean skin
+        around them)."""
+        out = rgb.copy()
+        left = fill_skin(rgb, out, alpha, boxes, fill, skin, self.config.skin_gate)
+        if left:
+            rest = np.zeros_like(alpha)
+            for x0, y0, x1, y1 in left:
+                rest[y0:y1, x0:x1] = alpha[y0:y1, x0:x1]
+            restored = self._matched_restoration(rgb, rest, left, full_pass)
+            for x0, y0, x1, y1 in left:
+                np.copyto(out[y0:y1, x0:x1], restored[y0:y1, x0:x1], where=rest[y0:y1, x0:x1, None] > 0)
+        return out
+
     def _run_tiles(self, small: np.ndarray, tiles: list[Box], cores: list[Box]) -> tuple[np.ndarray, np.ndarray]:
         """Network over ``tiles`` of (h, w, 3) uint8 ``small``, blended: (ink (h, w), clean (h, w, 3)) 0..1.
 
@@ -684,17 +711,18 @@ class Remover:
             out = self._restore(rgb, alpha, boxes, full_pass, strength)
         else:
             # fill, tone- and grain-match the full-strength restoration, then blend: strength stays linear
-            out = self._restore(rgb, alpha, boxes, full_pass, 1.0)
-            shift = tone_shift(rgb, out, alpha, self.config.tone_sigma) if self.config.tone_match > 0 else None
-            if shift is not None:
-                apply_tone_shift(out, alpha, shift, self.config.tone_match, boxes)
-            if self.config.fill is not None:  # after the tone match: the fill has the skin's colour already
-                # what the user painted is gone: the whole replace region is filled, not only dense ink
-                # and it is drawn past the ink: the fill meets the skin touching it (no skipped band)
-                settings = (replace(self.config.fill, floor=1.0, skip_edge_band=False) if mask_mode == "replace"
-                            else self.config.fill)
-                skin = None if skin_small is None else skin_small[..., 0]
-                fill_skin(rgb, out, alpha, boxes, settings, skin, self.config.skin_gate)
+            fill = self.config.fill
+            if fill is not None and mask_mode == "replace":
+                # what the user painted is gone: the whole region is filled; and it is drawn past the ink,
+                # so the fill meets the skin touching it (no skipped band)
+                fill = replace(fill, floor=1.0, skip_edge_band=False)
+            skin = None if skin_small is None else skin_small[..., 0]
+            if fill is not None and fill.floor >= 1.0:
+                out = self._fill_whole(rgb, alpha, boxes, full_pass, fill, skin)
+            else:
+                out = self._matched_restoration(rgb, alpha, boxes, full_pass)
+                if fill is not None:  # after the tone match: the fill has the skin's colour already
+                    fill_skin(rgb, out, alpha, boxes, fill, skin, self.config.skin_gate)
             add_grain(rgb, out, alpha, boxes, self.config.grain)
             if strength < 1.0:
                 _blend_toward(rgb, out, strength, boxes)
