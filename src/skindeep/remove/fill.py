@@ -508,11 +508,12 @@ def _mix_fill(out: np.ndarray, src: np.ndarray, a: np.ndarray, f: np.ndarray, fi
 
 def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[Box],
               settings: FillSettings, skin_small: np.ndarray | None = None, skin_gate: float = 0.5) -> list[Box]:
-    """Mix the skin fill into ``out``, in place, where ink is dense; returns the boxes holding masked pixels
-    that were not filled at all (too little clean skin around them, or no dense ink).
+    """Mix the skin fill into ``out``, in place, where ink is dense (everywhere in the mask with ``floor`` 1);
+    returns the boxes holding masked pixels that were not filled at all (too little clean skin around them,
+    or no dense ink).
 
     rgb: (H, W, 3) uint8, the photo. out: (H, W, 3) uint8, the network's restoration blended by
-    ``alpha`` (``rgb + alpha * (net - rgb)``). alpha: (H, W) float32 0..1, the mask. boxes: boxes
+    ``alpha`` (``rgb + alpha * (net - rgb)``; with ``floor`` 1 a filled pixel does not read it). alpha: (H, W) float32 0..1, the mask. boxes: boxes
     (x0, y0, x1, y1) holding every masked pixel. Per pixel, with fill weight ``f`` (``density``), the
     result is ``rgb + alpha * ((1 - f) * net + f * fill - rgb)``; pixels with ``alpha == 0`` are not
     written. skin_small: (hs, ws) float32 0..1, the skin network's skin probability over the whole photo
