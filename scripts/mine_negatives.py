@@ -3,6 +3,7 @@
 
     python scripts/mine_negatives.py --out cache/train-neg [--model M.onnx] [--per-blob 2] [--size 320]
     python scripts/mine_negatives.py --out cache/train-negC --clothes ../shared/data/clothes   # clothes/ train split
+    python scripts/mine_negatives.py --out cache/train-negW --whole   # crops near the detector's scale
 
 The synthetic hard negatives (prints, garments, textiles) never lowered the false alarms on held-out
 clean photos (docs/experiments.md, experiments 6-7); these are the detector's own mistakes on real
@@ -35,12 +36,14 @@ def blob_boxes(mask: np.ndarray, limit: int = 3) -> list[tuple[int, int, int, in
     return [tuple(int(v) for v in stats[i, :4]) for i in order if stats[i, 4] >= MIN_BLOB * mask.size]
 
 
-def crop_around(rgb: np.ndarray, box: tuple[int, int, int, int], rng: np.random.Generator, size: int) -> np.ndarray:
+def crop_around(rgb: np.ndarray, box: tuple[int, int, int, int], rng: np.random.Generator, size: int,
+                whole: bool = False) -> np.ndarray:
     """A square crop holding ``box`` with margin (side 1.3-3x the box, at least a quarter of the short
-    side), shifted at random, resized to ``size``."""
+    side; with ``whole``, the short side itself, so the crop shows the blob near the scale the detector
+    sees the whole photo at), shifted at random, resized to ``size``."""
     h, w = rgb.shape[:2]
     x, y, bw, bh = box
-    side = int(min(min(h, w), max(max(bw, bh) * rng.uniform(1.3, 3.0), min(h, w) / 4)))
+    side = min(h, w) if whole else int(min(min(h, w), max(max(bw, bh) * rng.uniform(1.3, 3.0), min(h, w) / 4)))
     cx = x + bw / 2 + rng.uniform(-0.25, 0.25) * side
     cy = y + bh / 2 + rng.uniform(-0.25, 0.25) * side
     x0 = int(np.clip(cx - side / 2, 0, w - side))
@@ -58,6 +61,9 @@ def main() -> None:
     ap.add_argument("--per-blob", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", type=Path, default=None, help="ONNX to mine with (default: the shipped one)")
+    ap.add_argument("--whole", action="store_true",
+                    help="crop the photo's short side around each blob (near the detector's own scale) instead "
+                         "of 1.3-3x the blob")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     remover = Remover(a.model)
@@ -69,7 +75,7 @@ def main() -> None:
         photos_hit += bool(boxes)
         for j, box in enumerate(boxes):
             for k in range(a.per_blob):
-                crop = crop_around(rgb, box, rng, a.size)
+                crop = crop_around(rgb, box, rng, a.size, a.whole)
                 ink = np.zeros(crop.shape[:2], np.uint8)
                 params = dict(kind="mined_negative", photo=path.name, box=list(box))
                 write_sample(Sample(f"neg_{path.stem}_{j}_{k}", crop, crop.copy(), ink, params), a.out)

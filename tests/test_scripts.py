@@ -23,6 +23,10 @@ def test_mine_negatives_finds_the_largest_blobs_and_crops_around_them():
     for _ in range(10):
         crop = mine["crop_around"](rgb, boxes[0], rng, 160)
         assert crop.shape == (160, 160, 3) and crop.max() == 200
+        # whole: the short side (400 px) around the blob, so the 80 px blob is 32 px wide at 160
+        whole = mine["crop_around"](rgb, boxes[0], rng, 160, whole=True)
+        cols = np.nonzero((whole[..., 0] > 100).any(0))[0]
+        assert whole.shape == (160, 160, 3) and 30 <= cols.size <= 34
 
 
 @pytest.fixture(scope="module")
