@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
-from skindeep.colour import luminance
+from skindeep.colour import luminance, to_lab
 from skindeep.errors import InputError
 from skindeep.synth.photos import box_maps, json_boxes, square_around_box
 
@@ -390,7 +390,7 @@ def image_tensor(img: np.ndarray) -> torch.Tensor:
 def real_image_tensors(img: np.ndarray) -> dict[str, torch.Tensor]:
     """``image`` (``image_tensor``) and ``lab (3,S,S)`` float32 CIELAB (L 0..100, for box_pairwise) of an
     (S, S, 3) uint8 crop."""
-    lab = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    lab = to_lab(img)
     return {"image": image_tensor(img), "lab": torch.from_numpy(lab.transpose(2, 0, 1).copy())}
 
 

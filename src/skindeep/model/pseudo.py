@@ -63,7 +63,8 @@ def _skin_distance(crop: np.ndarray, known: np.ndarray, inside: np.ndarray) -> n
     skin inside the box that is lit or shaded unlike the ring (experiment 31: bare skin in loose boxes was
     labelled ink, experiment 29).
     """
-    from skindeep.remove.fill import skin_base, to_lab
+    from skindeep.colour import to_lab
+    from skindeep.remove.fill import skin_base
 
     smooth = to_lab(cv2.GaussianBlur(crop, (0, 0), 1.0))  # like the fill's density: grain is not ink
     diff = smooth - to_lab(skin_base(crop, known))

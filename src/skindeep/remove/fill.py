@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from skindeep.colour import to_lab
 from skindeep.remove.gate import skin_coloured
 from skindeep.remove.lowfreq import learned_base, load_restorer, shrink_known, working_size
 from skindeep.remove.resample import Box, merge_boxes, upsample_region
@@ -304,11 +305,6 @@ def layered_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigm
     return out
 
 
-def to_lab(rgb: np.ndarray) -> np.ndarray:
-    """(h, w, 3) float32 Lab (L 0..100) of ``rgb`` (h, w, 3), uint8 or float 0..255 (clipped)."""
-    return cv2.cvtColor(np.clip(rgb, 0, 255).astype(np.float32) / np.float32(255.0), cv2.COLOR_RGB2LAB)
-
-
 def lab_difference(rgb: np.ndarray, base: np.ndarray) -> np.ndarray:
     """(h, w, 3) float32 Lab difference (dL, da, db) of each pixel of ``rgb`` (h, w, 3) uint8 from ``base``
     (h, w, 3) float32 0..255, the skin predicted there (``skin_base``)."""
@@ -376,8 +372,7 @@ def _local_skin(rgb: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndar
     scale = min(1.0, WORK_SIDE / max(h, w))
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     weight = cv2.resize(known.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    lab = cv2.cvtColor(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0,
-                       cv2.COLOR_RGB2LAB)
+    lab = to_lab(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
     sigma = max(2.0, OUTLIER_SIGMA * max(size))
     local = cv2.GaussianBlur(lab * weight[..., None], (0, 0), sigma) / np.maximum(
         cv2.GaussianBlur(weight, (0, 0), sigma), 1e-4)[..., None]
@@ -404,7 +399,7 @@ def _darkness(rgb: np.ndarray, known: np.ndarray,
     h, w = known.shape
     local = (local_skin if local_skin is not None else _local_skin(rgb, known))[1]
     local_l = cv2.resize(local[..., 0], (w, h), interpolation=cv2.INTER_LINEAR)
-    return local_l - cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[..., 0]
+    return local_l - to_lab(rgb)[..., 0]
 
 
 def outline_gap(box: Box) -> int:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
+from skindeep.colour import to_lab
 from skindeep.remove.face import FaceProtector, face_hull, hair_zone
 from skindeep.remove.fill import OUTLIER_LAB, FillSettings, fill_skin, snap_outline
 from skindeep.remove.gate import gate_blobs
@@ -198,8 +199,7 @@ def _without_spill(mask: np.ndarray, on_skin_small: np.ndarray, rgb: np.ndarray)
     # Grown from what lies past the region's edge (by more than a map pixel: a mask and the coarse map do
     # not line up exactly) through the region's non-skin.
     edge = cv2.dilate(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    lab = cv2.cvtColor(cv2.resize(rgb, (ws, hs), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0,
-                       cv2.COLOR_RGB2LAB)
+    lab = to_lab(cv2.resize(rgb, (ws, hs), interpolation=cv2.INTER_AREA))
     spill = _grow_same_colour(~edge & ~skin, off | (edge & ~inside & ~skin), lab) & off
     if not spill.any():
         return mask
@@ -227,7 +227,7 @@ def _spill_at_full_size(spill: np.ndarray, kept: np.ndarray, lab: np.ndarray, rg
         weight = cv2.boxFilter(side.astype(np.float32), -1, (5, 5))
         mean = cv2.boxFilter(lab * side[..., None], -1, (5, 5)) / np.maximum(weight, 1e-6)[..., None]
         means.append((_bilinear_at(mean, ys, xs, (h, w)), _bilinear_at(weight, ys, xs, (h, w))))
-    px = cv2.cvtColor(rgb[ys, xs][None].astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[0]
+    px = to_lab(rgb[ys, xs][None])[0]
     (spill_mean, spill_w), (kept_mean, kept_w) = means
     nearer = np.linalg.norm(px - spill_mean, axis=1) < np.linalg.norm(px - kept_mean, axis=1)
     known = (spill_w > 0.05) & (kept_w > 0.05)  # both sides near: else the scaled-up map decides

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from skindeep.colour import to_lab
 from skindeep.remove.gate import MIN_SKIN_IN_PHOTO, skin_coloured
 from skindeep.remove.resample import Box, upsample_region
 
@@ -25,11 +26,6 @@ MIN_WEIGHT = 0.05  # below this much nearby weight (masked or unmasked) the shif
 # Restored pixels may be at most this much lighter (Lab L units) than the skin around: the network
 # over-corrects thin dark outlines into pale lines, which a low-frequency shift cannot reach.
 LIGHTER_THAN_SKIN = 6.0
-
-
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    """uint8 RGB (..., 3) -> float32 Lab (L 0..100, a/b about -127..127)."""
-    return cv2.cvtColor(rgb.astype(np.float32) / np.float32(255.0), cv2.COLOR_RGB2LAB)
 
 
 @dataclass
@@ -66,8 +62,8 @@ def tone_shift(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, sigma: float
         outside &= skin
     outside = outside.astype(np.float32)
     inside = (m > 0.3).astype(np.float32)
-    lab_in = _lab(small)
-    lab_out = _lab(cv2.resize(out, size, interpolation=cv2.INTER_AREA))
+    lab_in = to_lab(small)
+    lab_out = to_lab(cv2.resize(out, size, interpolation=cv2.INTER_AREA))
 
     radius = sigma * max(size)
 
@@ -104,7 +100,7 @@ def apply_tone_shift(out: np.ndarray, alpha: np.ndarray, field: ToneField, amoun
         known = upsample_region(field.known, (w, h), region)[ys, xs][:, None]
         px = out[y0:y1, x0:x1][ys, xs][:, None, :]  # (N, 1, 3): cvtColor wants an image
         weight = (np.float32(amount) * a[ys, xs])[:, None]
-        lab = _lab(px)[:, 0, :] + weight * shift
+        lab = to_lab(px)[:, 0, :] + weight * shift
         target = around.copy()
         target[:, :1] += LIGHTER_THAN_SKIN
         pale = known * np.clip((lab[:, :1] - target[:, :1]) / 10.0, 0.0, 1.0)
