@@ -34,7 +34,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from skindeep.colour import to_lab
 from skindeep.remove.gate import skin_coloured
-from skindeep.remove.lowfreq import learned_base, load_restorer, shrink_known, working_size
+from skindeep.remove.lowfreq import LowFreqRestorer, learned_base, load_restorer, shrink_known, working_size
 from skindeep.remove.resample import Box, merge_boxes, upsample_region
 
 WORK_SIDE = 256  # long side (px) of a region's box when its membrane is solved
@@ -507,43 +507,45 @@ def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[B
     returns the boxes holding masked pixels that were not filled at all (too little clean skin around them,
     or no dense ink).
 
-    rgb: (H, W, 3) uint8, the photo. out: (H, W, 3) uint8, the network's restoration blended by
-    ``alpha`` (``rgb + alpha * (net - rgb)``; with ``floor`` 1 a filled pixel does not read it). alpha: (H, W) float32 0..1, the mask. boxes: boxes
-    (x0, y0, x1, y1) holding every masked pixel. Per pixel, with fill weight ``f`` (``density``), the
-    result is ``rgb + alpha * ((1 - f) * net + f * fill - rgb)``; pixels with ``alpha == 0`` are not
-    written. skin_small: (hs, ws) float32 0..1, the skin network's skin probability over the whole photo
-    at its working size, or None; where it reaches ``skin_gate`` is where the fill takes its reference
-    skin from (``_clean_skin``).
+    rgb: (H, W, 3) uint8, the photo. out: (H, W, 3) uint8, the network's restoration blended by ``alpha``
+    (``rgb + alpha * (net - rgb)``; with ``floor`` 1 a filled pixel does not read it). alpha: (H, W) float32
+    0..1, the mask. boxes: boxes (x0, y0, x1, y1) holding every masked pixel. Per pixel, with fill weight
+    ``f`` (``density``), the result is ``rgb + alpha * ((1 - f) * net + f * fill - rgb)``; pixels with
+    ``alpha == 0`` are not written. skin_small: (hs, ws) float32 0..1, the skin network's skin probability
+    over the whole photo at its working size, or None; where it reaches ``skin_gate`` is where the fill takes
+    its reference skin from (``_clean_skin``).
     """
-    h, w = alpha.shape
     restorer = load_restorer() if settings.learned_base else None
-    unfilled = []
-    for box in boxes:
-        x0, y0, x1, y1 = box
-        if not alpha[y0:y1, x0:x1].any():
-            continue
-        unfilled.append(box)
-        margin = max(24, min(MAX_MARGIN, round(settings.margin * max(x1 - x0, y1 - y0))))
-        gx0, gy0, gx1, gy1 = _grow(box, margin, h, w)
-        a = alpha[gy0:gy1, gx0:gx1]
-        masked = a > 0
-        src = rgb[gy0:gy1, gx0:gx1]
-        skin = None if skin_small is None or not settings.skin_reference else (
-            upsample_region(skin_small, (w, h), (gx0, gy0, gx1, gy1)) >= skin_gate)
-        known = _clean_skin(src, ~masked, settings.skip_edge_band, skin)
-        if known.sum() < MIN_KNOWN:
-            continue
-        base = skin_base(src, known)
-        if restorer is not None:  # the membrane's missing relief and colour drift, learned on real skin
-            base = learned_base(src, known, masked, base, restorer)
-        f = density(src, base, settings)
-        own = np.zeros_like(masked)  # write only this box's pixels (the grown boxes may overlap)
-        own[y0 - gy0:y1 - gy0, x0 - gx0:x1 - gx0] = True
-        fill_here = masked & own & (f > 0)
-        if not fill_here.any():
-            continue
-        seed = zlib.crc32(src[::7, ::7].tobytes())
-        fill = base + layered_texture(src, known, fill_here, settings.texture_sigma, settings.texture_levels, seed)
-        _mix_fill(out, src, a, f, fill, fill_here, (gx0, gy0))
-        unfilled.pop()
-    return unfilled
+    return [box for box in boxes if alpha[box[1]:box[3], box[0]:box[2]].any()
+            and not _fill_box(rgb, out, alpha, box, settings, skin_small, skin_gate, restorer)]
+
+
+def _fill_box(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, box: Box, settings: FillSettings,
+              skin_small: np.ndarray | None, skin_gate: float, restorer: LowFreqRestorer | None) -> bool:
+    """``fill_skin`` for one box holding masked pixels; False when nothing was filled (too little clean skin
+    around it to copy, or no dense ink in it)."""
+    h, w = alpha.shape
+    x0, y0, x1, y1 = box
+    margin = max(24, min(MAX_MARGIN, round(settings.margin * max(x1 - x0, y1 - y0))))
+    gx0, gy0, gx1, gy1 = _grow(box, margin, h, w)
+    a = alpha[gy0:gy1, gx0:gx1]
+    masked = a > 0
+    src = rgb[gy0:gy1, gx0:gx1]
+    skin = None if skin_small is None or not settings.skin_reference else (
+        upsample_region(skin_small, (w, h), (gx0, gy0, gx1, gy1)) >= skin_gate)
+    known = _clean_skin(src, ~masked, settings.skip_edge_band, skin)
+    if known.sum() < MIN_KNOWN:
+        return False
+    base = skin_base(src, known)
+    if restorer is not None:  # the membrane's missing relief and colour drift, learned on real skin
+        base = learned_base(src, known, masked, base, restorer)
+    f = density(src, base, settings)
+    own = np.zeros_like(masked)  # write only this box's pixels (the grown boxes may overlap)
+    own[y0 - gy0:y1 - gy0, x0 - gx0:x1 - gx0] = True
+    fill_here = masked & own & (f > 0)
+    if not fill_here.any():
+        return False
+    seed = zlib.crc32(src[::7, ::7].tobytes())
+    fill = base + layered_texture(src, known, fill_here, settings.texture_sigma, settings.texture_levels, seed)
+    _mix_fill(out, src, a, f, fill, fill_here, (gx0, gy0))
+    return True
