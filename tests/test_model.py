@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -18,6 +19,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from skindeep.errors import SkinDeepError  # noqa: E402
 from skindeep.model.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint  # noqa: E402
 from skindeep.model.config import (  # noqa: E402
     ConfigError,
@@ -314,6 +316,11 @@ def test_train_loop_checkpoints_and_resumes(tmp_path, folders):
     assert load_checkpoint(out / "last.pt")["step"] == 3
     state = train(cfg, out, resume=True, log=lambda m: None)
     assert state["step"] == 4 and state["stage"] == 2
+    record = (out / "config.json").read_text()
+    other = replace(cfg, model=replace(cfg.model, attention=not cfg.model.attention))
+    with pytest.raises(SkinDeepError, match="last.pt.*cannot resume.*--init"):
+        train(other, out, resume=True, log=lambda m: None)
+    assert (out / "config.json").read_text() == record  # a refused resume leaves the run's record alone
     rows = list(csv.DictReader((out / "train.csv").open()))
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
     vals = list(csv.DictReader((out / "val.csv").open()))

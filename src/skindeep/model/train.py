@@ -356,6 +356,11 @@ def _train(
         start_cfg, start_weights = read_start(init, cfg.model)
         cfg = _with_start_skin(cfg, start_cfg, init, log)
     out = Path(out_dir)
+    ckpt = load_checkpoint(out / "last.pt") if resume and (out / "last.pt").exists() else None
+    if ckpt is not None and ckpt["config"]["model"] != cfg.to_dict()["model"]:
+        # Checked before config.json is written: a refused resume must not overwrite the run's record.
+        raise SkinDeepError(f"{out / 'last.pt'}: model config differs from the one given; cannot resume "
+                            "(a fine-tune resumes with the same --config and --init it started with)")
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
@@ -368,11 +373,7 @@ def _train(
     opt = make_optimizer(model, cfg)
     state: dict[str, Any] = {"stage": 0, "stage_step": 0, "step": 0, "best": None, "seconds": 0.0, "metrics": {},
                              "sample_steps": 0, "distinct_samples": 0}
-    ckpt = None
-    if resume and (out / "last.pt").exists():
-        ckpt = load_checkpoint(out / "last.pt")
-        if ckpt["config"]["model"] != cfg.to_dict()["model"]:
-            raise SkinDeepError(f"{out / 'last.pt'}: model config differs from the one given; cannot resume")
+    if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         state.update({k: ckpt[k] for k in state if k in ckpt})
