@@ -55,3 +55,24 @@ def test_picture_difference_ignores_jpeg_noise_but_not_a_changed_result(pictures
     Image.fromarray(patched).save(tmp_path / "patched.png")
     change = pictures["difference"](source, tmp_path / "patched.png")
     assert not change.matches and change.share_over_8 == pytest.approx(0.01, abs=0.002)
+
+
+def test_real_holes_cuts_inside_the_skin_and_scores_against_the_photo():
+    holes = runpy.run_path(str(SCRIPTS / "real_holes.py"))
+    skin = np.zeros((200, 300), bool)
+    skin[40:180, 60:200] = True  # a limb
+    disc = lambda rng, n: (np.hypot(*np.mgrid[:n, :n] - n / 2) < n / 2)  # noqa: E731
+    hole = holes["cut_hole"](skin, np.random.default_rng(1), disc)
+    assert hole is not None and hole.sum() >= 150 and not (hole & ~skin).any()
+    box = holes["loose_box"](hole)
+    ys, xs = np.nonzero(hole)
+    assert box[ys, xs].all() and box.sum() > hole.sum()
+    by, bx = np.nonzero(box)
+    assert by.min() == max(0, ys.min() - 8 - (np.ptp(ys) + 1) // 10)  # grown by 8 px + 10 %
+    assert holes["cut_hole"](np.zeros((200, 300), bool), np.random.default_rng(1), disc) is None
+    truth = np.random.default_rng(2).integers(0, 256, (200, 300, 3)).astype(np.uint8)
+    assert holes["scores"](truth, truth, hole) == (60.0, 0.0)
+    off = truth.copy()
+    off[hole] = np.clip(off[hole].astype(int) + 10, 0, 255)  # 10 grey levels too light, inside only
+    psnr, low = holes["scores"](off, truth, hole)
+    assert 27.0 < psnr < 29.0 and 3.0 < low < 10.5

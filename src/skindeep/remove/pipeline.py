@@ -55,6 +55,7 @@ class Result:
 
 
 MASK_MODES = ("limit", "replace")
+SPILL_SKIN_SHARE = 0.5  # a replace region keeps the non-skin it spills onto when at least this share of it is skin
 
 
 @dataclass
@@ -193,7 +194,7 @@ def _without_spill(mask: np.ndarray, on_skin_small: np.ndarray, rgb: np.ndarray)
     regions, region_of = cv2.connectedComponents(inside.astype(np.uint8), connectivity=8)
     skin_share = np.bincount(region_of[inside], weights=skin[inside], minlength=regions) / np.maximum(
         np.bincount(region_of[inside], minlength=regions), 1)
-    off = inside & ~skin & (skin_share[region_of] >= 0.5)
+    off = inside & ~skin & (skin_share[region_of] >= SPILL_SKIN_SHARE)
     if not off.any():
         return mask
     # Grown from what lies past the region's edge (by more than a map pixel: a mask and the coarse map do
