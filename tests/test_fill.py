@@ -17,6 +17,7 @@ from skindeep.remove.fill import (
     skin_base,
     skin_texture,
     snap_outline,
+    take_enclosed_ink,
 )
 
 
@@ -395,6 +396,36 @@ def test_replace_leaves_no_outline_and_reports_what_it_changed(tiny_model_path):
     assert np.array_equal(kept.image[outside], img[outside])  # off: the outline stays
     assert (res.ink_mask[outside] == 255).mean() > 0.95  # the reported mask is what was applied
     assert np.array_equal(res.image[res.ink_mask == 0], img[res.ink_mask == 0])
+
+
+def test_enclosed_ink_joins_the_mask_and_enclosed_skin_does_not():
+    """A red piece whose mask left out two islands (a patch of the red ink, a patch of bare skin) and
+    stopped short of a third red patch that runs out of it onto the skin."""
+    img = shaded_skin(seed=7)
+    red = np.float32([190, 40, 45])
+    piece = disc(240, 320, 120, 160, 70)
+    ink_island, skin_island = disc(240, 320, 100, 140, 12), disc(240, 320, 145, 185, 12)
+    open_patch = np.zeros((240, 320), bool)
+    open_patch[112:128, 200:245] = True  # from inside the piece to past its edge (x 230)
+    img[piece & ~skin_island] = red
+    img[open_patch] = red
+    mask = piece & ~ink_island & ~skin_island & ~open_patch
+    alpha = mask.astype(np.float32)
+    take_enclosed_ink(img, alpha, [(90, 50, 231, 191)])
+    assert (alpha[ink_island] == 1.0).all()  # the red island is the piece's ink
+    assert not alpha[skin_island].any()  # bare skin inside the piece is kept
+    assert not alpha[open_patch].any()  # not enclosed: the mask's edge is the detector's call
+    assert np.array_equal(alpha > 0, mask | ink_island)
+
+
+def test_enclosed_ink_is_off_for_a_users_region(tiny_model_path):
+    img = shaded_skin(seed=8)
+    img[disc(240, 320, 120, 160, 20)] = (190, 40, 45)
+    ring = disc(240, 320, 120, 160, 60) & ~disc(240, 320, 120, 160, 30)
+    r = Remover(model_path=tiny_model_path, fill=FillSettings(enclosed_ink=True), protect_face=False)
+    result = r.remove(img, mask=ring, mask_mode="replace")
+    assert not result.ink_mask[disc(240, 320, 120, 160, 25)].any()
+    assert np.array_equal(result.image[disc(240, 320, 120, 160, 25)], img[disc(240, 320, 120, 160, 25)])
 
 
 def test_cli_snap_outline_can_be_turned_off(tiny_model_path, tmp_path):

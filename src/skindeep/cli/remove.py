@@ -131,7 +131,8 @@ def _echo_notices(notices: list[str]) -> None:
                    "(experimental, off by default: experiment 11).")
 @click.option("--snap-outline/--no-snap-outline", default=True, show_default=True,
               help="Also fill the tattoo's outline a mask leaves just outside its edge (up to 1 % of the "
-                   "region's size); --no-snap-outline changes only the mask's own pixels.")
+                   "region's size) and the ink a detected mask encloses but missed; --no-snap-outline "
+                   "changes only the mask's own pixels.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Photos processed in parallel (processes).")
 @click.option("--threads", type=click.IntRange(1, 256), help="onnxruntime threads per worker.")
@@ -170,7 +171,7 @@ def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask
         from skindeep.remove.fill import FillSettings
 
         remover_kwargs["fill"] = FillSettings(learned_base=learned_fill, snap_outline=snap_outline,
-                                              floor=0.0 if fill_mode == "dense" else 1.0)
+                                              enclosed_ink=snap_outline, floor=0.0 if fill_mode == "dense" else 1.0)
     try:
         Remover(**remover_kwargs)  # fail fast (missing weights) before planning work
         jobs = plan_jobs(inputs, out_dir=out, recursive=recursive, overwrite=overwrite, format=fmt)

@@ -76,6 +76,8 @@ class FillSettings:
     skin_reference: take the fill's reference skin only where the skin network's map (``fill_skin``'s
         ``skin_small``, when the model has one) and the colour box both say skin; off, the colour box alone
         (experiment 30).
+    enclosed_ink: take the ink a detected mask encloses but missed into it (``take_enclosed_ink``): a red
+        comb or a yellow beak inside a piece otherwise stays, and the fill around it glows in its colour.
     learned_base: add the learned low-frequency restorer's residual (``weights/lowfreq.onnx``,
         :mod:`skindeep.remove.lowfreq`) to the membrane; the membrane alone when off or when the file is
         missing.
@@ -91,6 +93,7 @@ class FillSettings:
     soft_edge: bool = True
     skip_edge_band: bool = True
     skin_reference: bool = True
+    enclosed_ink: bool = True
     learned_base: bool = False
 
 
@@ -445,6 +448,63 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge
             _take_soft_edge(rgb[gy0:gy1, gx0:gx1], a, grown > 0, skin_beyond, gap)
         grown_boxes.append(_grow(box, 2 * gap if soft_edge else gap, h, w))
     return merge_boxes(grown_boxes)
+
+
+def take_enclosed_ink(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box]) -> None:
+    """Take the ink a mask encloses but missed into it, in place.
+
+    The detector often leaves islands inside a colour piece (a red comb, a yellow beak: ink it takes for
+    skin). Left out of the mask they stay in the result, and the fill, which takes them for skin around it,
+    glows in their colour. An island is what the mask's core (``alpha >= 0.5``) encloses (not connected to
+    the edge of the box grown by 3 ``outline_gap``). Its pixels get ``alpha = 1`` where they are both far
+    from the skin predicted there (``OUTLIER_LAB`` in Lab from the membrane of the skin beyond the mask)
+    and nearer to the ink around them (the mean Lab of the masked pixels nearby) than to that skin; a
+    nipple or a patch of bare skin inside a black piece is nearer to the skin, and stays.
+    rgb: (H, W, 3) uint8. alpha: (H, W) float32 0..1. boxes: boxes (x0, y0, x1, y1) holding every masked
+    pixel; the islands lie inside them, so they still do.
+    """
+    h, w = alpha.shape
+    for box in boxes:
+        gap = outline_gap(box)
+        gx0, gy0, gx1, gy1 = _grow(box, 3 * gap, h, w)
+        a = alpha[gy0:gy1, gx0:gx1]
+        core = a >= 0.5
+        enclosed = _enclosed(~core)
+        if not enclosed.any():
+            continue
+        # The skin and ink colours are smooth: measured at the membrane's working size (a 12 MP box at full
+        # size took a second), and only the islands' own pixels at full size.
+        size = working_size(*core.shape, WORK_SIDE)
+        scale = size[0] / core.shape[1]
+        core_small = _shrunk(core, size)
+        far = cv2.distanceTransform((core_small < 0.5).astype(np.uint8), cv2.DIST_L2, 3) > max(1.0, gap * scale)
+        beyond = far & (_shrunk((a == 0) & ~enclosed, size) > 0.99)
+        if beyond.sum() < MIN_KNOWN:
+            continue
+        small = cv2.resize(rgb[gy0:gy1, gx0:gx1], size, interpolation=cv2.INTER_AREA)
+        skin = to_lab(skin_base(small, _clean_skin(small, beyond, False)))
+        ink = _clean_blur(to_lab(small), core_small, max(2.0, 0.1 * max(size)))
+        ys, xs = np.nonzero(enclosed)
+        sy = np.minimum((ys * scale).astype(np.int64), size[1] - 1)
+        sx = np.minimum((xs * scale).astype(np.int64), size[0] - 1)
+        lab = to_lab(rgb[gy0 + ys, gx0 + xs][:, None])[:, 0]
+        to_skin = np.linalg.norm(lab - skin[sy, sx], axis=1)
+        take = (to_skin > OUTLIER_LAB) & (np.linalg.norm(lab - ink[sy, sx], axis=1) < to_skin)
+        a[ys[take], xs[take]] = 1.0
+
+
+def _shrunk(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(h', w') float32: the share of ``mask`` (h, w) bool in each pixel at ``size`` (w', h')."""
+    return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+
+
+def _enclosed(open_: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the pixels of ``open_`` (h, w) bool not 4-connected through ``open_`` to the array's edge."""
+    count, labels = cv2.connectedComponents(open_.astype(np.uint8), connectivity=4)
+    inner = np.ones(count, bool)
+    inner[0] = False  # the background label: not open
+    inner[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = False
+    return inner[labels]
 
 
 def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond: np.ndarray, gap: int) -> None:

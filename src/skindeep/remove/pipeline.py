@@ -25,7 +25,7 @@ import numpy as np
 
 from skindeep.colour import to_lab
 from skindeep.remove.face import FaceProtector, face_hull, hair_zone
-from skindeep.remove.fill import OUTLIER_LAB, FillSettings, fill_skin, snap_outline
+from skindeep.remove.fill import OUTLIER_LAB, FillSettings, fill_skin, snap_outline, take_enclosed_ink
 from skindeep.remove.gate import gate_blobs
 from skindeep.remove.grain import add_grain
 from skindeep.remove.resample import Box, merge_boxes, resize, upsample_region
@@ -680,6 +680,8 @@ class Remover:
             alpha, boxes = self._alpha(prob_small, grow_small, prob, threshold, rgb, skin_small)
         if self.config.fill is not None and self.config.fill.snap_outline:
             boxes = snap_outline(rgb, alpha, boxes, self.config.fill.soft_edge)  # before "limit", keep and faces cut the mask
+        if self.config.fill is not None and self.config.fill.enclosed_ink and mask_mode != "replace":
+            take_enclosed_ink(rgb, alpha, boxes)  # a user's region is what it is
         for x0, y0, x1, y1 in boxes:
             box = alpha[y0:y1, x0:x1]
             if user_mask is not None and mask_mode == "limit":
