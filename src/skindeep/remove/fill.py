@@ -443,9 +443,7 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge
             grown_boxes.append(box)
             continue
         allowed = (core | (near & (a < 1) & _ink_like(rgb[gy0:gy1, gx0:gx1], skin_beyond))).astype(np.uint8)
-        grown = core.astype(np.uint8)
-        for _ in range(gap):  # geodesic dilation: only through ink-like pixels, at most ``gap`` px
-            grown = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & allowed
+        grown = _geodesic_dilation(core, allowed, gap)  # only through ink-like pixels, at most ``gap`` px
         a[(grown > 0) & ~core] = 1.0
         if soft_edge:
             _take_soft_edge(rgb[gy0:gy1, gx0:gx1], a, grown > 0, skin_beyond, gap)
@@ -510,6 +508,22 @@ def _enclosed(open_: np.ndarray) -> np.ndarray:
     return inner[labels]
 
 
+def _geodesic_dilation(seed: np.ndarray, allowed: np.ndarray, steps: int) -> np.ndarray:
+    """(h, w) uint8 0/1: ``seed`` (h, w) bool grown by a 3 x 3 dilation ``steps`` times, each time kept
+    inside ``allowed`` (h, w) uint8 0/1, which holds the seed. Stops once a step adds nothing: the growth
+    only ever adds pixels, so from there on every step would give the same (a 12 MP region's 37 steps
+    took 0.25 s, most of them after the outline was filled)."""
+    grown = seed.astype(np.uint8)
+    count = cv2.countNonZero(grown)
+    kernel = np.ones((3, 3), np.uint8)
+    for _ in range(steps):
+        grown = cv2.bitwise_and(cv2.dilate(grown, kernel), allowed)
+        count, before = cv2.countNonZero(grown), count
+        if count == before:
+            break
+    return grown
+
+
 def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond: np.ndarray, gap: int) -> None:
     """Raise ``alpha`` (h, w) float32, in place, on the blurred edge of the line the ``mask`` (h, w) bool
     ends on: the skin-coloured pixels of ``rgb`` (h, w, 3) uint8 darker than the skin of ``beyond``
@@ -529,9 +543,7 @@ def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond
     dark = _darkness(rgb, skin, local_skin)
     candidate = ~mask & coloured & (dark > SOFT_EDGE_GRAIN * float(dark[skin].std()))
     allowed = (line | candidate).astype(np.uint8)
-    grown = line.astype(np.uint8)
-    for _ in range(gap):  # geodesic: the edge of a line runs on from it; the grain is not connected
-        grown = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & allowed
+    grown = _geodesic_dilation(line, allowed, gap)  # the edge of a line runs on from it; the grain is not connected
     band = (grown > 0) & candidate
     dist = cv2.distanceTransform((~line).astype(np.uint8), cv2.DIST_L2, 3)
     alpha[band] = np.maximum(alpha[band], np.clip(1.0 - (dist[band] - 1.0) / gap, 0.0, 1.0))
