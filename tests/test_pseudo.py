@@ -12,10 +12,10 @@ torch = pytest.importorskip("torch")
 
 from skindeep.errors import InputError  # noqa: E402
 from skindeep.model.config import TrainConfig  # noqa: E402
-from skindeep.model.data import RealPseudoDataset  # noqa: E402
-from skindeep.model.losses import pseudo_loss  # noqa: E402
+from skindeep.model.data import RealPseudoDataset, TeacherDataset  # noqa: E402
+from skindeep.model.losses import distil_loss, pseudo_loss  # noqa: E402
 from skindeep.model.pseudo import colour_label, pseudo_label  # noqa: E402
-from skindeep.model.train import real_batches  # noqa: E402
+from skindeep.model.train import real_batches, real_terms  # noqa: E402
 
 
 def two_blobs() -> np.ndarray:
@@ -186,3 +186,101 @@ def test_a_fine_tune_keeps_the_skin_part_of_the_checkpoint_it_starts_from(tmp_pa
     assert got.model.decoder_channels == cfg.model.decoder_channels  # only the skin part changes
     save_checkpoint(tmp_path / "old.pt", {"model": {}, "config": {"model": {}}})  # from before skin parts
     assert with_start(cfg, tmp_path / "old.pt") is cfg
+
+
+@pytest.fixture()
+def taught(tmp_path):
+    """A grey photo with a red square, and a teacher map of p = 0.8 on the square (``teacher.json`` format)."""
+    img = np.full((90, 140, 3), 128, np.uint8)
+    img[30:60, 80:110] = (0, 0, 255)  # BGR red
+    cv2.imwrite(str(tmp_path / "clean_0001.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 100])
+    teacher = np.zeros((90, 140), np.uint8)
+    teacher[30:60, 80:110] = 204
+    (tmp_path / "maps").mkdir()
+    cv2.imwrite(str(tmp_path / "maps" / "00001.png"), teacher)
+    (tmp_path / "maps" / "teacher.json").write_text(json.dumps({"photos": [[str(tmp_path / "clean_0001.jpg"),
+                                                                           "00001.png"]]}))
+    return tmp_path
+
+
+def test_teacher_dataset_target_follows_the_crop_and_the_flip(taught):
+    ds = TeacherDataset(taught / "maps", 48, length=16, blur=0)
+    seen_square = 0
+    for i in range(len(ds)):
+        item = ds[i]
+        img, teacher = item["image"], item["teacher"]
+        assert img.shape == (3, 48, 48) and teacher.shape == (1, 48, 48)
+        red = (img[0] > 0.8) & (img[1] < 0.2)
+        inner = torch.from_numpy(cv2.erode(red.numpy().astype(np.uint8), np.ones((3, 3), np.uint8))) > 0
+        assert torch.allclose(teacher[0][inner], torch.tensor(0.8), atol=0.01)  # the teacher's p, not a hard 1
+        outer = ~torch.from_numpy(cv2.dilate(red.numpy().astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+        assert float(teacher[0][outer].max() if outer.any() else 0) == 0.0  # flipped with the image
+        seen_square += bool(inner.any())
+    assert 0 < seen_square  # crops land anywhere in the photo, the square among them
+
+
+def test_teacher_dataset_names_a_missing_index_or_map(taught, tmp_path):
+    with pytest.raises(InputError, match="teacher.json"):
+        TeacherDataset(tmp_path / "nothing", 48)
+    (taught / "maps" / "00001.png").unlink()
+    with pytest.raises(InputError, match="00001.png"):
+        TeacherDataset(taught / "maps", 48)[0]
+
+
+def test_distil_loss_pulls_every_pixel_toward_the_teacher():
+    teacher = torch.zeros(1, 1, 8, 8)
+    teacher[..., :4] = 0.9
+    logits = torch.zeros(1, 1, 8, 8, requires_grad=True)
+    distil_loss(logits, teacher).backward()
+    assert (logits.grad[..., :4] < 0).all()  # raise p toward 0.9
+    assert (logits.grad[..., 4:] > 0).all()  # lower p on clean pixels: unlike pseudo_loss, they are taught
+    matched = torch.logit(teacher.clamp(1e-4, 1 - 1e-4)).requires_grad_(True)
+    distil_loss(matched, teacher).backward()
+    assert float(matched.grad.abs().max()) < 1e-5  # the teacher's own output is the optimum
+
+
+def test_real_terms_scores_the_teacher_crops_apart_from_the_pseudo_crops(taught, tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    img = np.full((80, 80, 3), 150, np.uint8)
+    cv2.imwrite(str(real / "artist_0001.jpg"), img)
+    (real / "artist_0001.json").write_text(json.dumps({"boxes": []}))
+    (tmp_path / "pl").mkdir()
+    cv2.imwrite(str(tmp_path / "pl" / "artist_0001.png"), np.full((80, 80), 255, np.uint8))
+    cfg = TrainConfig()
+    cfg.data.real_dir, cfg.data.synth_split, cfg.data.workers = str(real), "all", 0
+    cfg.data.pseudo_dir, cfg.data.teacher_dir, cfg.data.teacher_batch = str(tmp_path / "pl"), str(taught / "maps"), 3
+    cfg.loss.pseudo, cfg.loss.distil = 1.0, 2.0
+    batch = next(real_batches(cfg, 32, 0))
+    assert batch["dt_image"].shape == (3, 3, 32, 32) and batch["dt_teacher"].shape == (3, 1, 32, 32)
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 1, 1)
+
+    def net(x):
+        return (conv(x),)
+
+    total, parts = real_terms(net, cfg, batch)
+    with torch.no_grad():
+        want_dt = distil_loss(conv(batch["dt_image"]), batch["dt_teacher"])
+        want_pl = pseudo_loss(conv(batch["pl_image"]), batch["pl_ink"])
+    assert parts["distil"] == pytest.approx(float(want_dt), rel=1e-5)
+    assert parts["pseudo"] == pytest.approx(float(want_pl), rel=1e-5)
+    assert float(total.detach()) == pytest.approx(float(want_pl) + 2.0 * float(want_dt), rel=1e-5)
+
+
+def test_teacher_maps_write_the_detectors_probability_at_the_photos_size(tmp_path):
+    from skindeep.model.pseudo import teacher_maps
+
+    photo = tmp_path / "people_0001.jpg"
+    img = np.full((120, 90, 3), (120, 150, 200), np.uint8)  # BGR: a skin tone
+    img[40:80, 20:70] = (40, 40, 40)  # a dark block
+    cv2.imwrite(str(photo), img)
+    teacher_maps([photo], tmp_path / "maps", None, log=lambda *_: None)
+    index = json.loads((tmp_path / "maps" / "teacher.json").read_text())
+    assert index["photos"] == [[str(photo), "00001.png"]]
+    written = cv2.imread(str(tmp_path / "maps" / "00001.png"), cv2.IMREAD_GRAYSCALE)
+    assert written.shape == (120, 90)
+    from skindeep.remove import Remover
+
+    prob = Remover().detect_with_skin(cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB))[0]
+    assert np.abs(written.astype(np.float32) - prob * 255).max() <= 0.5 + 1e-3  # p * 255, rounded

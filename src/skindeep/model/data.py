@@ -8,6 +8,7 @@ crop (side between S and the image's short side, so scale varies), a resize to S
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -392,6 +393,36 @@ def real_image_tensors(img: np.ndarray) -> dict[str, torch.Tensor]:
     (S, S, 3) uint8 crop."""
     lab = to_lab(img)
     return {"image": image_tensor(img), "lab": torch.from_numpy(lab.transpose(2, 0, 1).copy())}
+
+
+class TeacherDataset(_RealPhotoCrops):
+    """Clean photos with a teacher's ink probability (``skindeep.model.pseudo --teacher``: ``teacher.json``
+    lists ``[photo path, map name]`` pairs, each map an (H, W) uint8 PNG of p * 255 in ``teacher_dir``), for
+    distilling the teacher's clean-photo behaviour.
+
+    Items: ``image (3,S,S)`` float32 0..1 softened as in ``RealBoxDataset``; ``teacher (1,S,S)`` float32 0..1.
+    A random square crop anywhere in the photo (side = short side / U(1, 2)), resized to S, random flip.
+    """
+
+    def __init__(self, teacher_dir: str | Path, size: int, seed: int = 0, length: int = 1000, blur: float = 1.0):
+        index = Path(teacher_dir) / "teacher.json"
+        if not index.is_file():
+            raise InputError(f"{index}: no teacher maps (python -m skindeep.model.pseudo --teacher)")
+        pairs = json.loads(index.read_text())["photos"]
+        self.items = [(Path(p), Path(teacher_dir) / name) for p, name in pairs]
+        if not self.items:
+            raise InputError(f"{index}: lists no photos")
+        self.size, self.seed, self.length, self.blur = size, seed, length, blur
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        rng, (photo, map_path), rgb = self._draw(i)
+        teacher = cv2.imread(str(map_path), cv2.IMREAD_GRAYSCALE)
+        if teacher is None or teacher.shape != rgb.shape[:2]:
+            raise InputError(f"{map_path}: teacher map missing or not the size of {photo}")
+        whole = [[0, 0, rgb.shape[1], rgb.shape[0]]]
+        img, crop = crop_real(rgb, teacher[None], square_around_box(rng, rgb.shape[:2], whole, spread=2),
+                              self.size, self.blur, rng)
+        return {"image": image_tensor(img), "teacher": torch.from_numpy(crop.astype(np.float32) / 255.0)}
 
 
 class RealPseudoDataset(_RealPhotoCrops):

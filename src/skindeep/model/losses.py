@@ -153,6 +153,15 @@ def pseudo_loss(logits: torch.Tensor, ink: torch.Tensor) -> torch.Tensor:
     return (bce * ink).sum() / ink.sum().clamp(min=1.0)
 
 
+def distil_loss(logits: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Distillation on clean photos (``TeacherDataset``): a scalar, the mean BCE toward the teacher's ink
+    probability over every pixel.
+
+    logits (B,1,S,S); teacher (B,1,S,S) float32 0..1.
+    """
+    return F.binary_cross_entropy_with_logits(logits, teacher)
+
+
 # The four undirected directions of the 8-neighbourhood, at BoxInst's dilation.
 _PAIR_STEPS = ((0, 1), (1, 0), (1, 1), (1, -1))
 

@@ -15,6 +15,9 @@ Only the train split of ``real-train/`` is labelled (``split_real_train``): the 
 unlabelled ``artist_`` ones.
 
     python -m skindeep.model.pseudo --out cache/pseudo [--model M.onnx] [--grow 0.6] [--colour 20]
+
+With ``--teacher N`` it writes instead the detector's ink probability on N clean train photos (people and
+clothes train splits), the targets that hold a student to the teacher where there is no ink (``loss.distil``).
 """
 
 from __future__ import annotations
@@ -140,6 +143,36 @@ def label_photos(photos: list[Path], out: Path, model: str | Path | None, grow: 
     return summary
 
 
+def teacher_maps(photos: list[Path], out: Path, model: str | Path | None, log=print) -> None:
+    """Write the detector's ink probability on each of ``photos`` as ``out/NNNNN.png`` ((H, W) uint8, p * 255,
+    at the photo's size as the trainer decodes it) and ``out/teacher.json`` listing ``[photo, map name]``:
+    the targets of ``loss.distil`` (``skindeep.model.data.TeacherDataset``)."""
+    from skindeep.model.data import _read_png
+    from skindeep.remove import Remover
+
+    remover = Remover(model)
+    out.mkdir(parents=True, exist_ok=True)
+    pairs, start = [], time.time()
+    for i, photo in enumerate(photos, 1):
+        prob = remover.detect_with_skin(_read_png(photo, True))[0]
+        name = f"{i:05d}.png"
+        cv2.imwrite(str(out / name), np.round(prob * 255).astype(np.uint8))
+        pairs.append([str(photo), name])
+        if i % 25 == 0 or i == len(photos):
+            log(f"{i}/{len(photos)} photos ({(time.time() - start) / i:.1f} s each)")
+    (out / "teacher.json").write_text(json.dumps({"model": str(model or "shipped"), "photos": pairs}, indent=1))
+
+
+def clean_train_photos(people: Path, clothes: Path, n: int, seed: int = 0) -> list[Path]:
+    """Up to ``n`` photos drawn at random from the train splits of ``people`` and ``clothes`` together (their
+    held-out parts are the clean sets that judge a candidate)."""
+    from skindeep.synth.photos import split_clothes, split_photos
+
+    photos = split_photos(people)[0] + split_clothes(clothes)[0]
+    pick = np.random.default_rng(seed).permutation(len(photos))[:n]
+    return [photos[i] for i in sorted(pick)]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m skindeep.model.pseudo", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for NAME.png labels")
@@ -148,7 +181,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--grow", type=float, default=0.6, help="hysteresis: confident ink grows into p >= this")
     parser.add_argument("--colour", type=float, default=None,
                         help="also label a box's pixels this far in Lab from the skin around it (colour_label)")
+    parser.add_argument("--teacher", type=int, default=0, metavar="N",
+                        help="instead: write the detector's ink probability on N clean train photos (teacher_maps)")
+    parser.add_argument("--people", type=Path, default=Path("../shared/data/people"))
+    parser.add_argument("--clothes", type=Path, default=Path("../shared/data/clothes"))
     a = parser.parse_args(argv)
+    if a.teacher:
+        teacher_maps(clean_train_photos(a.people, a.clothes, a.teacher), a.out, a.model)
+        return
     summary = label_photos(split_real_train(a.real)[0], a.out, a.model, a.grow, a.colour)
     print(json.dumps(summary, indent=2))
 

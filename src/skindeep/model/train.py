@@ -41,9 +41,10 @@ from skindeep.model.data import (
     RealPseudoDataset,
     SynthDataset,
     SynthStream,
+    TeacherDataset,
     load_val_set,
 )
-from skindeep.model.losses import LossTerms, SkinDeepLoss, box_losses, box_pairwise, pseudo_loss
+from skindeep.model.losses import LossTerms, SkinDeepLoss, box_losses, box_pairwise, distil_loss, pseudo_loss
 from skindeep.model.net import SkinDeepNet, build_model
 from skindeep.model.validate import model_metrics, telea_metrics
 
@@ -154,16 +155,21 @@ def _endless(ds: Dataset, batch: int, workers: int):
 
 def real_batches(cfg: TrainConfig, size: int, seed: int):
     """Endless batches of real crops (``data.real_dir``, train split only), or None when off: one dict with
-    the boxed crops for the box losses, and the pseudo-labelled crops (``data.pseudo_dir``) for
-    ``loss.pseudo`` under keys prefixed ``pl_``."""
+    the boxed crops for the box losses, the pseudo-labelled crops (``data.pseudo_dir``) for
+    ``loss.pseudo`` under keys prefixed ``pl_``, and the teacher's clean crops (``data.teacher_dir``) for
+    ``loss.distil`` under keys prefixed ``dt_``."""
     if not cfg.data.real_dir:
         return None
     boxes_on = bool(cfg.loss.box_projection or cfg.loss.box_negative or cfg.loss.box_pairwise)
     pseudo_on = bool(cfg.loss.pseudo and cfg.data.pseudo_dir)
-    if not (boxes_on or pseudo_on):
+    distil_on = bool(cfg.loss.distil and cfg.data.teacher_dir)
+    if not (boxes_on or pseudo_on or distil_on):
         return None
     photos = _real_train_photos(cfg)
     feeds = []
+    if distil_on:
+        ds = TeacherDataset(cfg.data.teacher_dir, size, seed=seed, length=10**9)
+        feeds.append(("dt_", _endless(ds, cfg.data.teacher_batch, cfg.data.workers)))
     if boxes_on:
         ds = RealBoxDataset(photos, size, seed=seed, length=10**9)
         feeds.append(("", _endless(ds, cfg.data.real_batch, cfg.data.workers)))
@@ -177,9 +183,14 @@ def real_batches(cfg: TrainConfig, size: int, seed: int):
 def real_terms(net: torch.nn.Module, cfg: TrainConfig, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
     """Weighted real-photo losses of one ``real_batches`` batch, and their unweighted values for the log."""
     # one forward pass for both kinds of crop (same size)
-    images = [batch[k] for k in ("image", "pl_image") if k in batch]
+    images = [batch[k] for k in ("image", "pl_image", "dt_image") if k in batch]
     logits = net(torch.cat(images) if len(images) > 1 else images[0])[0]
     total, parts = logits.new_zeros(()), {}
+    if "dt_image" in batch:
+        logits, dt_logits = logits[:-len(batch["dt_image"])], logits[-len(batch["dt_image"]):]
+        dt = distil_loss(dt_logits, batch["dt_teacher"])
+        total = total + cfg.loss.distil * dt
+        parts["distil"] = dt.item()
     if "image" in batch:
         box_logits, logits = logits[:len(batch["image"])], logits[len(batch["image"]):]
         proj, neg = box_losses(box_logits, batch["box"], batch["core"], batch["outside"])
@@ -409,7 +420,8 @@ def _train(
                 ref = telea_metrics(val_set, threshold).as_dict()
                 ref_path.write_text(json.dumps(ref, indent=2))
                 log(f"telea (true mask) on {len(val_set)} val samples: {ref}")
-        parts = ["total", "l1", "bce", "dice", "hard_neg", "feat", "gram", "box_proj", "box_neg", "box_pair", "pseudo"]
+        parts = ["total", "l1", "bce", "dice", "hard_neg", "feat", "gram", "box_proj", "box_neg", "box_pair", "pseudo",
+                 "distil"]
         train_log = CsvLog(out / "train.csv", ["step", "stage", "size", "lr", *parts, "sec_per_step", "elapsed"])
         val_log = CsvLog(out / "val.csv", ["step", "stage", "psnr_in", "ssim_in", "change_out", "iou", "f1", "n"])
 
