@@ -14,7 +14,9 @@ chosen on either): choose a setting there, then confirm it on ``val``.
 
 Two regions per photo: the hole itself (a hand-drawn mask) and its box grown by 8 px + 10 % (a user's rectangle,
 which also covers what is not skin; the truth is then the whole box). Figures: PSNR in the region, and the mean
-absolute error of its low frequencies (Gaussian sigma 4 px: colour and shading, in grey levels). Methods:
+absolute error of its low frequencies (Gaussian sigma 4 px: colour and shading, in grey levels), and how much of
+the truth's texture the fill has, fine (grain, finer than 2 px) and relief (2-8 px): 1 is the skin's own, below 1 a
+flat, airbrushed fill (``relief``). Methods:
 skindeep (``mask_mode="replace"``, no face protection), Telea and Navier-Stokes. ``--opt`` as in
 ``real_score_with.py``.
 """
@@ -33,6 +35,7 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 INK = (40, 40, 50)  # opaque dark ink over the hole: nothing of the truth shows through
 SIZE = (0.12, 0.5)  # the hole's extent, as a share of the photo's short side
 LOW_SIGMA = 4.0  # px: the low frequencies the second figure compares
+RELIEF_SIGMAS = (2.0, 8.0)  # px: the bands of the texture figures (fine: below the first; relief: between)
 
 
 def cut_hole(skin: np.ndarray, rng: np.random.Generator, shape_of, tries: int = 10) -> np.ndarray | None:
@@ -77,6 +80,21 @@ def scores(out: np.ndarray, truth: np.ndarray, where: np.ndarray) -> tuple[float
     psnr = min(60.0, 10.0 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
     low = np.abs(cv2.GaussianBlur(o, (0, 0), LOW_SIGMA) - cv2.GaussianBlur(t, (0, 0), LOW_SIGMA))
     return psnr, float(low[where].mean())
+
+
+def relief(out: np.ndarray, truth: np.ndarray, where: np.ndarray) -> tuple[float, float]:
+    """How much of the truth's texture ``out`` has over ``where`` (H, W) bool, in two bands of luminance: fine
+    (finer than ``RELIEF_SIGMAS[0]``: grain, pores) and relief (between the two sigmas: creases, the shading of
+    pores). Each is the RMS of the band in ``out`` over that in ``truth`` (both (H, W, 3) uint8): 1 is the
+    skin's own texture, below 1 a flat (airbrushed) fill, above 1 a busier one."""
+    def bands(x):
+        g = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        b1, b2 = (cv2.GaussianBlur(g, (0, 0), s) for s in RELIEF_SIGMAS)
+        return g - b1, b1 - b2
+    inner = cv2.erode(where.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    inner = inner if inner.sum() >= 50 else where
+    rms = lambda b: float(np.sqrt((b[inner] ** 2).mean()))  # noqa: E731
+    return tuple(rms(o) / max(rms(t), 1e-3) for o, t in zip(bands(out), bands(truth), strict=True))
 
 
 def methods(remover) -> dict:
@@ -130,6 +148,7 @@ def main() -> None:
             for name, fn in run.items():
                 out = fn(inked, region)
                 row[f"{name}_{region_name}_psnr"], row[f"{name}_{region_name}_low"] = scores(out, rgb, region)
+                row[f"{name}_{region_name}_fine"], row[f"{name}_{region_name}_relief"] = relief(out, rgb, region)
                 if region_name == "box":
                     shown.append(out)
         rows.append(row)
@@ -149,12 +168,15 @@ def main() -> None:
         width = max(t.shape[1] for t in tiles)
         Image.fromarray(np.concatenate([np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0)), constant_values=255)
                                         for t in tiles], 0)).save(a.sheet)
-    print(f"\n{len(rows)} photos | region | method | PSNR (dB) | low-frequency error (grey levels)")
+    print(f"\n{len(rows)} photos | region | method | PSNR (dB) | low-frequency error (grey levels) | "
+          "fine texture / truth (median) | relief / truth (median)")
     for region_name in ("hole", "box"):
         for name in run:
             psnr = np.mean([r[f"{name}_{region_name}_psnr"] for r in rows])
             low = np.mean([r[f"{name}_{region_name}_low"] for r in rows])
-            print(f"| {region_name} | {name} | {psnr:.2f} | {low:.2f} |")
+            fine = np.median([r[f"{name}_{region_name}_fine"] for r in rows])
+            rel = np.median([r[f"{name}_{region_name}_relief"] for r in rows])
+            print(f"| {region_name} | {name} | {psnr:.2f} | {low:.2f} | {fine:.2f} | {rel:.2f} |")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import runpy
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -76,3 +77,16 @@ def test_real_holes_cuts_inside_the_skin_and_scores_against_the_photo():
     off[hole] = np.clip(off[hole].astype(int) + 10, 0, 255)  # 10 grey levels too light, inside only
     psnr, low = holes["scores"](off, truth, hole)
     assert 27.0 < psnr < 29.0 and 3.0 < low < 10.5
+    assert holes["relief"](truth, truth, hole) == pytest.approx((1.0, 1.0))
+    rng = np.random.default_rng(3)
+    grain = np.clip(128 + rng.normal(0, 12, (200, 300, 1)), 0, 255).astype(np.uint8).repeat(3, 2)
+    flat = grain.copy()
+    flat[hole] = 128  # an airbrushed fill
+    fine, rel = holes["relief"](flat, grain, hole)
+    assert fine < 0.1 and rel < 0.5  # the flat fill has next to none of the grain's texture
+    bumps = cv2.GaussianBlur(rng.normal(0, 1, (200, 300)).astype(np.float32), (0, 0), 5)
+    bumps *= 20 / bumps.std()  # creases: relief, next to no grain
+    skin_like = np.clip(128 + bumps[..., None] + rng.normal(0, 8, (200, 300, 1)), 0, 255).astype(np.uint8)
+    relief_only = np.clip(128 + bumps[..., None], 0, 255).astype(np.uint8).repeat(3, 2)
+    fine, rel = holes["relief"](relief_only, skin_like.repeat(3, 2), hole)
+    assert fine < 0.5 and 0.8 < rel < 1.05  # the fill has the creases but not the grain
