@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from skindeep.colour import to_lab
 from skindeep.remove import Remover
 from skindeep.remove.fill import (
     FillSettings,
@@ -324,6 +325,18 @@ def test_snap_outline_takes_the_outline_left_outside_the_mask():
     assert len(boxes) == 1 and x0 <= 79 and x1 >= 242 and y0 <= 39 and y1 >= 202  # the box holds the new mask
 
 
+def test_snap_outline_leaves_no_feather_between_the_mask_and_the_outline_it_takes():
+    """A detected mask is feathered (here its outer 2 px at 0.75); once the outline beyond is taken, that
+    feather lies between ink and ink and must not let a quarter of the ink through (a dotted line in the fill)."""
+    img, mask, ring = outlined_piece(seed=3)
+    alpha = mask.astype(np.float32)
+    inner = disc(240, 320, 120, 160, 77)
+    alpha[mask & ~inner] = 0.75
+    snap_outline(img, alpha, [(82, 42, 239, 199)])
+    assert (alpha[mask & ~inner] == 1.0).mean() > 0.95
+    assert (alpha[ring & ~mask] == 1.0).mean() > 0.95
+
+
 def test_snap_outline_leaves_a_mask_on_plain_skin_alone():
     img = shaded_skin(seed=2)
     alpha = disc(240, 320, 120, 160, 60).astype(np.float32)
@@ -368,6 +381,39 @@ def test_soft_edge_takes_the_blurred_edge_of_the_line():
     soft_only = (alpha > 0) & (alpha < 1)
     assert soft_only.sum() > 100
     assert (lum(img)[soft_only] < lum(truth)[soft_only] + 3).mean() > 0.9
+
+
+def haloed_piece(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Skin with a dark outline (radius 80, 3 px) and a fresh tattoo's halo past it: the skin up to 5 px
+    beyond the line redder by a fading 10 in Lab a; and a redder patch of skin (a flush, same strength) far
+    from the piece. A mask that stops inside the line. Returns (rgb, mask, halo, flush)."""
+    rng = np.random.default_rng(seed)
+    lab = to_lab(shaded_skin(seed=seed))
+    far = cv2.distanceTransform((~disc(240, 320, 120, 160, 81)).astype(np.uint8), cv2.DIST_L2, 3)
+    halo = (far > 0) & (far <= 5)
+    lab[..., 1] += np.where(halo, 10.0 * (1 - far / 7), 0).astype(np.float32)
+    flush = np.zeros((240, 320), bool)
+    flush[200:230, 20:80] = True
+    lab[flush, 1] += 10.0
+    lab[..., 1] += rng.normal(0, 0.5, (240, 320)).astype(np.float32)  # the skin's own colour grain
+    rgb = np.clip(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255, 0, 255).round().astype(np.uint8)
+    line = np.zeros((240, 320), np.uint8)
+    cv2.circle(line, (160, 120), 80, 1, 3)
+    rgb[line > 0] = (45, 40, 50)
+    return rgb, disc(240, 320, 120, 160, 79), halo & ~(line > 0), flush
+
+
+def test_halo_takes_the_red_skin_along_the_line_and_not_a_flush_elsewhere():
+    img, mask, halo, flush = haloed_piece(seed=4)
+    taken = {}
+    for on in (False, True):
+        alpha = mask.astype(np.float32)
+        snap_outline(img, alpha, [(81, 41, 240, 200)], soft_edge=True, halo=on)
+        taken[on] = alpha
+    assert (taken[False][halo] > 0).mean() < 0.2  # the soft edge alone takes only darker skin
+    assert (taken[True][halo] > 0).mean() > 0.8  # the halo is taken, fading out
+    assert 0.2 < taken[True][halo].mean() < 0.9
+    assert not taken[True][flush].any()  # red skin not along the line is not a halo
 
 
 def test_soft_edge_leaves_dark_background_past_a_box_alone():
@@ -416,6 +462,20 @@ def test_enclosed_ink_joins_the_mask_and_enclosed_skin_does_not():
     assert not alpha[skin_island].any()  # bare skin inside the piece is kept
     assert not alpha[open_patch].any()  # not enclosed: the mask's edge is the detector's call
     assert np.array_equal(alpha > 0, mask | ink_island)
+
+
+def test_a_taken_island_leaves_no_feather_around_it_and_a_kept_one_keeps_its_own():
+    img = shaded_skin(seed=7)
+    piece, skin_island = disc(240, 320, 120, 160, 70), disc(240, 320, 145, 185, 12)
+    ink_island = disc(240, 320, 100, 140, 12)
+    img[piece & ~skin_island] = np.float32([190, 40, 45])
+    alpha = (piece & ~ink_island & ~skin_island).astype(np.float32)
+    rims = [disc(240, 320, cy, cx, 14) & ~isle for cy, cx, isle in ((100, 140, ink_island), (145, 185, skin_island))]
+    for rim in rims:
+        alpha[rim] = 0.75  # the detector's feather around each hole
+    take_enclosed_ink(img, alpha, [(90, 50, 231, 191)])
+    assert (alpha[ink_island | rims[0]] == 1.0).all()  # ink, and between ink and ink
+    assert (alpha[rims[1]] == 0.75).all() and not alpha[skin_island].any()  # bare skin keeps its soft edge
 
 
 def test_enclosed_ink_is_off_for_a_users_region(tiny_model_path):

@@ -70,6 +70,9 @@ class FillSettings:
     soft_edge: with ``snap_outline``, also take the line's soft edge just past the snapped outline: the
         skin-coloured pixels there darker than the skin beyond, next to the mask's ink-like edge, with an
         alpha that fades over ``outline_gap`` (``_take_soft_edge``).
+    halo: with ``soft_edge``, the soft edge also takes the skin next to the line that is redder than the skin
+        beyond (a fresh tattoo's inflamed halo), and reaches twice as far. Left outside the mask, the halo is
+        a pink rim around the patch, and as the fill's reference it tints the whole patch.
     skip_edge_band: take the fill's reference skin only from ``outline_gap`` past the mask on: a detected
         mask leaves the tattoo's halo there. Off for a user's region (``mask_mode="replace"``): it is drawn
         past the ink, and the fill then meets the skin that touches it without a step (experiment 26).
@@ -91,6 +94,7 @@ class FillSettings:
     margin: float = 0.35
     snap_outline: bool = True
     soft_edge: bool = True
+    halo: bool = False
     skip_edge_band: bool = True
     skin_reference: bool = True
     enclosed_ink: bool = True
@@ -391,15 +395,15 @@ def _ink_like(rgb: np.ndarray, known: np.ndarray,
     return ink_like.astype(bool)
 
 
-def _darkness(rgb: np.ndarray, known: np.ndarray,
-              local_skin: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """(h, w) float32: how much darker (Lab L, at full size) each pixel of ``rgb`` (h, w, 3) uint8 is than the
-    mean of the ``known`` (h, w) bool pixels around it; negative where lighter. ``local_skin`` as in
+def _shift(rgb: np.ndarray, known: np.ndarray, channels: list[int],
+           local_skin: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """(h, w, len(channels)) float32: each pixel of ``rgb`` (h, w, 3) uint8 at full size minus the mean of the
+    ``known`` (h, w) bool pixels around it, in the Lab ``channels`` (0 = L, 1 = a). ``local_skin`` as in
     ``_ink_like``."""
     h, w = known.shape
     local = (local_skin if local_skin is not None else _local_skin(rgb, known))[1]
-    local_l = cv2.resize(local[..., 0], (w, h), interpolation=cv2.INTER_LINEAR)
-    return local_l - to_lab(rgb)[..., 0]
+    local = cv2.resize(np.ascontiguousarray(local[..., channels]), (w, h), interpolation=cv2.INTER_LINEAR)
+    return to_lab(rgb)[..., channels] - local.reshape(h, w, len(channels))
 
 
 def outline_gap(box: Box) -> int:
@@ -407,7 +411,8 @@ def outline_gap(box: Box) -> int:
     return max(3, round(OUTLINE_GAP * max(box[2] - box[0], box[3] - box[1])))
 
 
-def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge: bool = False) -> list[Box]:
+def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge: bool = False,
+                 halo: bool = False) -> list[Box]:
     """Take the tattoo's outline that a mask leaves just outside its edge into the mask, in place.
 
     A mask drawn by hand, or found by the detector, often stops on the dark line around a piece or
@@ -417,9 +422,11 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge
     ``alpha = 1``. With ``soft_edge``, the line's blurred edge up to ``outline_gap`` further out
     (``_take_soft_edge``: skin-coloured, darker than that skin by more than its grain, connected to the
     mask's inked edge) gets an alpha fading from 1 to 0 across that band, the way a retoucher's soft brush
-    in *Lighten* mode takes a halo.
+    in *Lighten* mode takes a halo. With ``halo`` too, that edge also takes the redder skin next to the line,
+    up to twice as far (``_take_soft_edge``).
     rgb: (H, W, 3) uint8. alpha: (H, W) float32 0..1. boxes: boxes (x0, y0, x1, y1) holding every masked
-    pixel. Returns boxes holding the grown mask (each grown by its gap, twice with ``soft_edge``; merged).
+    pixel. Returns boxes holding the grown mask (each grown by its gap, twice with ``soft_edge``, three times
+    with ``halo``; merged).
     """
     h, w = alpha.shape
     grown_boxes = []
@@ -438,10 +445,10 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge
             continue
         allowed = (core | (near & (a < 1) & _ink_like(rgb[gy0:gy1, gx0:gx1], skin_beyond))).astype(np.uint8)
         grown = _geodesic_dilation(core, allowed, gap)  # only through ink-like pixels, at most ``gap`` px
-        a[(grown > 0) & ~core] = 1.0
+        _take(a, core, (grown > 0) & ~core, gap)
         if soft_edge:
-            _take_soft_edge(rgb[gy0:gy1, gx0:gx1], a, grown > 0, skin_beyond, gap)
-        grown_boxes.append(_grow(box, 2 * gap if soft_edge else gap, h, w))
+            _take_soft_edge(rgb[gy0:gy1, gx0:gx1], a, grown > 0, skin_beyond, gap, halo)
+        grown_boxes.append(_grow(box, (1 + soft_edge + (soft_edge and halo)) * gap, h, w))
     return merge_boxes(grown_boxes)
 
 
@@ -485,7 +492,22 @@ def take_enclosed_ink(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box]) -> N
         lab = to_lab(rgb[gy0 + ys, gx0 + xs][:, None])[:, 0]
         to_skin = np.linalg.norm(lab - skin[sy, sx], axis=1)
         take = (to_skin > OUTLIER_LAB) & (np.linalg.norm(lab - ink[sy, sx], axis=1) < to_skin)
-        a[ys[take], xs[take]] = 1.0
+        taken = np.zeros_like(core)
+        taken[ys[take], xs[take]] = True
+        _take(a, core, taken, gap)
+
+
+def _take(alpha: np.ndarray, core: np.ndarray, new: np.ndarray, width: int) -> None:
+    """Set ``alpha`` (h, w) float32 to 1, in place, on the ``new`` (h, w) bool ink taken into the mask, and on
+    the mask's own feather next to it: the pixels of ``core`` (h, w) bool (``alpha >= 0.5``) below 1 within
+    ``width`` px of the new ink. That feather was the edge of a hole or a notch; once the ink beyond it is
+    taken it lies between ink and ink, and left below 1 it let a share of the ink through, a dotted outline
+    of the hole in the fill (experiment 42)."""
+    if not new.any():
+        return
+    alpha[new] = 1.0
+    near = cv2.distanceTransform((~new).astype(np.uint8), cv2.DIST_L2, 3) <= width
+    alpha[near & core] = 1.0
 
 
 def _shrunk(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -512,13 +534,16 @@ def _geodesic_dilation(seed: np.ndarray, allowed: np.ndarray, steps: int) -> np.
     return grown
 
 
-def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond: np.ndarray, gap: int) -> None:
+def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond: np.ndarray, gap: int,
+                    halo: bool = False) -> None:
     """Raise ``alpha`` (h, w) float32, in place, on the blurred edge of the line the ``mask`` (h, w) bool
     ends on: the skin-coloured pixels of ``rgb`` (h, w, 3) uint8 darker than the skin of ``beyond``
     (h, w) bool by more than its own grain (``SOFT_EDGE_GRAIN`` standard deviations), connected through
     such pixels to the mask's ink-like edge, at most ``gap`` px away: 1 next to the mask, 0 at ``gap + 1``
     px. Where the mask's edge runs through skin or background (a box), nothing is taken: dark background
-    and clothes are not skin-coloured, skin is not darker than itself, and a dark pore is not connected."""
+    and clothes are not skin-coloured, skin is not darker than itself, and a dark pore is not connected.
+    With ``halo``, a pixel redder (Lab a) than that skin by more than its grain is taken too, up to ``2 * gap``
+    px away: a fresh tattoo's inflamed halo, which follows the line at a steady width."""
     coloured = skin_coloured(rgb)
     skin = beyond & coloured
     if skin.sum() < max(MIN_KNOWN, MIN_SKIN_SHARE * beyond.sum()):
@@ -528,13 +553,19 @@ def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond
     line = edge & _ink_like(rgb, skin, local_skin)
     if not line.any():
         return
-    dark = _darkness(rgb, skin, local_skin)
-    candidate = ~mask & coloured & (dark > SOFT_EDGE_GRAIN * float(dark[skin].std()))
+    shift = _shift(rgb, skin, [0, 1] if halo else [0], local_skin)
+    dark = -shift[..., 0]
+    differs = dark > SOFT_EDGE_GRAIN * float(dark[skin].std())
+    if halo:
+        red = shift[..., 1]
+        differs |= red > SOFT_EDGE_GRAIN * float(red[skin].std())
+    reach = 2 * gap if halo else gap
+    candidate = ~mask & coloured & differs
     allowed = (line | candidate).astype(np.uint8)
-    grown = _geodesic_dilation(line, allowed, gap)  # the edge of a line runs on from it; the grain is not connected
+    grown = _geodesic_dilation(line, allowed, reach)  # the edge of a line runs on from it; the grain is not connected
     band = (grown > 0) & candidate
     dist = cv2.distanceTransform((~line).astype(np.uint8), cv2.DIST_L2, 3)
-    alpha[band] = np.maximum(alpha[band], np.clip(1.0 - (dist[band] - 1.0) / gap, 0.0, 1.0))
+    alpha[band] = np.maximum(alpha[band], np.clip(1.0 - (dist[band] - 1.0) / reach, 0.0, 1.0))
 
 
 def _grow(box: Box, margin: int, h: int, w: int) -> Box:
