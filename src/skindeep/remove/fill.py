@@ -444,10 +444,10 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge
             grown_boxes.append(box)
             continue
         allowed = (core | (near & (a < 1) & _ink_like(rgb[gy0:gy1, gx0:gx1], skin_beyond))).astype(np.uint8)
-        grown = _geodesic_dilation(core, allowed, gap)  # only through ink-like pixels, at most ``gap`` px
-        _take(a, core, (grown > 0) & ~core, gap)
+        grown = _connected(core, allowed)  # only through ink-like pixels, all within ``gap`` px
+        _take(a, core, grown & ~core, gap)
         if soft_edge:
-            _take_soft_edge(rgb[gy0:gy1, gx0:gx1], a, grown > 0, skin_beyond, gap, halo)
+            _take_soft_edge(rgb[gy0:gy1, gx0:gx1], a, grown, skin_beyond, gap, halo)
         grown_boxes.append(_grow(box, (1 + soft_edge + (soft_edge and halo)) * gap, h, w))
     return merge_boxes(grown_boxes)
 
@@ -524,14 +524,14 @@ def _enclosed(open_: np.ndarray) -> np.ndarray:
     return inner[labels]
 
 
-def _geodesic_dilation(seed: np.ndarray, allowed: np.ndarray, steps: int) -> np.ndarray:
-    """(h, w) uint8 0/1: ``seed`` (h, w) bool grown by a 3 x 3 dilation ``steps`` times, each time kept
-    inside ``allowed`` (h, w) uint8 0/1."""
-    grown = seed.astype(np.uint8)
-    kernel = np.ones((3, 3), np.uint8)
-    for _ in range(steps):
-        grown = cv2.bitwise_and(cv2.dilate(grown, kernel), allowed)
-    return grown
+def _connected(seed: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the pixels of ``allowed`` (h, w) uint8 0/1 8-connected through it to ``seed`` (h, w) bool,
+    which ``allowed`` holds. One labelling pass: a geodesic dilation took one full-size pass per pixel of
+    reach (74 passes, 0.37 s of a 12 MP piece)."""
+    count, labels = cv2.connectedComponents(allowed, connectivity=8)
+    hit = np.bincount(labels[seed], minlength=count) > 0
+    hit[0] = False
+    return hit[labels]
 
 
 def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond: np.ndarray, gap: int,
@@ -560,11 +560,9 @@ def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond
         red = shift[..., 1]
         differs |= red > SOFT_EDGE_GRAIN * float(red[skin].std())
     reach = 2 * gap if halo else gap
-    candidate = ~mask & coloured & differs
-    allowed = (line | candidate).astype(np.uint8)
-    grown = _geodesic_dilation(line, allowed, reach)  # the edge of a line runs on from it; the grain is not connected
-    band = (grown > 0) & candidate
     dist = cv2.distanceTransform((~line).astype(np.uint8), cv2.DIST_L2, 3)
+    candidate = ~mask & coloured & differs & (dist <= reach)
+    band = _connected(line, (line | candidate).astype(np.uint8)) & candidate  # the grain is not connected
     alpha[band] = np.maximum(alpha[band], np.clip(1.0 - (dist[band] - 1.0) / reach, 0.0, 1.0))
 
 
