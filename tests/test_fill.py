@@ -508,6 +508,26 @@ def test_cli_snap_outline_can_be_turned_off(tiny_model_path, tmp_path):
     assert (masks["--snap-outline"] & ring & ~mask).sum() > 1000  # the outline joins it by default
 
 
+def test_cli_halo_takes_the_red_skin_past_the_line(tiny_model_path, tmp_path):
+    from click.testing import CliRunner
+
+    from skindeep.cli.remove import command
+
+    img, mask, halo, _ = haloed_piece(seed=5)
+    Image.fromarray(img).save(tmp_path / "arm.png")
+    Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "arm-mask.png")
+    masks = {}
+    for flags in ([], ["--halo"]):
+        out = tmp_path / ("halo" if flags else "default")
+        result = CliRunner().invoke(command, [str(tmp_path / "arm.png"), "-o", str(out), "--model", str(tiny_model_path),
+                                              "--no-protect-face", "-q", "--mask", str(tmp_path / "arm-mask.png"),
+                                              "--mask-mode", "replace", "--save-mask", *flags])
+        assert result.exit_code == 0, result.output
+        masks[bool(flags)] = np.asarray(Image.open(out / "arm.mask.png")) > 0
+    assert (masks[False] & halo).mean() < 0.2 * halo.mean()
+    assert (masks[True] & halo).sum() > 0.8 * halo.sum()
+
+
 def test_patches_laid_as_blocks_match_adding_them_one_by_one():
     """``_add_patches`` (one phase of the texture copy, laid as a block array) gives what adding each
     windowed patch in turn gives, with the grid's last row and column moved back inside the box and

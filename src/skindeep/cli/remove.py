@@ -133,6 +133,9 @@ def _echo_notices(notices: list[str]) -> None:
               help="Also fill the tattoo's outline a mask leaves just outside its edge (up to 1 % of the "
                    "region's size) and the ink a detected mask encloses but missed; --no-snap-outline "
                    "changes only the mask's own pixels.")
+@click.option("--halo", is_flag=True,
+              help="Also fill the reddened skin next to a fresh tattoo's lines (its halo), fading out up to 2 % "
+                   "of the region's size past them (experimental, off by default: experiment 43).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Photos processed in parallel (processes).")
 @click.option("--threads", type=click.IntRange(1, 256), help="onnxruntime threads per worker.")
@@ -140,7 +143,7 @@ def _echo_notices(notices: list[str]) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask, mask_mode, keep, threshold,
             strength, protect_face, save_mask, save_layers, model_path, skin_gate, fill_mode, tone_match, grain,
-            learned_fill, snap_outline, workers, threads, cluster, quiet, **model_settings):
+            learned_fill, snap_outline, halo, workers, threads, cluster, quiet, **model_settings):
     """Remove tattoos from photos (files and folders) at full resolution.
 
     \b
@@ -167,11 +170,12 @@ def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask
         remover_kwargs["tone_match"] = 0.0
     if grain:
         remover_kwargs["grain"] = grain
-    if learned_fill or not snap_outline or fill_mode == "dense":
+    if learned_fill or not snap_outline or halo or fill_mode == "dense":
         from skindeep.remove.fill import FillSettings
 
         remover_kwargs["fill"] = FillSettings(learned_base=learned_fill, snap_outline=snap_outline,
-                                              enclosed_ink=snap_outline, floor=0.0 if fill_mode == "dense" else 1.0)
+                                              enclosed_ink=snap_outline, halo=halo,
+                                              floor=0.0 if fill_mode == "dense" else 1.0)
     try:
         Remover(**remover_kwargs)  # fail fast (missing weights) before planning work
         jobs = plan_jobs(inputs, out_dir=out, recursive=recursive, overwrite=overwrite, format=fmt)

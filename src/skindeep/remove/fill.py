@@ -72,7 +72,8 @@ class FillSettings:
         alpha that fades over ``outline_gap`` (``_take_soft_edge``).
     halo: with ``soft_edge``, the soft edge also takes the skin next to the line that is redder than the skin
         beyond (a fresh tattoo's inflamed halo), and reaches twice as far. Left outside the mask, the halo is
-        a pink rim around the patch, and as the fill's reference it tints the whole patch.
+        a pink rim around the patch, and as the fill's reference it tints the whole patch. Off by default: it
+        also grows false alarms on reddened skin, and its band can be ragged (experiment 43).
     skip_edge_band: take the fill's reference skin only from ``outline_gap`` past the mask on: a detected
         mask leaves the tattoo's halo there. Off for a user's region (``mask_mode="replace"``): it is drawn
         past the ink, and the fill then meets the skin that touches it without a step (experiment 26).
@@ -502,7 +503,7 @@ def _take(alpha: np.ndarray, core: np.ndarray, new: np.ndarray, width: int) -> N
     the mask's own feather next to it: the pixels of ``core`` (h, w) bool (``alpha >= 0.5``) below 1 within
     ``width`` px of the new ink. That feather was the edge of a hole or a notch; once the ink beyond it is
     taken it lies between ink and ink, and left below 1 it let a share of the ink through, a dotted outline
-    of the hole in the fill (experiment 42)."""
+    of the hole in the fill (experiment 43)."""
     if not new.any():
         return
     alpha[new] = 1.0
