@@ -574,26 +574,31 @@ def _grow(box: Box, margin: int, h: int, w: int) -> Box:
     return max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + margin), min(h, y1 + margin)
 
 
-def _mix_fill(out: np.ndarray, src: np.ndarray, a: np.ndarray, f: np.ndarray, fill: np.ndarray,
+def _mix_fill(out: np.ndarray, src: np.ndarray, a: np.ndarray, f: np.ndarray | None, fill: np.ndarray,
               where: np.ndarray, origin: tuple[int, int]) -> None:
     """Write ``src + a * ((1 - f) * net + f * fill - src)`` into ``out`` (H, W, 3) uint8 at the ``where`` pixels,
     in place; ``net`` is what ``out`` holds there (already ``src + a * (net - src)``). src (h, w, 3) uint8,
-    a and f (h, w) float32, fill (h, w, 3) float32 and where (h, w) bool cover the box at ``origin`` (x, y)."""
+    a and f (h, w) float32, fill (h, w, 3) float32 and where (h, w) bool cover the box at ``origin`` (x, y).
+    ``f`` None: 1 everywhere (the whole mask filled), and ``net`` is not read."""
     ys, xs = np.nonzero(where)
     y0, x0 = int(ys.min()), int(xs.min())
     y1, x1 = int(ys.max()) + 1, int(xs.max()) + 1
     def mixed(net, s, a_, f_, fill_):  # uint8 net and src; a and f broadcast over the channels
         s = s.astype(np.float32)
-        return np.clip(np.rint((1.0 - f_) * net + f_ * (s + a_ * (fill_ - s))), 0, 255).astype(np.uint8)
+        filled = s + a_ * (fill_ - s)
+        return np.clip(np.rint(filled if f_ is None else (1.0 - f_) * net + f_ * filled), 0, 255).astype(np.uint8)
+
+    def at(x, index):  # f's pixels, with a channel axis, or None
+        return None if x is None else x[index][..., None]
 
     if ys.size > 0.3 * (y1 - y0) * (x1 - x0):  # a dense region: whole-rectangle arithmetic beats gathers
         box = (slice(y0, y1), slice(x0, x1))
         target = out[origin[1] + y0:origin[1] + y1, origin[0] + x0:origin[0] + x1]
-        np.copyto(target, mixed(target, src[box], a[box][..., None], f[box][..., None], fill[box]),
+        np.copyto(target, mixed(target, src[box], a[box][..., None], at(f, box), fill[box]),
                   where=where[box][..., None])
         return
     oy, ox = origin[1] + ys, origin[0] + xs
-    out[oy, ox] = mixed(out[oy, ox], src[ys, xs], a[ys, xs][:, None], f[ys, xs][:, None], fill[ys, xs])
+    out[oy, ox] = mixed(out[oy, ox], src[ys, xs], a[ys, xs][:, None], at(f, (ys, xs)), fill[ys, xs])
 
 
 def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[Box],
@@ -642,5 +647,5 @@ def _fill_box(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, box: Box, set
         return False
     seed = zlib.crc32(src[::7, ::7].tobytes())
     fill = base + layered_texture(src, known, fill_here, settings.texture_sigma, settings.texture_levels, seed)
-    _mix_fill(out, src, a, f, fill, fill_here, (gx0, gy0))
+    _mix_fill(out, src, a, None if settings.floor >= 1.0 else f, fill, fill_here, (gx0, gy0))
     return True
