@@ -458,7 +458,7 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge
         _take(a, core, grown & ~core, gap)
         if soft_edge:
             _take_soft_edge(rgb[gy0:gy1, gx0:gx1], a, grown, skin_beyond, gap, halo)
-        grown_boxes.append(_grow(box, (1 + soft_edge + (soft_edge and halo)) * gap, h, w))
+        grown_boxes.append(_grow(box, gap + (_soft_edge_reach(gap, halo) if soft_edge else 0), h, w))
     return merge_boxes(grown_boxes)
 
 
@@ -544,6 +544,11 @@ def _connected(seed: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     return hit[labels]
 
 
+def _soft_edge_reach(gap: int, halo: bool) -> int:
+    """px past the snapped line that the soft edge may take: ``gap``, twice that with the halo."""
+    return 2 * gap if halo else gap
+
+
 def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond: np.ndarray, gap: int,
                     halo: bool = False) -> None:
     """Raise ``alpha`` (h, w) float32, in place, on the blurred edge of the line the ``mask`` (h, w) bool
@@ -569,7 +574,7 @@ def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond
     if halo:
         red = shift[..., 1]
         differs |= red > SOFT_EDGE_GRAIN * float(red[skin].std())
-    reach = 2 * gap if halo else gap
+    reach = _soft_edge_reach(gap, halo)
     dist = cv2.distanceTransform((~line).astype(np.uint8), cv2.DIST_L2, 3)
     candidate = ~mask & coloured & differs & (dist <= reach)
     band = _connected(line, (line | candidate).astype(np.uint8)) & candidate  # the grain is not connected
