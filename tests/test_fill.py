@@ -557,3 +557,79 @@ def test_patches_laid_as_blocks_match_adding_them_one_by_one():
     for x in tx[ty == 35]:
         row_35[35:51, x:x + p] += win * win
     assert (want_w[48:51] > row_35[48:51] + 1e-6).any()  # the moved row overlaps the row on the grid before it
+
+
+def test_patches_laid_in_strips_match_one_pass():
+    """With the grid's block rows laid on several threads, ``_add_patches`` gives exactly what one thread gives."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from skindeep.remove.fill import _add_patches, _window
+
+    rng = np.random.default_rng(4)
+    h, w, p = 16 * 40, 16 * 6, 16
+    detail = rng.normal(size=(h, w, 3)).astype(np.float32)
+    ty, tx = (a.ravel() for a in np.meshgrid(np.arange(0, h - p + 1, p), np.arange(0, w - p + 1, p), indexing="ij"))
+    sy, sx = rng.integers(0, h - p + 1, ty.size), rng.integers(0, w - p + 1, ty.size)
+    sources = sliding_window_view(detail, (p, p), axis=(0, 1))
+    results = []
+    for threads in (1, 3):
+        acc, wsq = np.ones((h, w, 3), np.float32), np.ones((h, w), np.float32)  # added to, not overwritten
+        _add_patches(acc, wsq, ty, tx, sources, sy, sx, _window(p), threads)
+        results.append((acc, wsq))
+    assert np.array_equal(results[0][0], results[1][0]) and np.array_equal(results[0][1], results[1][1])
+    assert np.abs(results[0][0] - 1).mean() > 0.1  # patches were laid
+
+
+def test_texture_is_the_same_on_any_number_of_threads():
+    """The texture copy's full-size passes (the detail's blurs, the patches, the contrast) split into row strips
+    give the one-thread result bit for bit, strips' edges included."""
+    rgb = shaded_skin(1100, 300, seed=5)
+    hole = disc(1100, 300, 550, 150, 120) | disc(1100, 300, 300, 150, 60)
+    one = skin_texture(rgb, ~hole, hole, 2.0, seed=7, threads=1)
+    for threads in (2, 4):
+        assert np.array_equal(skin_texture(rgb, ~hole, hole, 2.0, seed=7, threads=threads), one)
+    assert high_std(one + 128, hole) > 1.0  # texture was copied into the hole
+
+
+def test_row_strips_cover_the_rows_once():
+    from skindeep.remove.strips import for_strips, row_strips
+
+    assert row_strips(1000, 3) == [(0, 333), (333, 667), (667, 1000)]
+    assert row_strips(300, 4) == [(0, 300)]  # too short to split
+    assert row_strips(64, 4, min_rows=8) == [(0, 16), (16, 32), (32, 48), (48, 64)]
+    seen = np.zeros(1000, int)
+
+    def mark(y0, y1):
+        seen[y0:y1] += 1
+        return y1 - y0
+
+    assert sum(for_strips(mark, 1000, 3)) == 1000 and (seen == 1).all()
+
+
+def test_window_counts_match_counting_each_window():
+    from skindeep.remove.fill import _window_count
+
+    rng = np.random.default_rng(6)
+    mask = rng.random((50, 70)) > 0.7
+    ys, xs = rng.integers(0, 50, 40), rng.integers(0, 70, 40)  # windows past the edge are cut there
+    want = [mask[y:y + 16, x:x + 16].sum() for y, x in zip(ys, xs, strict=True)]
+    assert _window_count(mask, 16, ys, xs).tolist() == want
+
+
+def test_taken_ink_raises_the_feather_as_a_full_size_distance_would():
+    """``_take`` measures the distance to the new ink only around it; the feather it raises is the one a
+    distance over the whole box gives."""
+    from skindeep.remove.fill import _take
+
+    rng = np.random.default_rng(8)
+    alpha = (rng.random((120, 160)) * 1.2).clip(0, 1).astype(np.float32)
+    core = alpha >= 0.5
+    new = np.zeros_like(core)
+    new[40:52, 60:75] = rng.random((12, 15)) > 0.5
+    before = alpha.copy()
+    want = alpha.copy()
+    want[new] = 1.0
+    want[(cv2.distanceTransform((~new).astype(np.uint8), cv2.DIST_L2, 3) <= 4) & core] = 1.0
+    _take(alpha, core, new, 4)
+    assert np.array_equal(alpha, want)
+    assert np.array_equal(alpha[:30], before[:30]) and (before[:30] < 1).any()  # far rows keep their feather

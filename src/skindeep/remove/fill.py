@@ -36,6 +36,7 @@ from skindeep.colour import to_lab
 from skindeep.remove.gate import skin_coloured
 from skindeep.remove.lowfreq import LowFreqRestorer, learned_base, load_restorer, shrink_known, working_size
 from skindeep.remove.resample import Box, merge_boxes, upsample_region
+from skindeep.remove.strips import for_strips
 
 WORK_SIDE = 256  # long side (px) of a region's box when its membrane is solved
 JACOBI_STEPS = 40  # relaxation sweeps per pyramid level (the coarse level's solution starts each one)
@@ -160,12 +161,13 @@ def _window(p: int) -> np.ndarray:
 
 
 def skin_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: float, seed: int,
-                 finer: float = 0.0) -> np.ndarray:
+                 finer: float = 0.0, threads: int = 1) -> np.ndarray:
     """Real fine texture for the ``target`` pixels, copied from clean skin nearby: (h, w, 3) float32.
 
     rgb: (h, w, 3) uint8 box. known: (h, w) bool clean pixels (sources). target: (h, w) bool pixels that
     need texture. sigma: high-pass Gaussian (px). seed: makes the choice of patches repeatable.
     finer: when > 0, a band-pass: detail coarser than this Gaussian (px) and finer than ``sigma``.
+    threads: the full-size passes run in that many row strips at once (``strips``), bit-identical to one.
     Returns the detail (zero mean) inside ``target`` and 0 elsewhere; all zeros when no clean patch fits.
     """
     h, w = known.shape
@@ -174,14 +176,8 @@ def skin_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: 
     step = p // 2
     if h < p or w < p:
         return out
-    src = rgb.astype(np.float32)
-    # High-pass of the clean pixels only (normalised blur): the ink's darkness must not ring into the
-    # detail of the skin next to it, or every copied patch would carry a halo.
-    weight = known.astype(np.float32)
-    detail = (_clean_blur(src, weight, finer) - _clean_blur(src, weight, sigma)) * weight[..., None]
+    detail = _clean_detail(rgb, known, finer, sigma, threads)
     # Source patches: fully clean, and not busier than usual (no edges of clothes, hair, other ink).
-    unknown_sum = cv2.boxFilter((~known).astype(np.float32), -1, (p, p), normalize=False,
-                                anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
     squared = detail * detail
     energy = cv2.boxFilter(squared[..., 0] + squared[..., 1] + squared[..., 2], -1, (p, p), anchor=(0, 0),
                            borderType=cv2.BORDER_CONSTANT)  # channel by channel: sum(2) took 0.4 s at 12 MP
@@ -189,7 +185,7 @@ def skin_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: 
     stride = max(2, p // 4, int(np.ceil(np.sqrt(known.sum() / MAX_SOURCES))))
     sy, sx = np.mgrid[0:h - p + 1:stride, 0:w - p + 1:stride]
     sy, sx = sy.ravel(), sx.ravel()
-    ok = unknown_sum[sy, sx] < 0.5
+    ok = _window_count(~known, p, sy, sx) == 0
     sy, sx = sy[ok], sx[ok]
     if sy.size == 0:
         return out
@@ -205,12 +201,10 @@ def skin_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: 
     tx0 = max(0, min(bounds[1] - step, w - p))
     grid_y = np.arange(ty0, min(bounds[2], h - p + step), step).clip(0, h - p)
     grid_x = np.arange(tx0, min(bounds[3], w - p + step), step).clip(0, w - p)
-    covered = cv2.boxFilter(target.astype(np.float32), -1, (p, p), normalize=False, anchor=(0, 0),
-                            borderType=cv2.BORDER_CONSTANT)
     uy, ux = np.unique(grid_y), np.unique(grid_x)
     gy, gx = np.meshgrid(uy, ux, indexing="ij")
     gy, gx = gy.ravel(), gx.ravel()
-    keep = covered[gy, gx] > 0
+    keep = _window_count(target, p, gy, gx) > 0
     gy, gx = gy[keep], gx[keep]
     rng = np.random.default_rng(seed)
     k = min(NEAREST, sy.size)
@@ -238,15 +232,55 @@ def skin_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: 
     for ph in range(4):
         sel = np.nonzero(phase == ph)[0]
         if sel.size:
-            _add_patches(acc, wsq, gy[sel], gx[sel], sources, sy[pick[sel]], sx[pick[sel]], win)
-    # only the target's pixels: the patches' squares reach past it, and zeroing them afterwards took 0.4 s at 12 MP
-    np.divide(acc, np.sqrt(wsq)[..., None], out=out, where=((wsq > 0) & target)[..., None])
+            _add_patches(acc, wsq, gy[sel], gx[sel], sources, sy[pick[sel]], sx[pick[sel]], win, threads)
+
+    def normalised(y0, y1):  # only the target's pixels: the patches' squares reach past it
+        np.divide(acc[y0:y1], np.sqrt(wsq[y0:y1])[..., None], out=out[y0:y1],
+                  where=((wsq[y0:y1] > 0) & target[y0:y1])[..., None])
+
+    for_strips(normalised, h, threads)
     # Match the contrast of all the clean skin around, not only of the calm patches copied: those are
     # chosen for lacking edges, and matched to themselves the fill came out at about 2/3 of the skin
     # ring's fine detail and read as airbrushed (experiment 19).
     gain = np.clip(_channel_std(detail, known) / np.maximum(_channel_std(out, target), 1e-3), 0.5, 2.0)
-    out *= gain.astype(np.float32)  # in float32: the float64 factor took 0.7 s at 12 MP
+    gain = gain.astype(np.float32)  # in float32: the float64 factor took 0.7 s at 12 MP
+
+    def scaled(y0, y1):
+        out[y0:y1] *= gain
+
+    for_strips(scaled, h, threads)
     return out
+
+
+def _clean_detail(rgb: np.ndarray, known: np.ndarray, finer: float, sigma: float, threads: int) -> np.ndarray:
+    """(h, w, 3) float32: the detail of ``rgb`` (h, w, 3) uint8 between Gaussians ``finer`` and ``sigma`` (px; the
+    photo itself when ``finer`` is 0), from the ``known`` (h, w) bool pixels only and 0 elsewhere. A high-pass
+    of the clean pixels alone (normalised blurs): the ink's darkness must not ring into the detail of the skin
+    next to it, or every copied patch would carry a halo. Made in row strips, each read with the blur's reach
+    of rows around it, so each strip's rows are what one pass over the box gives."""
+    h, w = known.shape
+    detail = np.empty((h, w, 3), np.float32)
+    reach = 4 * int(np.ceil(max(sigma, finer))) + 2  # past OpenCV's kernel radius for float images (4 sigma)
+
+    def strip(y0, y1):
+        a, b = max(0, y0 - reach), min(h, y1 + reach)
+        src = rgb[a:b].astype(np.float32)
+        weight = known[a:b].astype(np.float32)
+        part = (_clean_blur(src, weight, finer) - _clean_blur(src, weight, sigma)) * weight[..., None]
+        detail[y0:y1] = part[y0 - a:y1 - a]
+
+    for_strips(strip, h, threads)
+    return detail
+
+
+def _window_count(mask: np.ndarray, p: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """(n,) int: how many pixels of ``mask`` (h, w) bool lie in the (p, p) window at each corner (``ys``, ``xs``),
+    the window cut at the array's edge. From one integral image: a box filter of the whole array at float32
+    took 0.15 s of a 12 MP box to be read at a few thousand corners."""
+    h, w = mask.shape
+    total = cv2.integral(mask.view(np.uint8))
+    y1, x1 = np.minimum(ys + p, h), np.minimum(xs + p, w)
+    return total[y1, x1] - total[ys, x1] - total[y1, xs] + total[ys, xs]
 
 
 def _bounds(mask: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -263,26 +297,33 @@ def _channel_std(x: np.ndarray, where: np.ndarray) -> np.ndarray:
 
 
 def _add_patches(acc: np.ndarray, wsq: np.ndarray, ty: np.ndarray, tx: np.ndarray, sources: np.ndarray,
-                 sy: np.ndarray, sx: np.ndarray, win: np.ndarray) -> None:
+                 sy: np.ndarray, sx: np.ndarray, win: np.ndarray, threads: int = 1) -> None:
     """Add windowed source patches to ``acc`` (h, w, 3) and their squared window to ``wsq`` (h, w), in place.
 
     Target corners (``ty``, ``tx``) lie on a grid one patch apart (one phase of ``skin_texture``), except
     the last row or column, moved back inside the box; ``sources`` is ``sliding_window_view`` of the detail
     and (``sy``, ``sx``) the source corners. The grid is laid as one block array; the few moved patches,
-    which may overlap it, are added one by one."""
+    which may overlap it, are added one by one. The grid's block rows are laid in ``threads`` strips at once."""
     p = win.shape[0]
     y0, x0 = int(ty.min()), int(tx.min())
     on_grid = ((ty - y0) % p == 0) & ((tx - x0) % p == 0)
     iy, ix = (ty[on_grid] - y0) // p, (tx[on_grid] - x0) // p
-    if iy.size:
-        rows, cols = int(iy.max()) + 1, int(ix.max()) + 1
+    gy, gx = sy[on_grid], sx[on_grid]
+    cols = int(ix.max()) + 1 if ix.size else 0
+
+    def lay(r0, r1):  # block rows r0..r1 of the grid; the strips' pixels do not overlap
+        sel = (iy >= r0) & (iy < r1)
+        rows = r1 - r0
         # Laid out as the image is (block row, y, block column, x), so adding it needs no transposed copy.
         blocks = np.zeros((rows, p, cols, p, 3), np.float32)
-        blocks[iy, :, ix] = sources[sy[on_grid], sx[on_grid]].transpose(0, 2, 3, 1) * win[None, ..., None]
-        acc[y0:y0 + rows * p, x0:x0 + cols * p] += blocks.reshape(rows * p, cols * p, 3)
+        blocks[iy[sel] - r0, :, ix[sel]] = sources[gy[sel], gx[sel]].transpose(0, 2, 3, 1) * win[None, ..., None]
+        acc[y0 + r0 * p:y0 + r1 * p, x0:x0 + cols * p] += blocks.reshape(rows * p, cols * p, 3)
         present = np.zeros((rows, cols), np.float32)
-        present[iy, ix] = 1.0
-        wsq[y0:y0 + rows * p, x0:x0 + cols * p] += np.kron(present, win * win)
+        present[iy[sel] - r0, ix[sel]] = 1.0
+        wsq[y0 + r0 * p:y0 + r1 * p, x0:x0 + cols * p] += np.kron(present, win * win)
+
+    if iy.size:
+        for_strips(lay, int(iy.max()) + 1, threads, min_rows=8)
     for y, x, fy, fx in zip(ty[~on_grid], tx[~on_grid], sy[~on_grid], sx[~on_grid], strict=True):
         acc[y:y + p, x:x + p] += sources[fy, fx].transpose(1, 2, 0) * win[..., None]
         wsq[y:y + p, x:x + p] += win * win
@@ -298,7 +339,7 @@ def _clean_blur(src: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray
 
 
 def layered_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: float, levels: int,
-                    seed: int) -> np.ndarray:
+                    seed: int, threads: int = 1) -> np.ndarray:
     """Real skin texture in ``levels`` octave bands: (h, w, 3) float32, zero outside ``target``.
 
     Band 0 is ``skin_texture``'s detail finer than ``sigma``. Band ``l`` >= 1 is the detail between
@@ -306,9 +347,9 @@ def layered_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigm
     copied the same way at 1/2**l of the size, where the same patch covers 2**l times the skin, and
     contrast-matched in its own band. The membrane under it is smooth at every scale, so without the
     coarser bands a large fill looks like a flat, airbrushed patch even with the right grain.
-    rgb: (h, w, 3) uint8 box. known, target: (h, w) bool, as in ``skin_texture``.
+    rgb: (h, w, 3) uint8 box. known, target: (h, w) bool, and threads, as in ``skin_texture``.
     """
-    out = skin_texture(rgb, known, target, sigma, seed)
+    out = skin_texture(rgb, known, target, sigma, seed, threads=threads)
     h, w = known.shape
     for level in range(1, levels):
         scale = 0.5 ** level
@@ -318,7 +359,7 @@ def layered_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigm
         small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
         clean = cv2.resize(known.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.99
         wanted = cv2.resize(target.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
-        band = skin_texture(small, clean, wanted, sigma, seed + level, finer=sigma / 2)
+        band = skin_texture(small, clean, wanted, sigma, seed + level, finer=sigma / 2, threads=threads)
         out += cv2.resize(band, (w, h), interpolation=cv2.INTER_LINEAR)
     if levels > 1:  # the coarser bands are scaled up past the target; the finest is zero outside it already
         out *= target[..., None]
@@ -513,11 +554,17 @@ def _take(alpha: np.ndarray, core: np.ndarray, new: np.ndarray, width: int) -> N
     ``width`` px of the new ink. That feather was the edge of a hole or a notch; once the ink beyond it is
     taken it lies between ink and ink, and left below 1 it let a share of the ink through, a dotted outline
     of the hole in the fill (experiment 43)."""
-    if not new.any():
+    bounds = _bounds(new)
+    if bounds is None:
         return
     alpha[new] = 1.0
-    near = cv2.distanceTransform((~new).astype(np.uint8), cv2.DIST_L2, 3) <= width
-    alpha[near & core] = 1.0
+    # Within the new ink's box grown by ``width`` only: the distances there are those of the whole box (a
+    # chamfer path never leaves the rectangle spanned by its ends), and a full 12 MP box took 0.06 s a call.
+    h, w = new.shape
+    y0, x0 = max(0, bounds[0] - width - 1), max(0, bounds[1] - width - 1)
+    y1, x1 = min(h, bounds[2] + width + 1), min(w, bounds[3] + width + 1)
+    near = cv2.distanceTransform((~new[y0:y1, x0:x1]).astype(np.uint8), cv2.DIST_L2, 3) <= width
+    alpha[y0:y1, x0:x1][near & core[y0:y1, x0:x1]] = 1.0
 
 
 def _shrunk(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -587,11 +634,12 @@ def _grow(box: Box, margin: int, h: int, w: int) -> Box:
 
 
 def _mix_fill(out: np.ndarray, src: np.ndarray, a: np.ndarray, f: np.ndarray | None, fill: np.ndarray,
-              where: np.ndarray, origin: tuple[int, int]) -> None:
+              where: np.ndarray, origin: tuple[int, int], threads: int = 1) -> None:
     """Write ``src + a * ((1 - f) * net + f * fill - src)`` into ``out`` (H, W, 3) uint8 at the ``where`` pixels,
     in place; ``net`` is what ``out`` holds there (already ``src + a * (net - src)``). src (h, w, 3) uint8,
     a and f (h, w) float32, fill (h, w, 3) float32 and where (h, w) bool cover the box at ``origin`` (x, y).
-    ``f`` None: 1 everywhere (the whole mask filled), and ``net`` is not read."""
+    ``f`` None: 1 everywhere (the whole mask filled), and ``net`` is not read. A dense region is mixed in
+    ``threads`` row strips at once."""
     y0, x0, y1, x1 = _bounds(where)
     def mixed(net, s, a_, f_, fill_):  # uint8 net and src; a and f broadcast over the channels
         s = s.astype(np.float32)
@@ -602,10 +650,13 @@ def _mix_fill(out: np.ndarray, src: np.ndarray, a: np.ndarray, f: np.ndarray | N
         return None if x is None else x[index][..., None]
 
     if cv2.countNonZero(where.view(np.uint8)) > 0.3 * (y1 - y0) * (x1 - x0):  # dense: whole-rectangle arithmetic beats gathers
-        box = (slice(y0, y1), slice(x0, x1))
-        target = out[origin[1] + y0:origin[1] + y1, origin[0] + x0:origin[0] + x1]
-        np.copyto(target, mixed(target, src[box], a[box][..., None], at(f, box), fill[box]),
-                  where=where[box][..., None])
+        def strip(r0, r1):
+            box = (slice(y0 + r0, y0 + r1), slice(x0, x1))
+            target = out[origin[1] + y0 + r0:origin[1] + y0 + r1, origin[0] + x0:origin[0] + x1]
+            np.copyto(target, mixed(target, src[box], a[box][..., None], at(f, box), fill[box]),
+                      where=where[box][..., None])
+
+        for_strips(strip, y1 - y0, threads)
         return
     ys, xs = np.nonzero(where)
     oy, ox = origin[1] + ys, origin[0] + xs
@@ -613,7 +664,8 @@ def _mix_fill(out: np.ndarray, src: np.ndarray, a: np.ndarray, f: np.ndarray | N
 
 
 def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[Box],
-              settings: FillSettings, skin_small: np.ndarray | None = None, skin_gate: float = 0.5) -> list[Box]:
+              settings: FillSettings, skin_small: np.ndarray | None = None, skin_gate: float = 0.5,
+              threads: int = 1) -> list[Box]:
     """Mix the skin fill into ``out``, in place, where ink is dense (everywhere in the mask with ``floor`` 1);
     returns the boxes holding masked pixels that were not filled at all (too little clean skin around them,
     or no dense ink).
@@ -624,15 +676,17 @@ def fill_skin(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, boxes: list[B
     ``f`` (``density``), the result is ``rgb + alpha * ((1 - f) * net + f * fill - rgb)``; pixels with
     ``alpha == 0`` are not written. skin_small: (hs, ws) float32 0..1, the skin network's skin probability
     over the whole photo at its working size, or None; where it reaches ``skin_gate`` is where the fill takes
-    its reference skin from (``_clean_skin``).
+    its reference skin from (``_clean_skin``). threads: the texture's full-size passes run on that many
+    threads (``skin_texture``); the output does not depend on it.
     """
     restorer = load_restorer() if settings.learned_base else None
     return [box for box in boxes if alpha[box[1]:box[3], box[0]:box[2]].any()
-            and not _fill_box(rgb, out, alpha, box, settings, skin_small, skin_gate, restorer)]
+            and not _fill_box(rgb, out, alpha, box, settings, skin_small, skin_gate, restorer, threads)]
 
 
 def _fill_box(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, box: Box, settings: FillSettings,
-              skin_small: np.ndarray | None, skin_gate: float, restorer: LowFreqRestorer | None) -> bool:
+              skin_small: np.ndarray | None, skin_gate: float, restorer: LowFreqRestorer | None,
+              threads: int) -> bool:
     """``fill_skin`` for one box holding masked pixels; False when nothing was filled (too little clean skin
     around it to copy, or no dense ink in it)."""
     h, w = alpha.shape
@@ -657,6 +711,7 @@ def _fill_box(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, box: Box, set
     if not fill_here.any():
         return False
     seed = zlib.crc32(src[::7, ::7].tobytes())
-    fill = base + layered_texture(src, known, fill_here, settings.texture_sigma, settings.texture_levels, seed)
-    _mix_fill(out, src, a, None if settings.floor >= 1.0 else f, fill, fill_here, (gx0, gy0))
+    fill = layered_texture(src, known, fill_here, settings.texture_sigma, settings.texture_levels, seed, threads)
+    fill += base
+    _mix_fill(out, src, a, None if settings.floor >= 1.0 else f, fill, fill_here, (gx0, gy0), threads)
     return True

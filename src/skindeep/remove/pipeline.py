@@ -30,6 +30,7 @@ from skindeep.remove.gate import gate_blobs
 from skindeep.remove.grain import add_grain
 from skindeep.remove.resample import Box, merge_boxes, resize, upsample_region
 from skindeep.remove.session import DEFAULT_RESTORE_SIDE, MODEL_SETTINGS, InkModel
+from skindeep.remove.strips import default_threads
 from skindeep.remove.tone import apply_tone_shift, tone_shift
 
 
@@ -345,7 +346,7 @@ class Remover:
     threshold: ink probability above which a pixel is ink (default: the model's metadata, else 0.5).
     protect_face: never change eyes, eyebrows, lips, nostrils and the hair around faces (needs dlib;
         warns once if absent).
-    threads: onnxruntime threads (default: all cores, at most 8).
+    threads: onnxruntime's threads, and the fill's (default: the cores this process may use, at most 8).
     config: a ``PipelineConfig`` (working sizes, tiles, feathering); keyword overrides are accepted
         too, e.g. ``Remover(detect_size=768)``.
     """
@@ -367,6 +368,9 @@ class Remover:
             if getattr(self.config, name) is None:
                 setattr(self.config, name, self.model.info.recommended[name])
         self.face = FaceProtector()
+
+    def _threads(self) -> int:
+        return self.model.threads or default_threads()
 
     def __repr__(self) -> str:
         return (f"Remover(model_path={str(self.model.path)!r}, threshold={self.threshold}, "
@@ -600,7 +604,7 @@ class Remover:
         the network's restoration runs only on the regions the fill cannot take (too little clean skin
         around them)."""
         out = rgb.copy()
-        left = fill_skin(rgb, out, alpha, boxes, fill, skin, self.config.skin_gate)
+        left = fill_skin(rgb, out, alpha, boxes, fill, skin, self.config.skin_gate, self._threads())
         if left:
             rest = np.zeros_like(alpha)
             for x0, y0, x1, y1 in left:
@@ -725,7 +729,7 @@ class Remover:
             else:
                 out = self._matched_restoration(rgb, alpha, boxes, full_pass)
                 if fill is not None:  # after the tone match: the fill has the skin's colour already
-                    fill_skin(rgb, out, alpha, boxes, fill, skin, self.config.skin_gate)
+                    fill_skin(rgb, out, alpha, boxes, fill, skin, self.config.skin_gate, self._threads())
             add_grain(rgb, out, alpha, boxes, self.config.grain)
             if strength < 1.0:
                 _blend_toward(rgb, out, strength, boxes)

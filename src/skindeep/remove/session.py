@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from skindeep.errors import SkinDeepError
+from skindeep.remove.strips import default_threads
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_MODEL = WEIGHTS_DIR / "skindeep.onnx"
@@ -186,7 +187,7 @@ class InkModel:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads or min(os.cpu_count() or 1, 8)
+        options.intra_op_num_threads = self.threads or default_threads()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:

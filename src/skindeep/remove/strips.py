@@ -1,0 +1,47 @@
+"""Full-size passes split into row strips and run on a few threads.
+
+NumPy's arithmetic runs on one core, and the fill's passes over a 12 MP box (blurs, patch copies, divisions)
+are memory-bound arithmetic of that kind. NumPy and OpenCV release the GIL inside such loops, so threads
+working on disjoint row ranges of the same arrays use the other cores, and the result is bit-identical to one
+pass: every pixel is computed by the same operations in the same order, only by another thread.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+MIN_ROWS = 256  # a strip shorter than this costs more to hand to a thread than it saves
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def default_threads() -> int:
+    """The cores this process may run on (at most 8, as for onnxruntime)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def row_strips(h: int, threads: int, min_rows: int = MIN_ROWS) -> list[tuple[int, int]]:
+    """``threads`` consecutive row ranges (y0, y1) covering ``0..h``; fewer where a strip would have under
+    ``min_rows`` rows."""
+    n = max(1, min(threads, h // min_rows))
+    cuts = [round(i * h / n) for i in range(n + 1)]
+    return list(zip(cuts[:-1], cuts[1:], strict=True))
+
+
+def for_strips(fn: Callable[[int, int], object], h: int, threads: int, min_rows: int = MIN_ROWS) -> list:
+    """Run ``fn(y0, y1)`` on each of ``row_strips(h, threads, min_rows)``, on as many threads; their results in
+    order.
+
+    ``fn`` must write only rows ``y0..y1`` of any array it shares with the others."""
+    strips = row_strips(h, threads, min_rows)
+    if len(strips) == 1:
+        return [fn(*strips[0])]
+    pool = _POOLS.get(len(strips))
+    if pool is None:
+        pool = _POOLS[len(strips)] = ThreadPoolExecutor(len(strips), thread_name_prefix="skindeep-strip")
+    return list(pool.map(lambda s: fn(*s), strips))
