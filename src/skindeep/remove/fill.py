@@ -36,7 +36,7 @@ from skindeep.colour import to_lab
 from skindeep.remove.gate import skin_coloured
 from skindeep.remove.lowfreq import LowFreqRestorer, learned_base, load_restorer, shrink_known, working_size
 from skindeep.remove.resample import Box, merge_boxes, upsample_region
-from skindeep.remove.strips import for_strips
+from skindeep.remove.strips import alongside, for_strips
 
 WORK_SIDE = 256  # long side (px) of a region's box when its membrane is solved
 JACOBI_STEPS = 40  # relaxation sweeps per pyramid level (the coarse level's solution starts each one)
@@ -701,17 +701,25 @@ def _fill_box(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, box: Box, set
     known = _clean_skin(src, ~masked, settings.skip_edge_band, skin)
     if known.sum() < MIN_KNOWN:
         return False
-    base = skin_base(src, known)
-    if restorer is not None:  # the membrane's missing relief and colour drift, learned on real skin
-        base = learned_base(src, known, masked, base, restorer)
-    f = density(src, base, settings)
+    # The shading is made beside the texture copy when the whole mask is filled: then nothing else waits for it.
+    shading = alongside(_shading, src, known, masked, restorer, threads=threads)
+    f = None if settings.floor >= 1.0 else density(src, shading.result(), settings)
     own = np.zeros_like(masked)  # write only this box's pixels (the grown boxes may overlap)
     own[y0 - gy0:y1 - gy0, x0 - gx0:x1 - gx0] = True
-    fill_here = masked & own & (f > 0)
+    fill_here = masked & own if f is None else masked & own & (f > 0)
     if not fill_here.any():
+        shading.result()
         return False
     seed = zlib.crc32(src[::7, ::7].tobytes())
     fill = layered_texture(src, known, fill_here, settings.texture_sigma, settings.texture_levels, seed, threads)
-    fill += base
-    _mix_fill(out, src, a, None if settings.floor >= 1.0 else f, fill, fill_here, (gx0, gy0), threads)
+    fill += shading.result()
+    _mix_fill(out, src, a, f, fill, fill_here, (gx0, gy0), threads)
     return True
+
+
+def _shading(src: np.ndarray, known: np.ndarray, masked: np.ndarray,
+             restorer: LowFreqRestorer | None) -> np.ndarray:
+    """(h, w, 3) float32 0..255: the skin's low frequencies under the region (``skin_base``), with the learned
+    restorer's residual when there is one (the membrane's missing relief and colour drift, learned on real skin)."""
+    base = skin_base(src, known)
+    return base if restorer is None else learned_base(src, known, masked, base, restorer)

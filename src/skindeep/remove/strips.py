@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 MIN_ROWS = 256  # a strip shorter than this costs more to hand to a thread than it saves
 _POOLS: dict[int, ThreadPoolExecutor] = {}
@@ -45,3 +45,16 @@ def for_strips(fn: Callable[[int, int], object], h: int, threads: int, min_rows:
     if pool is None:
         pool = _POOLS[len(strips)] = ThreadPoolExecutor(len(strips), thread_name_prefix="skindeep-strip")
     return list(pool.map(lambda s: fn(*s), strips))
+
+
+def alongside(fn: Callable[..., object], *args, threads: int) -> Future:
+    """``fn(*args)`` started on a thread of its own while the caller goes on (run at once when ``threads`` is 1):
+    for a step whose result is needed only later, beside passes that keep one core busy."""
+    if threads > 1:
+        pool = _POOLS.get(0)
+        if pool is None:
+            pool = _POOLS[0] = ThreadPoolExecutor(1, thread_name_prefix="skindeep-alongside")
+        return pool.submit(fn, *args)
+    done: Future = Future()
+    done.set_result(fn(*args))
+    return done
