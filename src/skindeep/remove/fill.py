@@ -239,17 +239,23 @@ def skin_texture(rgb: np.ndarray, known: np.ndarray, target: np.ndarray, sigma: 
                   where=((wsq[y0:y1] > 0) & target[y0:y1])[..., None])
 
     for_strips(normalised, h, threads)
-    # Match the contrast of all the clean skin around, not only of the calm patches copied: those are
-    # chosen for lacking edges, and matched to themselves the fill came out at about 2/3 of the skin
-    # ring's fine detail and read as airbrushed (experiment 19).
-    gain = np.clip(_channel_std(detail, known) / np.maximum(_channel_std(out, target), 1e-3), 0.5, 2.0)
-    gain = gain.astype(np.float32)  # in float32: the float64 factor took 0.7 s at 12 MP
+    gain = _texture_gain(detail, known, out, target).astype(np.float32)  # float32: a float64 factor took 0.7 s
 
     def scaled(y0, y1):
         out[y0:y1] *= gain
 
     for_strips(scaled, h, threads)
     return out
+
+
+def _texture_gain(detail: np.ndarray, known: np.ndarray, copied: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(3,) float64: the factor on each channel of the ``copied`` texture (h, w, 3) float32 in ``target`` (h, w) bool
+    that matches its contrast to the ``detail`` (h, w, 3) float32 of the ``known`` (h, w) bool skin around.
+
+    The contrast of all the clean skin around, not only of the calm patches copied: those are chosen for lacking
+    edges, and matched to themselves the fill came out at about 2/3 of the skin ring's fine detail and read as
+    airbrushed (experiment 19)."""
+    return np.clip(_channel_std(detail, known) / np.maximum(_channel_std(copied, target), 1e-3), 0.5, 2.0)
 
 
 def _clean_detail(rgb: np.ndarray, known: np.ndarray, finer: float, sigma: float, threads: int) -> np.ndarray:
