@@ -633,3 +633,17 @@ def test_taken_ink_raises_the_feather_as_a_full_size_distance_would():
     _take(alpha, core, new, 4)
     assert np.array_equal(alpha, want)
     assert np.array_equal(alpha[:30], before[:30]) and (before[:30] < 1).any()  # far rows keep their feather
+
+
+def test_row_by_row_colour_tests_match_one_pass():
+    """``by_rows`` gives a blurred colour test (``skin_coloured``, which reads 3 rows around a pixel) and a colour
+    conversion made in strips exactly as over the whole array; with too little reach the strips' edges differ."""
+    from skindeep.remove.gate import SKIN_COLOURED_REACH, skin_coloured
+    from skindeep.remove.strips import by_rows
+
+    rng = np.random.default_rng(9)
+    rgb = np.clip(shaded_skin(1200, 90, seed=9).astype(int) + rng.integers(-60, 60, (1200, 90, 3)), 0, 255).astype(np.uint8)
+    assert np.array_equal(by_rows(skin_coloured, rgb, 4, SKIN_COLOURED_REACH), skin_coloured(rgb))
+    assert np.array_equal(by_rows(to_lab, rgb, 3), to_lab(rgb))
+    assert not np.array_equal(by_rows(lambda x: cv2.GaussianBlur(x, (0, 0), 3.0), rgb, 4),
+                              cv2.GaussianBlur(rgb, (0, 0), 3.0))

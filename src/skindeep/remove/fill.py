@@ -33,10 +33,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from skindeep.colour import to_lab
-from skindeep.remove.gate import skin_coloured
+from skindeep.remove.gate import SKIN_COLOURED_REACH, skin_coloured
 from skindeep.remove.lowfreq import LowFreqRestorer, learned_base, load_restorer, shrink_known, working_size
 from skindeep.remove.resample import Box, merge_boxes, upsample_region
-from skindeep.remove.strips import alongside, for_strips
+from skindeep.remove.strips import alongside, by_rows, for_strips
 
 WORK_SIDE = 256  # long side (px) of a region's box when its membrane is solved
 JACOBI_STEPS = 40  # relaxation sweeps per pyramid level (the coarse level's solution starts each one)
@@ -401,7 +401,7 @@ def density(rgb: np.ndarray, base: np.ndarray, settings: FillSettings) -> np.nda
 
 
 def _clean_skin(rgb: np.ndarray, clean: np.ndarray, skip_edge_band: bool = True,
-                skin: np.ndarray | None = None) -> np.ndarray:
+                skin: np.ndarray | None = None, threads: int = 1) -> np.ndarray:
     """The pixels of ``clean`` (h, w) bool that look like bare skin: the references for shading and texture.
 
     Skin only, when enough is: a box drawn over a forearm also covers the bed sheet beside it, whose
@@ -417,7 +417,7 @@ def _clean_skin(rgb: np.ndarray, clean: np.ndarray, skip_edge_band: bool = True,
     user's region). And not the pixels far in Lab from the skin around them (the rest of the outline, a
     neighbouring tattoo's ink): taken as skin, they would darken the whole fill.
     """
-    coloured = clean & skin_coloured(rgb)
+    coloured = clean & _skin_coloured(rgb, threads)
     known = clean
     for on_skin in ((coloured & skin,) if skin is not None else ()) + (coloured,):
         if on_skin.sum() >= max(MIN_KNOWN, MIN_SKIN_SHARE * clean.sum()):
@@ -430,6 +430,11 @@ def _clean_skin(rgb: np.ndarray, clean: np.ndarray, skip_edge_band: bool = True,
         known = away if away.sum() >= MIN_KNOWN else known
     cleaner = known & ~_ink_like(rgb, known)
     return cleaner if cleaner.sum() >= MIN_KNOWN else known
+
+
+def _skin_coloured(rgb: np.ndarray, threads: int) -> np.ndarray:
+    """``skin_coloured`` of ``rgb`` (h, w, 3) uint8 made in row strips on ``threads`` threads: (h, w) bool."""
+    return by_rows(skin_coloured, rgb, threads, SKIN_COLOURED_REACH)
 
 
 def _local_skin(rgb: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -453,14 +458,14 @@ def _ink_like(rgb: np.ndarray, known: np.ndarray,
 
 
 def _shift(rgb: np.ndarray, known: np.ndarray, channels: list[int],
-           local_skin: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+           local_skin: tuple[np.ndarray, np.ndarray] | None = None, threads: int = 1) -> np.ndarray:
     """(h, w, len(channels)) float32: each pixel of ``rgb`` (h, w, 3) uint8 at full size minus the mean of the
     ``known`` (h, w) bool pixels around it, in the Lab ``channels`` (0 = L, 1 = a). ``local_skin`` as in
     ``_ink_like``."""
     h, w = known.shape
     local = (local_skin if local_skin is not None else _local_skin(rgb, known))[1]
     local = cv2.resize(np.ascontiguousarray(local[..., channels]), (w, h), interpolation=cv2.INTER_LINEAR)
-    return to_lab(rgb)[..., channels] - local.reshape(h, w, len(channels))
+    return by_rows(lambda x: to_lab(x)[..., channels], rgb, threads) - local.reshape(h, w, len(channels))
 
 
 def outline_gap(box: Box) -> int:
@@ -469,7 +474,7 @@ def outline_gap(box: Box) -> int:
 
 
 def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge: bool = False,
-                 halo: bool = False) -> list[Box]:
+                 halo: bool = False, threads: int = 1) -> list[Box]:
     """Take the tattoo's outline that a mask leaves just outside its edge into the mask, in place.
 
     A mask drawn by hand, or found by the detector, often stops on the dark line around a piece or
@@ -482,8 +487,9 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge
     in *Lighten* mode takes a halo. With ``halo`` too, that edge also takes the redder skin next to the line,
     up to twice as far (``_take_soft_edge``).
     rgb: (H, W, 3) uint8. alpha: (H, W) float32 0..1. boxes: boxes (x0, y0, x1, y1) holding every masked
-    pixel. Returns boxes holding the grown mask (each grown by its gap, twice with ``soft_edge``, three times
-    with ``halo``; merged).
+    pixel. threads: the soft edge's full-size colour passes run in that many row strips (the same result).
+    Returns boxes holding the grown mask (each grown by its gap, twice with ``soft_edge``, three times with
+    ``halo``; merged).
     """
     h, w = alpha.shape
     grown_boxes = []
@@ -504,7 +510,7 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge
         grown = _connected(core, allowed)  # only through ink-like pixels, all within ``gap`` px
         _take(a, core, grown & ~core, gap)
         if soft_edge:
-            _take_soft_edge(rgb[gy0:gy1, gx0:gx1], a, grown, skin_beyond, gap, halo)
+            _take_soft_edge(rgb[gy0:gy1, gx0:gx1], a, grown, skin_beyond, gap, halo, threads)
         grown_boxes.append(_grow(box, gap + (_soft_edge_reach(gap, halo) if soft_edge else 0), h, w))
     return merge_boxes(grown_boxes)
 
@@ -603,7 +609,7 @@ def _soft_edge_reach(gap: int, halo: bool) -> int:
 
 
 def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond: np.ndarray, gap: int,
-                    halo: bool = False) -> None:
+                    halo: bool = False, threads: int = 1) -> None:
     """Raise ``alpha`` (h, w) float32, in place, on the blurred edge of the line the ``mask`` (h, w) bool
     ends on: the skin-coloured pixels of ``rgb`` (h, w, 3) uint8 darker than the skin of ``beyond``
     (h, w) bool by more than its own grain (``SOFT_EDGE_GRAIN`` standard deviations), connected through
@@ -612,7 +618,7 @@ def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond
     and clothes are not skin-coloured, skin is not darker than itself, and a dark pore is not connected.
     With ``halo``, a pixel redder (Lab a) than that skin by more than its grain is taken too, up to ``2 * gap``
     px away: a fresh tattoo's inflamed halo, which follows the line at a steady width."""
-    coloured = skin_coloured(rgb)
+    coloured = _skin_coloured(rgb, threads)
     skin = beyond & coloured
     if skin.sum() < max(MIN_KNOWN, MIN_SKIN_SHARE * beyond.sum()):
         return
@@ -621,7 +627,7 @@ def _take_soft_edge(rgb: np.ndarray, alpha: np.ndarray, mask: np.ndarray, beyond
     line = edge & _ink_like(rgb, skin, local_skin)
     if not line.any():
         return
-    shift = _shift(rgb, skin, [0, 1] if halo else [0], local_skin)
+    shift = _shift(rgb, skin, [0, 1] if halo else [0], local_skin, threads)
     dark = -shift[..., 0]
     differs = dark > SOFT_EDGE_GRAIN * float(dark[skin].std())
     if halo:
@@ -704,7 +710,7 @@ def _fill_box(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, box: Box, set
     src = rgb[gy0:gy1, gx0:gx1]
     skin = None if skin_small is None or not settings.skin_reference else (
         upsample_region(skin_small, (w, h), (gx0, gy0, gx1, gy1)) >= skin_gate)
-    known = _clean_skin(src, ~masked, settings.skip_edge_band, skin)
+    known = _clean_skin(src, ~masked, settings.skip_edge_band, skin, threads)
     if known.sum() < MIN_KNOWN:
         return False
     # The shading is made beside the texture copy when the whole mask is filled: then nothing else waits for it.

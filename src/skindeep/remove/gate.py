@@ -19,6 +19,9 @@ from skindeep.skincolour import ANY_SKIN, to_ycrcb
 MIN_SKIN_IN_PHOTO = 0.05  # below this share of skin-coloured pixels the colour test is not trusted
 
 
+SKIN_COLOURED_REACH = 4  # rows around a pixel that ``skin_coloured`` reads (its blur's kernel radius is 3)
+
+
 def skin_coloured(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB -> (H, W) bool: inside a broad YCrCb skin box (any skin tone).
 

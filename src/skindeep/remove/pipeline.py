@@ -683,7 +683,8 @@ class Remover:
         else:
             alpha, boxes = self._alpha(prob_small, grow_small, prob, threshold, rgb, skin_small)
         if self.config.fill is not None and self.config.fill.snap_outline:
-            boxes = snap_outline(rgb, alpha, boxes, self.config.fill.soft_edge, self.config.fill.halo)  # before "limit", keep and faces cut the mask
+            boxes = snap_outline(rgb, alpha, boxes, self.config.fill.soft_edge, self.config.fill.halo,
+                                 self._threads())  # before "limit", keep and faces cut the mask
         if self.config.fill is not None and self.config.fill.enclosed_ink and mask_mode != "replace":
             take_enclosed_ink(rgb, alpha, boxes)  # a user's region is what it is
         for x0, y0, x1, y1 in boxes:

@@ -12,6 +12,8 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import numpy as np
+
 MIN_ROWS = 256  # a strip shorter than this costs more to hand to a thread than it saves
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 
@@ -58,3 +60,17 @@ def alongside(fn: Callable[..., object], *args, threads: int) -> Future:
     done: Future = Future()
     done.set_result(fn(*args))
     return done
+
+
+def by_rows(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, threads: int, reach: int = 0) -> np.ndarray:
+    """``fn(x)`` made in row strips of ``x`` (h, ...) on ``threads`` threads, each strip read with ``reach`` rows
+    around it: the same array when each output row of ``fn`` reads only the input rows within ``reach`` of it (a
+    per-pixel colour conversion: 0; a blur: its kernel's radius)."""
+    h = x.shape[0]
+
+    def strip(y0, y1):
+        a, b = max(0, y0 - reach), min(h, y1 + reach)
+        return fn(x[a:b])[y0 - a:y1 - a]
+
+    parts = for_strips(strip, h, threads)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
