@@ -647,3 +647,4 @@ def test_row_by_row_colour_tests_match_one_pass():
     assert np.array_equal(by_rows(to_lab, rgb, 3), to_lab(rgb))
     assert not np.array_equal(by_rows(lambda x: cv2.GaussianBlur(x, (0, 0), 3.0), rgb, 4),
                               cv2.GaussianBlur(rgb, (0, 0), 3.0))
+

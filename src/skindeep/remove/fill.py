@@ -494,10 +494,7 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge
     h, w = alpha.shape
     grown_boxes = []
     for box in boxes:
-        gap = outline_gap(box)
-        gx0, gy0, gx1, gy1 = _grow(box, 3 * gap, h, w)
-        a = alpha[gy0:gy1, gx0:gx1]
-        core = a >= 0.5
+        gap, (gx0, gy0, gx1, gy1), a, core = _outline_box(alpha, box)
         if not core.any():
             grown_boxes.append(box)
             continue
@@ -528,12 +525,8 @@ def take_enclosed_ink(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box]) -> N
     rgb: (H, W, 3) uint8. alpha: (H, W) float32 0..1. boxes: boxes (x0, y0, x1, y1) holding every masked
     pixel; the islands lie inside them, so they still do.
     """
-    h, w = alpha.shape
     for box in boxes:
-        gap = outline_gap(box)
-        gx0, gy0, gx1, gy1 = _grow(box, 3 * gap, h, w)
-        a = alpha[gy0:gy1, gx0:gx1]
-        core = a >= 0.5
+        gap, (gx0, gy0, gx1, gy1), a, core = _outline_box(alpha, box)
         enclosed = _enclosed(~core)
         if not enclosed.any():
             continue
@@ -558,6 +551,16 @@ def take_enclosed_ink(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box]) -> N
         taken = np.zeros_like(core)
         taken[ys[take], xs[take]] = True
         _take(a, core, taken, gap)
+
+
+def _outline_box(alpha: np.ndarray, box: Box) -> tuple[int, Box, np.ndarray, np.ndarray]:
+    """What the outline snap and the enclosed-ink step read around a box (x0, y0, x1, y1) of the mask ``alpha``
+    (H, W) float32: its ``outline_gap``, the box grown by 3 gaps (clipped to the photo), ``alpha`` there (a
+    view: writing it writes the mask) and the mask's core there (``alpha >= 0.5``, (h, w) bool)."""
+    gap = outline_gap(box)
+    grown = _grow(box, 3 * gap, *alpha.shape)
+    a = alpha[grown[1]:grown[3], grown[0]:grown[2]]
+    return gap, grown, a, a >= 0.5
 
 
 def _take(alpha: np.ndarray, core: np.ndarray, new: np.ndarray, width: int) -> None:

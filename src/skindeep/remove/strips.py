@@ -9,13 +9,15 @@ pass: every pixel is computed by the same operations in the same order, only by 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
 MIN_ROWS = 256  # a strip shorter than this costs more to hand to a thread than it saves
-_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS: dict[int, ThreadPoolExecutor] = {}  # by size; 0 is ``alongside``'s
+_POOLS_LOCK = threading.Lock()  # the server removes on several threads at once
 
 
 def default_threads() -> int:
@@ -43,20 +45,14 @@ def for_strips(fn: Callable[[int, int], object], h: int, threads: int, min_rows:
     strips = row_strips(h, threads, min_rows)
     if len(strips) == 1:
         return [fn(*strips[0])]
-    pool = _POOLS.get(len(strips))
-    if pool is None:
-        pool = _POOLS[len(strips)] = ThreadPoolExecutor(len(strips), thread_name_prefix="skindeep-strip")
-    return list(pool.map(lambda s: fn(*s), strips))
+    return list(_pool(len(strips)).map(lambda s: fn(*s), strips))
 
 
 def alongside(fn: Callable[..., object], *args, threads: int) -> Future:
     """``fn(*args)`` started on a thread of its own while the caller goes on (run at once when ``threads`` is 1):
     for a step whose result is needed only later, beside passes that keep one core busy."""
     if threads > 1:
-        pool = _POOLS.get(0)
-        if pool is None:
-            pool = _POOLS[0] = ThreadPoolExecutor(1, thread_name_prefix="skindeep-alongside")
-        return pool.submit(fn, *args)
+        return _pool(0).submit(fn, *args)
     done: Future = Future()
     done.set_result(fn(*args))
     return done
@@ -74,3 +70,12 @@ def by_rows(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, threads: int,
 
     parts = for_strips(strip, h, threads)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _pool(size: int) -> ThreadPoolExecutor:
+    """The process's pool of ``size`` threads (0: the one thread for ``alongside``), made on first use. A strip
+    never waits on another strip, so strips of calls made at once queue on it and never deadlock."""
+    with _POOLS_LOCK:
+        if size not in _POOLS:
+            _POOLS[size] = ThreadPoolExecutor(max(1, size), thread_name_prefix="skindeep-strip")
+        return _POOLS[size]
