@@ -138,7 +138,7 @@ def _echo_notices(notices: list[str]) -> None:
                    "of the region's size past them (experimental, off by default: experiment 43).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Photos processed in parallel (processes).")
-@click.option("--threads", type=click.IntRange(1, 256), help="onnxruntime threads per worker.")
+@click.option("--threads", type=click.IntRange(1, 256), help="threads per worker (onnxruntime and the fill).")
 @click.option("--cluster", metavar="ADDRESS", help="Run on a Dask cluster (needs the [scale] extra).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def command(inputs, out, recursive, overwrite, skip_existing, fmt, quality, mask, mask_mode, keep, threshold,
