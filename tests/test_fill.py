@@ -643,9 +643,12 @@ def test_row_by_row_colour_tests_match_one_pass():
 
     rng = np.random.default_rng(9)
     rgb = np.clip(shaded_skin(1200, 90, seed=9).astype(int) + rng.integers(-60, 60, (1200, 90, 3)), 0, 255).astype(np.uint8)
-    assert np.array_equal(by_rows(skin_coloured, rgb, 4, SKIN_COLOURED_REACH), skin_coloured(rgb))
-    assert np.array_equal(by_rows(to_lab, rgb, 3), to_lab(rgb))
-    assert not np.array_equal(by_rows(lambda x: cv2.GaussianBlur(x, (0, 0), 3.0), rgb, 4),
+    def rows(fn, out, threads, reach=0):
+        return by_rows(fn, (rgb,), out, threads, reach)
+
+    assert np.array_equal(rows(skin_coloured, np.empty((1200, 90), bool), 4, SKIN_COLOURED_REACH), skin_coloured(rgb))
+    assert np.array_equal(rows(to_lab, np.empty(rgb.shape, np.float32), 3), to_lab(rgb))
+    assert not np.array_equal(rows(lambda x: cv2.GaussianBlur(x, (0, 0), 3.0), np.empty_like(rgb), 4),
                               cv2.GaussianBlur(rgb, (0, 0), 3.0))
 
 

@@ -265,19 +265,12 @@ def _clean_detail(rgb: np.ndarray, known: np.ndarray, finer: float, sigma: float
     of the clean pixels alone (normalised blurs): the ink's darkness must not ring into the detail of the skin
     next to it, or every copied patch would carry a halo. Made in row strips, each read with the blur's reach
     of rows around it, so each strip's rows are what one pass over the box gives."""
-    h, w = known.shape
-    detail = np.empty((h, w, 3), np.float32)
+    def detail(rgb_rows, known_rows):
+        src, weight = rgb_rows.astype(np.float32), known_rows.astype(np.float32)
+        return (_clean_blur(src, weight, finer) - _clean_blur(src, weight, sigma)) * weight[..., None]
+
     reach = 4 * int(np.ceil(max(sigma, finer))) + 2  # past OpenCV's kernel radius for float images (4 sigma)
-
-    def strip(y0, y1):
-        a, b = max(0, y0 - reach), min(h, y1 + reach)
-        src = rgb[a:b].astype(np.float32)
-        weight = known[a:b].astype(np.float32)
-        part = (_clean_blur(src, weight, finer) - _clean_blur(src, weight, sigma)) * weight[..., None]
-        detail[y0:y1] = part[y0 - a:y1 - a]
-
-    for_strips(strip, h, threads)
-    return detail
+    return by_rows(detail, (rgb, known), np.empty(rgb.shape, np.float32), threads, reach)
 
 
 def _window_count(mask: np.ndarray, p: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -435,7 +428,7 @@ def _clean_skin(rgb: np.ndarray, clean: np.ndarray, skip_edge_band: bool = True,
 
 def _skin_coloured(rgb: np.ndarray, threads: int) -> np.ndarray:
     """``skin_coloured`` of ``rgb`` (h, w, 3) uint8 made in row strips on ``threads`` threads: (h, w) bool."""
-    return by_rows(skin_coloured, rgb, threads, SKIN_COLOURED_REACH)
+    return by_rows(skin_coloured, (rgb,), np.empty(rgb.shape[:2], bool), threads, SKIN_COLOURED_REACH)
 
 
 def _local_skin(rgb: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -466,7 +459,8 @@ def _shift(rgb: np.ndarray, known: np.ndarray, channels: list[int],
     h, w = known.shape
     local = (local_skin if local_skin is not None else _local_skin(rgb, known))[1]
     local = cv2.resize(np.ascontiguousarray(local[..., channels]), (w, h), interpolation=cv2.INTER_LINEAR)
-    return by_rows(lambda x: to_lab(x)[..., channels], rgb, threads) - local.reshape(h, w, len(channels))
+    lab = by_rows(lambda x: to_lab(x)[..., channels], (rgb,), np.empty((h, w, len(channels)), np.float32), threads)
+    return lab - local.reshape(h, w, len(channels))
 
 
 def outline_gap(box: Box) -> int:

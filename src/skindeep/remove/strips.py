@@ -58,18 +58,20 @@ def alongside(fn: Callable[..., object], *args, threads: int) -> Future:
     return done
 
 
-def by_rows(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, threads: int, reach: int = 0) -> np.ndarray:
-    """``fn(x)`` made in row strips of ``x`` (h, ...) on ``threads`` threads, each strip read with ``reach`` rows
-    around it: the same array when each output row of ``fn`` reads only the input rows within ``reach`` of it (a
-    per-pixel colour conversion: 0; a blur: its kernel's radius)."""
-    h = x.shape[0]
+def by_rows(fn: Callable[..., np.ndarray], inputs: tuple[np.ndarray, ...], out: np.ndarray, threads: int,
+            reach: int = 0) -> np.ndarray:
+    """``out[:] = fn(*inputs)``, made in row strips on ``threads`` threads, each strip of the ``inputs`` (h, ...)
+    read with ``reach`` rows around it: the same array when each output row of ``fn`` reads only the input rows
+    within ``reach`` of it (a per-pixel colour conversion: 0; a blur: its kernel's radius). Each thread writes its
+    own rows of ``out`` (h, ...), which is returned."""
+    h = out.shape[0]
 
     def strip(y0, y1):
         a, b = max(0, y0 - reach), min(h, y1 + reach)
-        return fn(x[a:b])[y0 - a:y1 - a]
+        out[y0:y1] = fn(*(x[a:b] for x in inputs))[y0 - a:y1 - a]
 
-    parts = for_strips(strip, h, threads)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    for_strips(strip, h, threads)
+    return out
 
 
 def _pool(size: int) -> ThreadPoolExecutor:
