@@ -38,11 +38,13 @@ PLOT_METHODS = ("skindeep", "telea_true", "ns_true", "telea_pred", "input")
 
 
 def _to_json(x):
-    """nan → None, ±inf → "inf"/"-inf", numpy scalars → Python: metrics.json stays strict JSON."""
+    """nan → None, ±inf → "inf"/"-inf", numpy scalars → Python: metrics.json stays strict JSON. Other floats keep
+    6 significant digits: the figures are reported to 3, and 17 made the committed docs/eval/metrics.json a fifth
+    larger (the tracked tree has to stay under 25 MB)."""
     if isinstance(x, np.generic):
         x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if isinstance(x, float):
+        return float(f"{x:.6g}") if math.isfinite(x) else None if math.isnan(x) else ("inf" if x > 0 else "-inf")
     if isinstance(x, dict):
         return {k: _to_json(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
