@@ -151,10 +151,9 @@ def stream_info(path: Path, container: av.container.InputContainer) -> VideoInfo
 
 def display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
     """The frame's display matrix (rotation/flip metadata) as 9 ints, or None when it has none."""
-    for side_data in frame.side_data:
-        if side_data.type == SideDataType.DISPLAYMATRIX:
-            return tuple(int(v) for v in np.frombuffer(bytes(side_data), "<i4"))
-    return None
+    # Looked up by its type: iterating the container gives the side data in PyAV 18.1.0 but their types in 18.1.1.
+    side_data = frame.side_data.get(SideDataType.DISPLAYMATRIX)
+    return None if side_data is None else tuple(int(v) for v in np.frombuffer(bytes(side_data), "<i4"))
 
 
 def read_frames(
