@@ -103,6 +103,12 @@ class FillSettings:
     enclosed_ink: bool = True
     learned_base: bool = False
 
+    @property
+    def whole_mask(self) -> bool:
+        """Every masked pixel is filled (``floor`` 1): the ink's density is not measured, and the network's
+        restoration is not mixed in."""
+        return self.floor >= 1.0
+
 
 def _membrane(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Harmonic interpolation of ``values`` (h, w, c) float32 from the ``known`` (h, w) bool pixels.
@@ -384,7 +390,7 @@ def density(rgb: np.ndarray, base: np.ndarray, settings: FillSettings) -> np.nda
     rgb: (h, w, 3) uint8. base: (h, w, 3) float32 0..255, the predicted skin (``skin_base``).
     Dense ink is far from any skin colour; faded ink is close to it (the network unmixes it).
     """
-    if settings.floor >= 1.0:  # everything is filled: no need to measure the ink
+    if settings.whole_mask:  # no need to measure the ink
         return np.ones(rgb.shape[:2], np.float32)
     dist = lab_distance(cv2.GaussianBlur(rgb, (0, 0), 1.0), base)
     d = np.clip((dist - settings.dense_from) / max(settings.dense_to - settings.dense_from, 1e-3), 0.0, 1.0)
@@ -713,7 +719,7 @@ def _fill_box(rgb: np.ndarray, out: np.ndarray, alpha: np.ndarray, box: Box, set
         return False
     # The shading is made beside the texture copy when the whole mask is filled: then nothing else waits for it.
     shading = alongside(_shading, src, known, masked, restorer, threads=threads)
-    f = None if settings.floor >= 1.0 else density(src, shading.result(), settings)
+    f = None if settings.whole_mask else density(src, shading.result(), settings)
     own = np.zeros_like(masked)  # write only this box's pixels (the grown boxes may overlap)
     own[y0 - gy0:y1 - gy0, x0 - gx0:x1 - gx0] = True
     fill_here = masked & own if f is None else masked & own & (f > 0)

@@ -725,7 +725,7 @@ class Remover:
                 # so the fill meets the skin touching it (no skipped band)
                 fill = replace(fill, floor=1.0, skip_edge_band=False)
             skin = None if skin_small is None else skin_small[..., 0]
-            if fill is not None and fill.floor >= 1.0:
+            if fill is not None and fill.whole_mask:
                 out = self._fill_whole(rgb, alpha, boxes, full_pass, fill, skin)
             else:
                 out = self._matched_restoration(rgb, alpha, boxes, full_pass)
