@@ -346,7 +346,7 @@ class Remover:
     threshold: ink probability above which a pixel is ink (default: the model's metadata, else 0.5).
     protect_face: never change eyes, eyebrows, lips, nostrils and the hair around faces (needs dlib;
         warns once if absent).
-    threads: onnxruntime's threads, and the fill's (default: the cores this process may use, at most 8).
+    threads: onnxruntime's threads, and the fill's (default: the machine's cores, at most 8).
     config: a ``PipelineConfig`` (working sizes, tiles, feathering); keyword overrides are accepted
         too, e.g. ``Remover(detect_size=768)``.
     """

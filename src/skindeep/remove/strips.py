@@ -21,12 +21,9 @@ _POOLS_LOCK = threading.Lock()  # the server removes on several threads at once
 
 
 def default_threads() -> int:
-    """The cores this process may run on (at most 8, as for onnxruntime)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
+    """The machine's cores, at most 8: onnxruntime's and the fill's threads when none are given. Counted as the
+    CLI and the Dask runner count them when they share the cores between workers (``os.cpu_count``)."""
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def row_strips(h: int, threads: int, min_rows: int = MIN_ROWS) -> list[tuple[int, int]]:
