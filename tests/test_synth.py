@@ -21,6 +21,7 @@ from skindeep.synth import (
     split_photos,
     write_sample,
 )
+from skindeep.synth.realink import write_layer
 
 SVG_FILL = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><path d="M1 1H9V9H1Z" fill="#000"/></svg>'
 SVG_LINE = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><path d="M1 5H9M5 1V9" '
@@ -56,12 +57,23 @@ def data(tmp_path_factory) -> tuple[Path, Path]:
                       ("kanjivg", SVG_LINE), ("omniglot-strokes", SVG_LINE)):
         (designs / sub).mkdir(parents=True)
         (designs / sub / "a.svg").write_text(text)
+    _ink_bank(root / "realink")
     return people, designs
+
+
+def _ink_bank(folder: Path) -> Path:
+    """Two real-ink layers: a dark red ring (60 px) and a black bar (30 x 12 px)."""
+    folder.mkdir()
+    yy, xx = np.mgrid[:60, :60]
+    ring = (np.abs(np.hypot(yy - 30, xx - 30) - 20) < 5).astype(np.float32)
+    write_layer(folder / "ring_0.png", ring, np.broadcast_to(np.array([0.6, 0.1, 0.1], np.float32), (60, 60, 3)))
+    write_layer(folder / "bar_0.png", np.ones((12, 30), np.float32), np.full((12, 30, 3), 0.2, np.float32))
+    return folder
 
 
 def _synth(data, **kw) -> Synthesizer:
     people, designs = data
-    cfg = SynthConfig(size=kw.pop("size", 64), **kw)
+    cfg = SynthConfig(size=kw.pop("size", 64), realink_dir=str(people.parent / "realink"), **kw)
     return Synthesizer(people, designs, cfg)
 
 
@@ -126,9 +138,10 @@ def test_prerasterised_png_designs_work_like_svgs(tmp_path, data):
     assert synth.sampler.draw(np.random.default_rng(0), "color", 96).colour[..., 0].max() > 0.5  # red kept
 
 
-def test_real_design_sources_non_empty(shared_data):
+def test_real_design_sources_non_empty(shared_data, tmp_path):
     every = {source: 1.0 for source in SOURCES}
-    synth = Synthesizer(shared_data / "people", shared_data / "designs", SynthConfig(size=64, source_weights=every))
+    synth = Synthesizer(shared_data / "people", shared_data / "designs",
+                        SynthConfig(size=64, source_weights=every, realink_dir=str(_ink_bank(tmp_path / "ink"))))
     assert set(synth.sampler.available) == set(SOURCES)
     for source in SOURCES:
         d = synth.sampler.draw(np.random.default_rng(1), source, 128)
@@ -392,3 +405,33 @@ def test_textile_print_in_colour_is_saturated():
     painted = out[np.abs(out - rgb).max(-1) > 0.1]
     assert len(painted) > 500
     assert float((painted.max(-1) - painted.min(-1)).mean()) > 0.2  # a saturated colour, not grey
+
+
+def test_real_ink_layer_keeps_its_transmittance_on_the_host_and_labels_only_it(data):
+    """A 'realink' piece multiplies the host by exactly the layer's transmittance (no physics drawn), its
+    label is the layer's amount, and every pixel off the layer is the clean photo's."""
+    synth = _synth(data, p_clean=0.0, source_weights={"realink": 1.0}, p_jpeg=0.0, noise_sigma=(0.0, 0.0),
+                   p_hard_negative=0.0, zoom=(1.0, 1.0))
+    inked = 0
+    for seed in range(8):
+        s = synth.sample(seed)
+        assert all(t["source"] == "realink" and t["ink"] == "real" for t in s.params["tattoos"])
+        assert np.array_equal(s.tattooed[s.ink == 0], s.clean[s.ink == 0])
+        full = s.ink == 255
+        if full.sum() < 20:
+            continue
+        inked += 1
+        ratio = s.tattooed[full].astype(np.float32) / np.maximum(s.clean[full], 1)
+        files = {t["design"]["file"] for t in s.params["tattoos"]}
+        if files == {"bar_0.png"}:  # grey 0.2 reflectance: every channel at a fifth of the skin
+            assert np.abs(np.median(ratio, axis=0) - 0.2).max() < 0.05, (seed, np.median(ratio, axis=0))
+        if files == {"ring_0.png"}:  # red ink: red kept, green and blue cut to a tenth
+            med = np.median(ratio, axis=0)
+            assert abs(med[0] - 0.6) < 0.08 and med[1] < 0.2 and med[2] < 0.2, (seed, med)
+    assert inked >= 4
+
+
+def test_realink_source_without_a_bank_is_refused(data):
+    people, designs = data
+    with pytest.raises(ValueError, match="realink_dir"):
+        Synthesizer(people, designs, SynthConfig(size=64, source_weights={"realink": 1.0}))

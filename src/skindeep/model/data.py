@@ -291,19 +291,21 @@ class SynthStream(IterableDataset):
 
 
 def make_synthesizer(people_dir: str | Path, designs_dir: str | Path, size: int, split: str,
-                     preset: str = "default"):
+                     preset: str = "default", realink: str | Path = ""):
     """A ``skindeep.synth.Synthesizer`` restricted to the project's ``train`` or ``val`` split, with the
-    ``SynthConfig.preset`` named ``preset``. ``split="all"``: every photo and design in the folders
-    (the device pack's folders hold the train split only)."""
+    ``SynthConfig.preset`` named ``preset`` (``realink``: its real ink layers' folder, if it draws them).
+    ``split="all"``: every photo and design in the folders (the device pack's folders hold the train split
+    only)."""
     from skindeep import synth
 
     if split not in ("train", "val", "all"):
         raise ValueError(f"split must be 'train', 'val' or 'all', got {split!r}")
+    config = synth.SynthConfig.preset(preset, size=size, realink_dir=str(realink or ""))
     if split == "all":
-        return synth.Synthesizer(people_dir, designs_dir, synth.SynthConfig.preset(preset, size=size))
+        return synth.Synthesizer(people_dir, designs_dir, config)
     photos = synth.split_photos(people_dir)[0 if split == "train" else 1]
     designs = synth.split_designs(designs_dir)[0 if split == "train" else 1]
-    return synth.Synthesizer(people_dir, designs_dir, synth.SynthConfig.preset(preset, size=size), photos=photos, designs=designs)
+    return synth.Synthesizer(people_dir, designs_dir, config, photos=photos, designs=designs)
 
 
 def load_val_set(folder: str | Path, limit: int | None = None) -> list[tuple[str, Triple]]:

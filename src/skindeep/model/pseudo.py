@@ -57,8 +57,8 @@ def pseudo_label(prob: np.ndarray, threshold: float, grow: float, boxes: list[li
     return np.where(seeded[regions], 255, 0).astype(np.uint8)
 
 
-def _skin_distance(crop: np.ndarray, known: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """(h, w, 3) float32 Lab difference of each pixel of ``crop`` (h, w, 3) uint8 from the skin predicted there.
+def predicted_skin(crop: np.ndarray, known: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """(h, w, 3) float32 0..255 RGB of the bare skin predicted under ``crop`` (h, w, 3) uint8.
 
     The prediction starts from the ``known`` (h, w) bool skin around a box, spread across it as a membrane
     (``skindeep.remove.fill.skin_base``). Then, ``GROW_ROUNDS`` times, the pixels of ``inside`` (h, w) bool
@@ -69,12 +69,25 @@ def _skin_distance(crop: np.ndarray, known: np.ndarray, inside: np.ndarray) -> n
     from skindeep.colour import to_lab
     from skindeep.remove.fill import skin_base
 
-    smooth = to_lab(cv2.GaussianBlur(crop, (0, 0), 1.0))  # like the fill's density: grain is not ink
-    diff = smooth - to_lab(skin_base(crop, known))
+    smooth = _smooth_lab(crop)
+    base = skin_base(crop, known)
     for _ in range(GROW_ROUNDS):
-        known = known | (inside & (np.linalg.norm(diff, axis=2) < GROW_CLOSE))
-        diff = smooth - to_lab(skin_base(crop, known))
-    return diff
+        known = known | (inside & (np.linalg.norm(smooth - to_lab(base), axis=2) < GROW_CLOSE))
+        base = skin_base(crop, known)
+    return base
+
+
+def _smooth_lab(crop: np.ndarray) -> np.ndarray:
+    from skindeep.colour import to_lab
+
+    return to_lab(cv2.GaussianBlur(crop, (0, 0), 1.0))  # like the fill's density: grain is not ink
+
+
+def _skin_distance(crop: np.ndarray, known: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """(h, w, 3) float32 Lab difference of each pixel of ``crop`` (h, w, 3) uint8 from ``predicted_skin``."""
+    from skindeep.colour import to_lab
+
+    return _smooth_lab(crop) - to_lab(predicted_skin(crop, known, inside))
 
 
 def colour_label(rgb: np.ndarray, skin: np.ndarray, boxes: list[list[int]],
@@ -88,27 +101,34 @@ def colour_label(rgb: np.ndarray, skin: np.ndarray, boxes: list[list[int]],
     darkens skin or changes its colour). These are the faded, colour and grey pieces the detector misses,
     which its own pseudo-labels cannot teach it.
     """
+    label = np.zeros(skin.shape, np.uint8)
+    for crop, known, inside in box_contexts(skin, boxes):
+        diff = _skin_distance(rgb[crop], known, inside)
+        colour_shift = np.linalg.norm(diff[..., 1:], axis=2)  # a and b: hue and chroma, not lightness
+        lit = (diff[..., 0] > 0) & (colour_shift < distance)
+        ink = inside & (np.linalg.norm(diff, axis=2) > distance) & ~lit
+        ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        label[crop] |= ink * np.uint8(255)
+    return label
+
+
+def box_contexts(skin: np.ndarray, boxes: list[list[int]]):
+    """For each box with skin around it to predict from: (crop, known, inside), where ``crop`` is a pair of
+    slices holding the box and a ring of ``RING`` of its long side, ``known`` (h, w) bool the skin of the crop
+    outside every box, and ``inside`` (h, w) bool the skin inside this box. skin: (H, W) float32 0..1."""
     h, w = skin.shape
-    label = np.zeros((h, w), np.uint8)
     inside_any = box_maps((h, w), boxes, 1.0, 0.05)[2].astype(bool)
     on_skin = skin >= SKIN
     for x0, y0, x1, y1 in boxes:
         grow = max(8, round(RING * max(x1 - x0, y1 - y0)))
         cx0, cy0, cx1, cy1 = max(0, x0 - grow), max(0, y0 - grow), min(w, x1 + grow), min(h, y1 + grow)
-        crop_skin = on_skin[cy0:cy1, cx0:cx1]
-        known = crop_skin & ~inside_any[cy0:cy1, cx0:cx1]
+        crop = (slice(cy0, cy1), slice(cx0, cx1))
+        known = on_skin[crop] & ~inside_any[crop]
         if np.count_nonzero(known) < 64:
             continue  # no skin around the box to predict it from
         inside = np.zeros_like(known)
         inside[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = True
-        inside &= crop_skin
-        diff = _skin_distance(rgb[cy0:cy1, cx0:cx1], known, inside)
-        colour_shift = np.linalg.norm(diff[..., 1:], axis=2)  # a and b: hue and chroma, not lightness
-        lit = (diff[..., 0] > 0) & (colour_shift < distance)
-        ink = inside & (np.linalg.norm(diff, axis=2) > distance) & ~lit
-        ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-        label[cy0:cy1, cx0:cx1] |= ink * np.uint8(255)
-    return label
+        yield crop, known, inside & on_skin[crop]
 
 
 def label_photos(photos: list[Path], out: Path, model: str | Path | None, grow: float,

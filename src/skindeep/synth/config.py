@@ -77,6 +77,8 @@ PRESETS["real-v4"] = {**PRESETS["real-v3"], "p_hard_negative": 0.7, "p_clean": 0
 PRESETS["real-v5"] = {**PRESETS["real-v3"], "p_dark_garment": 0.4}
 PRESETS["real-v6"] = {**PRESETS["real-v4"], "p_textile": 0.6}
 PRESETS["real-v7"] = {**PRESETS["real-v6"], "p_textile_colour": 0.5}
+# "real-v8": "real-v6" where half of the pieces are real ink layers (experiment 45); needs realink_dir.
+PRESETS["real-v8"] = {**PRESETS["real-v6"], "source_weights": {**REAL_V3_SOURCE_WEIGHTS, "realink": 1.05}}
 PRESET_NAMES = tuple(PRESETS)
 
 
@@ -102,6 +104,7 @@ class SynthConfig:
     bleed_scale: multiplies the ink's blur (bleed); < 1 = crisper ink.
     p_jpeg: chance the camera pipeline ends with a JPEG round trip (quality in jpeg_quality).
     svg_cache: how many rasterised SVG designs the LRU keeps per process.
+    realink_dir: folder of real ink layers (``python -m skindeep.model.realink``) for the 'realink' source.
     """
 
     size: int = 256
@@ -124,6 +127,7 @@ class SynthConfig:
     noise_sigma: tuple[float, float] = (0.0, 4.0)
     zoom: tuple[float, float] = (1.0, 3.0)
     svg_cache: int = 512
+    realink_dir: str = ""
 
     @classmethod
     def preset(cls, name: str, **overrides) -> SynthConfig:
@@ -141,7 +145,8 @@ class SynthConfig:
         "real-v5": "real-v3" with black clothing across the skin's edge on 40 % of the photos.
         "real-v6": "real-v4" with 60 % of the hard-negative prints as all-over patterns (a small motif
         repeated across clothing or wallpaper). "real-v7": "real-v6" with half of those patterns in a
-        saturated colour (coloured clothes were the false alarms on held-out photos).
+        saturated colour (coloured clothes were the false alarms on held-out photos). "real-v8": "real-v6" with
+        half of the pieces real ink layers (the 'realink' source; give ``realink_dir``).
         """
         if name not in PRESETS:
             raise ValueError(f"unknown SynthConfig preset {name!r}; known: {', '.join(sorted(PRESETS))}")

@@ -3,7 +3,8 @@
 Sources: 'icons' (SVG silhouettes and line art), 'color' (openmoji colour SVGs), 'kanji' (kanjivg),
 'omniglot' (hand-drawn glyphs), 'lettering' (fonts), procedural 'tribal', 'mandala', 'dotwork',
 'hatching', 'blackwork', 'brush', 'colorfill', photo-based 'realism', 'lineart', 'colorrealism', and
-'neotrad' (an SVG motif with shaded colour fills and a bold outline).
+'neotrad' (an SVG motif with shaded colour fills and a bold outline), and 'realink' (ink layers lifted off
+real tattoo photos, ``skindeep.synth.realink``).
 """
 
 from __future__ import annotations
@@ -19,20 +20,23 @@ from skindeep.synth.design import Design
 from skindeep.synth.lettering import lettering
 from skindeep.synth.photoart import colour_realism, lineart, realism
 from skindeep.synth.procedural import GENERATORS, PALETTE
+from skindeep.synth.realink import RealInkBank
 from skindeep.synth.svg import SvgRasteriser, svg_source
 from skindeep.synth.util import smooth_noise
 
 SVG_SOURCES = ("icons", "color", "kanji", "omniglot")
 PHOTO_SOURCES = ("realism", "lineart", "colorrealism")
-SOURCES = SVG_SOURCES + ("lettering",) + tuple(GENERATORS) + PHOTO_SOURCES + ("neotrad",)
+SOURCES = SVG_SOURCES + ("lettering",) + tuple(GENERATORS) + PHOTO_SOURCES + ("neotrad", "realink")
 
 
 class DesignSampler:
     """Draws designs from every available source. ``available`` lists the sources that can produce a
     design with the given files (an SVG source needs at least one file of its kind)."""
 
-    def __init__(self, designs: list[Path], photos: list[Path], weights: dict[str, float], svg_cache: int = 512):
+    def __init__(self, designs: list[Path], photos: list[Path], weights: dict[str, float], svg_cache: int = 512,
+                 realink: RealInkBank | None = None):
         self.svg = SvgRasteriser(svg_cache)
+        self.realink = realink
         self.by_source: dict[str, list[Path]] = {s: [] for s in SVG_SOURCES}
         for p in designs:
             self.by_source[svg_source(p)].append(p)
@@ -53,6 +57,8 @@ class DesignSampler:
             return bool(self.photos)
         if source == "neotrad":
             return bool(self.by_source["icons"] or self.by_source["color"])
+        if source == "realink":
+            return bool(self.realink)
         return True
 
     def pick_source(self, rng: np.random.Generator) -> str:
@@ -79,6 +85,8 @@ class DesignSampler:
             return lettering(rng, size)
         if source == "neotrad":
             return self._neotrad(rng, size)
+        if source == "realink":
+            return self.realink.draw(rng, size)
         if source in PHOTO_SOURCES:
             fn = {"realism": realism, "lineart": lineart, "colorrealism": colour_realism}[source]
             try:

@@ -16,7 +16,8 @@ from skindeep.synth.camera import sample_camera, shoot
 from skindeep.synth.config import Sample, SynthConfig
 from skindeep.synth.designs import DesignSampler
 from skindeep.synth.photos import FACE_GROUPS, group_weights, list_photos, load_crop, photo_group
-from skindeep.synth.render import render_ink
+from skindeep.synth.realink import RealInkBank
+from skindeep.synth.render import real_ink, render_ink
 from skindeep.synth.svg import list_designs
 from skindeep.synth.util import gauss, smooth_noise
 from skindeep.synth.warp import place, sample_placement
@@ -56,8 +57,11 @@ class Synthesizer:
         self.photo_probs = group_weights(self.photos)
         # realism / line-art pieces are drawn from faces, as real portrait tattoos are
         faces = [p for p in self.photos if photo_group(p) in PORTRAIT_GROUPS]
+        realink = RealInkBank(self.config.realink_dir) if self.config.realink_dir else None
+        if self.config.source_weights.get("realink", 0) > 0 and realink is None:
+            raise ValueError("the 'realink' design source needs SynthConfig.realink_dir (python -m skindeep.model.realink)")
         self.sampler = DesignSampler(self.designs, faces or self.photos, self.config.source_weights,
-                                     self.config.svg_cache)
+                                     self.config.svg_cache, realink)
         self._bad: set[Path] = set()
 
     # -- public API ---------------------------------------------------------------------------------
@@ -176,9 +180,12 @@ class Synthesizer:
             box = (max(rows[0] - m, 0), min(rows[-1] + m + 1, s), max(cols[0] - m, 0), min(cols[-1] + m + 1, s))
         y0, y1, x0, x1 = box
         crop = (slice(y0, y1), slice(x0, x1))
-        t, a, ink_params = render_ink(rng, alpha[crop], None if colour is None else colour[crop], skin_f[crop], s,
-                                      brush=source == "brush", scale=upscale, p_brown=self.config.p_brown_ink,
-                                      bleed_scale=self.config.bleed_scale)
+        if source == "realink":
+            t, a, ink_params = real_ink(alpha[crop], colour[crop], skin_f[crop])
+        else:
+            t, a, ink_params = render_ink(rng, alpha[crop], None if colour is None else colour[crop], skin_f[crop],
+                                          s, brush=source == "brush", scale=upscale, p_brown=self.config.p_brown_ink,
+                                          bleed_scale=self.config.bleed_scale)
         return crop, t, a, dict(source=source, size_class=size_class, design=design.params,
                           placement=placement.to_json(), **ink_params)
 

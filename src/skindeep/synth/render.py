@@ -87,3 +87,12 @@ def render_ink(
         a = np.maximum(a, 0.1 * halo)
         params["redness"] = round(redness, 3)
     return t.astype(np.float32), a.astype(np.float32), params
+
+
+def real_ink(alpha: np.ndarray, reflect: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """A real ink layer (``skindeep.synth.realink``) on skin: no physics drawn, since the layer already holds
+    a real piece's density, colour, blur and grain. alpha (S, S), reflect (S, S, 3), skin (S, S) float32 0..1
+    -> T (S, S, 3), a (S, S), params, as ``render_ink``."""
+    a = (alpha * skin).astype(np.float32)
+    t = 1.0 - a[..., None] * (1.0 - np.clip(reflect, 0.0, 1.0))
+    return t.astype(np.float32), a, dict(ink="real")

@@ -1,0 +1,107 @@
+"""Lift the ink of real tattoos off their skin, as layers for the synthetic engine (issue 15, experiment 45).
+
+Self-training on real photos (experiments 17-42) taught the detector new ink and new false alarms together:
+its labels on a real photo are guesses on both sides of every line. Here the real ink moves instead. Under
+each tattoo box of real-train's train split the bare skin is predicted from the skin around the box and the
+bare skin inside it (``skindeep.model.pseudo.predicted_skin``); the photo divided by that prediction is the
+ink's transmittance. A pixel holds ink where some channel is darker than ``WEAK`` times the skin, and only in
+connected ink that somewhere reaches ``STRONG`` (a shading error of the prediction is broad and shallow, ink
+is not). The layer then goes onto clean people photos (``skindeep.synth.realink``), where everything around it
+is known bare skin or clothing.
+
+    python -m skindeep.model.realink --out cache/realink [--model M.onnx]
+
+Only the train split of ``real-train/`` is used (``split_real_train``); its hold-out stays unseen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from skindeep.model.pseudo import box_contexts, predicted_skin
+from skindeep.synth.photos import json_boxes, read_rgb, split_real_train
+from skindeep.synth.realink import write_layer
+
+WEAK = 0.88  # a channel this much darker than the predicted skin holds some ink (skin grain stays above)
+STRONG = 0.55  # connected ink must reach this somewhere: shading errors of the prediction do not
+FULL = 0.45  # the darkest channel's drop below WEAK at which a pixel is all ink
+MIN_SIDE = 40  # boxes smaller than this (px) give layers too small to place
+MIN_SHARE = 0.02  # layers with less ink than this share of their box are dropped
+
+
+def ink_layer(crop: np.ndarray, skin: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ink of ``crop`` (h, w, 3) uint8 over its predicted bare ``skin`` (h, w, 3) float 0..255, kept to
+    ``inside`` (h, w) bool: amount (h, w) float32 0..1 and reflectance (h, w, 3) float32 0..1, such that
+    ``1 - amount * (1 - reflectance)`` is the transmittance crop / skin wherever the amount is whole."""
+    t = np.clip(crop.astype(np.float32) / np.maximum(skin, 1.0), 0.0, 1.0)
+    darkest = t.min(axis=2)
+    amount = np.clip((WEAK - darkest) / FULL, 0.0, 1.0) * inside
+    count, regions = cv2.connectedComponents((amount > 0).astype(np.uint8), connectivity=8)
+    strong = np.zeros(count, bool)
+    strong[np.unique(regions[(darkest < STRONG) & (amount > 0)])] = True
+    strong[0] = False
+    amount = np.where(strong[regions], amount, 0.0).astype(np.float32)
+    reflect = 1.0 - (1.0 - t) / np.maximum(amount, 1e-3)[..., None]
+    reflect = np.where((amount > 0)[..., None], np.clip(reflect, 0.0, 1.0), 1.0).astype(np.float32)
+    return amount, reflect
+
+
+def photo_layers(rgb: np.ndarray, skin: np.ndarray, boxes: list[list[int]]):
+    """Yield (box, amount, reflectance) cut to each usable box of a photo. rgb (H, W, 3) uint8, skin (H, W)
+    float32 0..1 the skin head's probability (tattooed skin is skin)."""
+    for crop, known, inside in box_contexts(skin, boxes):
+        rows, cols = np.nonzero(inside.any(1))[0], np.nonzero(inside.any(0))[0]
+        if len(rows) < MIN_SIDE or len(cols) < MIN_SIDE:
+            continue
+        amount, reflect = ink_layer(rgb[crop], predicted_skin(rgb[crop], known, inside), inside)
+        cut = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        amount, reflect = amount[cut], reflect[cut]
+        if amount.mean() < MIN_SHARE:
+            continue
+        y0, x0 = crop[0].start + rows[0], crop[1].start + cols[0]
+        yield [int(x0), int(y0), int(x0 + len(cols)), int(y0 + len(rows))], amount, reflect
+
+
+def build_bank(real_dir: Path, out: Path, model: str | Path | None, log=print) -> dict:
+    """Write ``out/PHOTO_k.png`` for the boxes of real-train's train split; returns the index also written to
+    ``out/index.json`` (each layer's photo, box and ink share)."""
+    from skindeep.remove import Remover
+
+    remover = Remover(model)
+    out.mkdir(parents=True, exist_ok=True)
+    photos = [p for p in split_real_train(real_dir)[0] if json_boxes(p)]
+    index: dict[str, dict] = {}
+    start = time.time()
+    for i, photo in enumerate(photos, 1):
+        rgb = read_rgb(photo)
+        _, skin = remover.detect_with_skin(rgb)
+        if skin is None:
+            raise ValueError(f"{model or 'the shipped model'}: has no skin head, which the layers need")
+        for k, (box, amount, reflect) in enumerate(photo_layers(rgb, skin[..., 0], json_boxes(photo))):
+            name = f"{photo.stem}_{k}.png"
+            write_layer(out / name, amount, reflect)
+            index[name] = dict(photo=photo.name, box=box, ink=round(float(amount.mean()), 4))
+        if i % 25 == 0 or i == len(photos):
+            log(f"{i}/{len(photos)} photos, {len(index)} layers ({(time.time() - start) / i:.1f} s each)")
+    (out / "index.json").write_text(json.dumps(dict(model=str(model or "shipped"), layers=index), indent=1))
+    return index
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--real", default="../shared/data/real-train")
+    ap.add_argument("--model", default=None, help="ONNX whose skin head finds the skin (default: the shipped one)")
+    a = ap.parse_args(argv)
+    index = build_bank(Path(a.real), Path(a.out), a.model)
+    print(f"wrote {len(index)} layers to {a.out}")
+
+
+if __name__ == "__main__":
+    main()
