@@ -165,6 +165,9 @@ def test_one_cycle_lr_matches_torch():
 def test_config_rejects_unknown_presets_and_devices():
     with pytest.raises(ConfigError, match="data.synth_presets"):
         config_from_dict({"data": {"synth_presets": {"real-v99": 1.0}}})
+    with pytest.raises(ConfigError, match="data.realink_dir"):  # real-v8 draws real ink layers: name them
+        config_from_dict({"data": {"synth_presets": {"real-v8": 1.0}}})
+    assert config_from_dict({"data": {"synth_presets": {"real-v8": 1.0}, "realink_dir": "x"}}).data.realink_dir == "x"
     with pytest.raises(ConfigError, match="device"):
         config_from_dict({"device": "tpu"})
     cfg = load_config(REPO / "configs" / "gpu.toml")
@@ -273,3 +276,20 @@ def test_gpu_step_path_bf16_channels_last_uint8_runs_on_cpu():
                        Device(torch.device("cpu"), amp=True, channels_last=True), grad_clip=1.0)
     assert math.isfinite(terms.parts["total"]) and terms.parts["l1"] > 0
     assert not torch.equal(before, model.bridge.conv.weight_orig)
+
+
+def test_synth_stream_draws_real_ink_layers_for_real_v8(tiny_pack, tmp_path):
+    from skindeep.model.data import SynthStream
+    from skindeep.model.devicepack import unpack
+    from skindeep.synth.realink import write_layer
+
+    paths = unpack(tiny_pack, tmp_path / "work")
+    bank = tmp_path / "ink"
+    bank.mkdir()
+    write_layer(bank / "bar_0.png", np.ones((40, 40), np.float32), np.full((40, 40, 3), 0.2, np.float32))
+    stream = SynthStream(paths["people"], paths["designs"], 64, 128, {"real-v8": 1.0}, seed=3, split="all",
+                         realink=bank)
+    items = [item for _, item in zip(range(6), iter(stream), strict=False)]
+    assert any(int(it["ink"].max()) > 200 for it in items)
+    with pytest.raises(ValueError, match="realink_dir"):
+        next(iter(SynthStream(paths["people"], paths["designs"], 64, 128, {"real-v8": 1.0}, split="all")))

@@ -70,3 +70,27 @@ def test_bank_errors_name_the_folder(tmp_path):
     (tmp_path / "x.png").write_bytes(b"not a png")
     with pytest.raises(InputError, match="x.png"):
         read_layer(tmp_path / "x.png")
+
+
+def test_a_deep_shadow_that_keeps_the_skins_hue_needs_the_detector_to_count_as_ink():
+    """A limb's shadow darkens every channel alike; black ink on skin is bluer than the skin. Without the
+    detector's word the first is dropped and the second kept."""
+    t = np.ones((60, 60, 3), np.float32)
+    t[5:25, 5:55] = 0.45  # the shadow: deep, the skin's own hue
+    t[35:40, 5:55] = (0.30, 0.37, 0.46)  # a black line
+    photo = np.round(SKIN * t).astype(np.uint8)
+    inside = np.ones((60, 60), bool)
+    skin = np.broadcast_to(SKIN, photo.shape)
+    unseen, _ = ink_layer(photo, skin, inside, prob=np.zeros((60, 60), np.float32))
+    assert unseen[5:25, 5:55].max() == 0.0 and unseen[35:40, 5:55].min() == 1.0
+    seen = np.zeros((60, 60), np.float32)
+    seen[5:25, 5:55] = 0.9
+    kept, _ = ink_layer(photo, skin, inside, prob=seen)
+    assert kept[5:25, 5:55].min() > 0.9 and kept[35:40, 5:55].min() == 1.0
+
+
+def test_a_layer_that_fills_its_whole_box_is_dropped():
+    photo = np.full((100, 100, 3), SKIN, np.float32)
+    photo[20:80, 20:70] *= np.array([0.5, 0.45, 0.4], np.float32)  # the whole box darker: mispredicted skin
+    layers = list(photo_layers(np.round(photo).astype(np.uint8), np.ones((100, 100), np.float32), [[20, 20, 70, 80]]))
+    assert layers == []

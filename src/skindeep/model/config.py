@@ -85,6 +85,8 @@ class DataConfig:
     # Time-boxed online synthesis (SynthStream): the mix of SynthConfig presets (name -> weight), e.g.
     # {real-v3 = 4, default = 1}. The step-count path (SynthDataset) uses "default".
     synth_presets: dict[str, float] = field(default_factory=lambda: {"default": 1.0})
+    # Real ink layers (python -m skindeep.model.realink) for presets that draw them ("real-v8"). "" = none.
+    realink_dir: str = ""
     # Online synthesis with a time budget streams samples (skindeep.model.data.SynthStream): each
     # synthesised sample gives ``reuse`` random crops, drawn from a pool of the worker's last ``pool``
     # samples, so the trainer can take samples faster than the workers synthesise them.
@@ -233,6 +235,9 @@ class TrainConfig:
         unknown = sorted(set(self.data.synth_presets) - set(PRESETS))
         if unknown:
             fail("data.synth_presets", f"has unknown preset(s) {unknown}; known: {sorted(PRESETS)}")
+        real = sorted(n for n in self.data.synth_presets if PRESETS[n].get("source_weights", {}).get("realink", 0) > 0)
+        if real and not self.data.realink_dir:
+            fail("data.realink_dir", f"must name the real ink layers' folder: preset(s) {real} draw them")
         if self.checkpoint_minutes <= 0:
             fail("checkpoint_minutes", f"must be > 0, got {self.checkpoint_minutes}")
         if not 0 < self.encoder_lr_scale <= 1:

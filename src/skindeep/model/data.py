@@ -240,7 +240,8 @@ class SynthStream(IterableDataset):
     ``pool`` samples and, for every new sample it synthesises, yields ``reuse`` random crops (crop,
     zoom, flip, colour grade, sharpen: ``augment``) of random pool members. Each synthesised sample
     draws its ``SynthConfig`` preset from ``presets`` (name -> weight), on the project's train split
-    (``split="all"``: the folders hold only that split, as the device pack's do).
+    (``split="all"``: the folders hold only that split, as the device pack's do). ``realink``: the real ink
+    layers' folder, for presets that draw them.
 
     Items are the dicts of :func:`to_tensors` but uint8 (0..255, a quarter of the bytes between
     processes and to the GPU; ``skindeep.model.train.train_step`` scales them) plus ``sample_id``
@@ -251,8 +252,9 @@ class SynthStream(IterableDataset):
 
     def __init__(self, people_dir: str | Path, designs_dir: str | Path, size: int, synth_size: int,
                  presets: dict[str, float], seed: int = 0, reuse: int = 1, pool: int = 32,
-                 max_zoom: float = 1.0, p_grade: float = 0.0, p_sharpen: float = 0.0, split: str = "train"):
-        self.split = split
+                 max_zoom: float = 1.0, p_grade: float = 0.0, p_sharpen: float = 0.0, split: str = "train",
+                 realink: str | Path = ""):
+        self.split, self.realink = split, realink
         self.people_dir, self.designs_dir = Path(people_dir), Path(designs_dir)
         self.size, self.synth_size, self.seed = size, synth_size, seed
         self.presets = dict(sorted(presets.items()))
@@ -273,7 +275,7 @@ class SynthStream(IterableDataset):
             preset = names[int(rng.choice(len(names), p=probs))]
             if preset not in synths:
                 synths[preset] = make_synthesizer(self.people_dir, self.designs_dir, self.synth_size, self.split,
-                                                  preset)
+                                                  preset, self.realink)
             s = synths[preset].sample(int(rng.integers(2**62)))
             item = (worker * 2**40 + made, Triple(s.tattooed, s.clean, s.ink))
             made += 1

@@ -213,7 +213,7 @@ def make_stream_loader(cfg: TrainConfig, stage: int, d: Dist, device: torch.devi
     ds = SynthStream(cfg.data.people_dir, cfg.data.designs_dir, s.size, cfg.data.synth_size,
                      cfg.data.synth_presets, seed=(cfg.seed * 1000 + stage) * 1000 + d.rank, reuse=cfg.data.reuse,
                      pool=cfg.data.pool, max_zoom=cfg.data.max_zoom, p_grade=cfg.data.colour_grade,
-                     p_sharpen=cfg.data.sharpen, split=cfg.data.synth_split)
+                     p_sharpen=cfg.data.sharpen, split=cfg.data.synth_split, realink=cfg.data.realink_dir)
     workers = cfg.data.workers
     return DataLoader(ds, batch_size=s.batch, num_workers=workers, worker_init_fn=_worker_init,
                       multiprocessing_context="spawn" if workers > 0 else None,
