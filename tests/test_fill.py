@@ -653,6 +653,24 @@ def test_row_by_row_colour_tests_match_one_pass():
 
 
 
+@pytest.mark.parametrize("sigma", [1.0, 2.3, 5.0])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_blur_reach_is_what_a_blur_in_strips_needs(sigma, dtype):
+    """``blur_reach`` covers OpenCV's kernel (3 sigma for 8-bit images, 4 for float): strips read with it blur as
+    one pass does; with half of it their edges differ. (8-bit kernels round their outermost taps to 0, so the
+    reach is a row or two more than an 8-bit blur needs.)"""
+    from skindeep.remove.strips import blur_reach, by_rows
+
+    img = np.random.default_rng(3).integers(0, 255, (1100, 40, 3)).astype(dtype)
+    def blur(x):
+        return cv2.GaussianBlur(x, (0, 0), sigma)
+
+    whole = blur(img)
+    reach = blur_reach(sigma, eight_bit=dtype == np.uint8)
+    assert np.array_equal(by_rows(blur, (img,), np.empty_like(img), 4, reach), whole)
+    assert not np.array_equal(by_rows(blur, (img,), np.empty_like(img), 4, reach // 2), whole)
+
+
 def test_copied_texture_draws_no_grid_at_the_patch_spacing():
     """Overlapping patches (half a patch apart) and neighbouring ones (a patch apart) rarely copy the same source:
     the copied grain of a noise-like skin is as uncorrelated at those lags as the skin itself. With 12 candidates

@@ -36,7 +36,7 @@ from skindeep.colour import to_lab
 from skindeep.remove.gate import SKIN_COLOURED_REACH, skin_coloured
 from skindeep.remove.lowfreq import LowFreqRestorer, learned_base, load_restorer, shrink_known, working_size
 from skindeep.remove.resample import Box, merge_boxes, upsample_region
-from skindeep.remove.strips import alongside, by_rows, for_strips
+from skindeep.remove.strips import alongside, blur_reach, by_rows, for_strips
 
 WORK_SIDE = 256  # long side (px) of a region's box when its membrane is solved
 JACOBI_STEPS = 40  # relaxation sweeps per pyramid level (the coarse level's solution starts each one)
@@ -275,8 +275,8 @@ def _clean_detail(rgb: np.ndarray, known: np.ndarray, finer: float, sigma: float
         src, weight = rgb_rows.astype(np.float32), known_rows.astype(np.float32)
         return (_clean_blur(src, weight, finer) - _clean_blur(src, weight, sigma)) * weight[..., None]
 
-    reach = 4 * int(np.ceil(max(sigma, finer))) + 2  # past OpenCV's kernel radius for float images (4 sigma)
-    return by_rows(detail, (rgb, known), np.empty(rgb.shape, np.float32), threads, reach)
+    return by_rows(detail, (rgb, known), np.empty(rgb.shape, np.float32), threads,
+                   blur_reach(max(sigma, finer), eight_bit=False))
 
 
 def _window_count(mask: np.ndarray, p: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:

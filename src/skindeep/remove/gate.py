@@ -14,19 +14,21 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from skindeep.remove.strips import blur_reach
 from skindeep.skincolour import ANY_SKIN, to_ycrcb
 
 MIN_SKIN_IN_PHOTO = 0.05  # below this share of skin-coloured pixels the colour test is not trusted
 
 
-SKIN_COLOURED_REACH = 4  # rows around a pixel that ``skin_coloured`` reads (its blur's kernel radius is 3)
+SKIN_COLOURED_SIGMA = 1.0  # px: sensor noise alone pushes single grey pixels into the skin box
+SKIN_COLOURED_REACH = blur_reach(SKIN_COLOURED_SIGMA, eight_bit=True)  # rows around a pixel it reads
 
 
 def skin_coloured(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB -> (H, W) bool: inside a broad YCrCb skin box (any skin tone).
 
     Judged on a slightly blurred copy: sensor noise alone pushes single grey pixels into the box."""
-    return ANY_SKIN.contains(to_ycrcb(cv2.GaussianBlur(rgb, (0, 0), 1.0)))
+    return ANY_SKIN.contains(to_ycrcb(cv2.GaussianBlur(rgb, (0, 0), SKIN_COLOURED_SIGMA)))
 
 
 def skin_around(skin: np.ndarray, labels: np.ndarray, ids: list[int], radius: int) -> dict[int, float]:

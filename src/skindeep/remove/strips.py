@@ -26,6 +26,13 @@ def default_threads() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def blur_reach(sigma: float, eight_bit: bool) -> int:
+    """Rows around a pixel that ``cv2.GaussianBlur(img, (0, 0), sigma)`` reads, plus one: the kernel OpenCV makes
+    spans 3 sigma each side for 8-bit images and 4 sigma for float ones. The ``reach`` of a strip that blurs."""
+    size = int(round(sigma * (3 if eight_bit else 4) * 2 + 1)) | 1
+    return size // 2 + 1
+
+
 def row_strips(h: int, threads: int, min_rows: int = MIN_ROWS) -> list[tuple[int, int]]:
     """``threads`` consecutive row ranges (y0, y1) covering ``0..h``; fewer where a strip would have under
     ``min_rows`` rows."""
