@@ -94,3 +94,11 @@ def test_a_layer_that_fills_its_whole_box_is_dropped():
     photo[20:80, 20:70] *= np.array([0.5, 0.45, 0.4], np.float32)  # the whole box darker: mispredicted skin
     layers = list(photo_layers(np.round(photo).astype(np.uint8), np.ones((100, 100), np.float32), [[20, 20, 70, 80]]))
     assert layers == []
+
+
+def test_builder_names_a_folder_without_boxed_photos(tmp_path):
+    from skindeep.model.realink import main
+
+    with pytest.raises(SystemExit, match="nope: no boxed tattoo photos"):
+        main(["--out", str(tmp_path / "bank"), "--real", str(tmp_path / "nope")])
+    assert not (tmp_path / "bank").exists()

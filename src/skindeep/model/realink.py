@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from skindeep.errors import InputError
 from skindeep.model.pseudo import box_contexts, predicted_skin
 from skindeep.synth.photos import json_boxes, read_rgb, split_real_train
 from skindeep.synth.realink import write_layer
@@ -98,9 +99,11 @@ def build_bank(real_dir: Path, out: Path, model: str | Path | None, log=print) -
     ``out/index.json`` (each layer's photo, box and ink share)."""
     from skindeep.remove import Remover
 
+    photos = [p for p in split_real_train(real_dir)[0] if json_boxes(p)]
+    if not photos:
+        raise InputError(f"{real_dir}: no boxed tattoo photos (NAME.jpg with boxes in NAME.json) in its train split")
     remover = Remover(model)
     out.mkdir(parents=True, exist_ok=True)
-    photos = [p for p in split_real_train(real_dir)[0] if json_boxes(p)]
     index: dict[str, dict] = {}
     start = time.time()
     for i, photo in enumerate(photos, 1):
@@ -124,7 +127,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--real", default="../shared/data/real-train")
     ap.add_argument("--model", default=None, help="ONNX whose skin head finds the skin (default: the shipped one)")
     a = ap.parse_args(argv)
-    index = build_bank(Path(a.real), Path(a.out), a.model)
+    try:
+        index = build_bank(Path(a.real), Path(a.out), a.model)
+    except InputError as exc:
+        raise SystemExit(f"error: {exc}") from None
     print(f"wrote {len(index)} layers to {a.out}")
 
 
