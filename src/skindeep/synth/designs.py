@@ -2,8 +2,8 @@
 
 Sources: 'icons' (SVG silhouettes and line art), 'color' (openmoji colour SVGs), 'kanji' (kanjivg),
 'omniglot' (hand-drawn glyphs), 'lettering' (fonts), procedural 'tribal', 'mandala', 'dotwork',
-'hatching', 'blackwork', 'brush', 'colorfill', photo-based 'realism', 'lineart', 'colorrealism', and
-'neotrad' (an SVG motif with shaded colour fills and a bold outline), and 'realink' (ink layers lifted off
+'hatching', 'blackwork', 'brush', 'colorfill', photo-based 'realism', 'lineart', 'colorrealism',
+'neotrad' (an SVG motif with shaded colour fills and a bold outline) and 'realink' (ink layers lifted off
 real tattoo photos, ``skindeep.synth.realink``).
 """
 
