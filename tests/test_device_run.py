@@ -279,6 +279,7 @@ def test_gpu_step_path_bf16_channels_last_uint8_runs_on_cpu():
 
 
 def test_synth_stream_draws_real_ink_layers_for_real_v8(tiny_pack, tmp_path):
+    from skindeep.errors import InputError
     from skindeep.model.data import SynthStream
     from skindeep.model.devicepack import unpack
     from skindeep.synth.realink import write_layer
@@ -291,5 +292,5 @@ def test_synth_stream_draws_real_ink_layers_for_real_v8(tiny_pack, tmp_path):
                          realink=bank)
     items = [item for _, item in zip(range(6), iter(stream), strict=False)]
     assert any(int(it["ink"].max()) > 200 for it in items)
-    with pytest.raises(ValueError, match="realink_dir"):
+    with pytest.raises(InputError, match="real ink layers"):
         next(iter(SynthStream(paths["people"], paths["designs"], 64, 128, {"real-v8": 1.0}, split="all")))

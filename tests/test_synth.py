@@ -252,6 +252,18 @@ def test_cli_error_names_missing_folder(tmp_path, data):
     assert r.exit_code != 0 and str(tmp_path / "missing") in r.output
 
 
+def test_cli_real_v8_needs_and_takes_a_folder_of_real_ink_layers(tmp_path, data):
+    from skindeep.cli.synth import command
+
+    people, designs = data
+    args = ["--people", str(people), "--designs", str(designs), "--preset", "real-v8", "-n", "2", "--size", "64"]
+    r = CliRunner().invoke(command, args + ["--out", str(tmp_path / "a")])
+    assert r.exit_code == 1 and "real ink layers" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(command, args + ["--out", str(tmp_path / "b"), "--realink", str(people.parent / "realink")])
+    assert r.exit_code == 0, r.output
+    assert len(read_sample_dir(tmp_path / "b")) == 2
+
+
 def test_real_preset_inks_more_of_the_skin_with_shaded_sources(data):
     """The "real" preset (large shaded pieces, few icons) covers clearly more of the frame than the
     default over the same seeds, keeps the default untouched, and rejects unknown names."""
@@ -433,5 +445,5 @@ def test_real_ink_layer_keeps_its_transmittance_on_the_host_and_labels_only_it(d
 
 def test_realink_source_without_a_bank_is_refused(data):
     people, designs = data
-    with pytest.raises(ValueError, match="realink_dir"):
+    with pytest.raises(InputError, match="real ink layers"):
         Synthesizer(people, designs, SynthConfig(size=64, source_weights={"realink": 1.0}))

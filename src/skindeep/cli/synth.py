@@ -48,10 +48,12 @@ def _make(job: tuple[int, str, bool]):
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes.")
 @click.option("--preset", default="default", show_default=True,
               type=click.Choice(PRESET_NAMES), help="SynthConfig preset (docs/synth.md).")
+@click.option("--realink", default=None, type=click.Path(path_type=Path),
+              help="Folder of real ink layers (python -m skindeep.model.realink), for presets that draw them (real-v8).")
 @click.option("--p-clean", default=None, type=click.FloatRange(0, 1), help="Share of samples with no tattoo.")
 @click.option("--preview", is_flag=True, help="Also write OUT/preview.png: a contact sheet (clean | tattooed | ink) of the first 48.")
 def command(people: Path, designs: Path, out: Path, n: int, seed: int, size: int, workers: int,
-            preset: str, p_clean: float | None, preview: bool) -> None:
+            preset: str, realink: Path | None, p_clean: float | None, preview: bool) -> None:
     """Write N synthetic samples: NAME.tattooed.png, NAME.clean.png, NAME.ink.png, NAME.json."""
     from tqdm import tqdm
 
@@ -60,7 +62,7 @@ def command(people: Path, designs: Path, out: Path, n: int, seed: int, size: int
     from skindeep.synth.sheet import write_sheet
 
     _single_threaded_cv2()
-    config = SynthConfig.preset(preset, size=size)
+    config = SynthConfig.preset(preset, size=size, realink_dir=str(realink or ""))
     if p_clean is not None:
         config.p_clean = p_clean
     try:

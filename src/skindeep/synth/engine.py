@@ -59,7 +59,8 @@ class Synthesizer:
         faces = [p for p in self.photos if photo_group(p) in PORTRAIT_GROUPS]
         realink = RealInkBank(self.config.realink_dir) if self.config.realink_dir else None
         if self.config.source_weights.get("realink", 0) > 0 and realink is None:
-            raise ValueError("the 'realink' design source needs SynthConfig.realink_dir (python -m skindeep.model.realink)")
+            raise InputError("the 'realink' design source needs a folder of real ink layers (--realink, or "
+                             "SynthConfig.realink_dir; make one with python -m skindeep.model.realink)")
         self.sampler = DesignSampler(self.designs, faces or self.photos, self.config.source_weights,
                                      self.config.svg_cache, realink)
         self._bad: set[Path] = set()
