@@ -45,15 +45,14 @@ def pseudo_label(prob: np.ndarray, threshold: float, grow: float, boxes: list[li
     """(H, W) uint8 0/255 pseudo-label of a photo from its (H, W) float32 ink probability ``prob`` (0..1):
     every 8-connected region of ``prob >= grow`` that holds a pixel of ``prob >= threshold``; with
     ``boxes`` [[x0, y0, x1, y1], ...], only inside the boxes grown by ``BOX_MARGIN``."""
+    from skindeep.remove.fill import seeded_regions
+
     if not 0.0 < grow <= threshold <= 1.0:
         raise ValueError(f"need 0 < grow <= threshold <= 1, got grow={grow}, threshold={threshold}")
     weak = (prob >= grow).astype(np.uint8)
     if boxes is not None:
         weak &= box_maps(prob.shape, boxes, 1.0, BOX_MARGIN)[2]
-    count, regions = cv2.connectedComponents(weak, connectivity=8)
-    seeded = np.zeros(count, bool)
-    seeded[np.unique(regions[(prob >= threshold) & (weak > 0)])] = True
-    seeded[0] = False
+    regions, seeded = seeded_regions(weak, prob >= threshold)
     return np.where(seeded[regions], 255, 0).astype(np.uint8)
 
 
@@ -66,28 +65,28 @@ def predicted_skin(crop: np.ndarray, known: np.ndarray, inside: np.ndarray) -> n
     skin inside the box that is lit or shaded unlike the ring (experiment 31: bare skin in loose boxes was
     labelled ink, experiment 29).
     """
+    return _grown_prediction(crop, known, inside)[1]
+
+
+def _grown_prediction(crop: np.ndarray, known: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``predicted_skin``, and the lightly blurred crop in Lab it was grown by: ((h, w, 3) Lab, (h, w, 3) RGB)."""
     from skindeep.colour import to_lab
     from skindeep.remove.fill import skin_base
 
-    smooth = _smooth_lab(crop)
+    smooth = to_lab(cv2.GaussianBlur(crop, (0, 0), 1.0))  # like the fill's density: grain is not ink
     base = skin_base(crop, known)
     for _ in range(GROW_ROUNDS):
         known = known | (inside & (np.linalg.norm(smooth - to_lab(base), axis=2) < GROW_CLOSE))
         base = skin_base(crop, known)
-    return base
-
-
-def _smooth_lab(crop: np.ndarray) -> np.ndarray:
-    from skindeep.colour import to_lab
-
-    return to_lab(cv2.GaussianBlur(crop, (0, 0), 1.0))  # like the fill's density: grain is not ink
+    return smooth, base
 
 
 def _skin_distance(crop: np.ndarray, known: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """(h, w, 3) float32 Lab difference of each pixel of ``crop`` (h, w, 3) uint8 from ``predicted_skin``."""
     from skindeep.colour import to_lab
 
-    return _smooth_lab(crop) - to_lab(predicted_skin(crop, known, inside))
+    smooth, base = _grown_prediction(crop, known, inside)
+    return smooth - to_lab(base)
 
 
 def colour_label(rgb: np.ndarray, skin: np.ndarray, boxes: list[list[int]],

@@ -21,11 +21,11 @@ import json
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from skindeep.errors import InputError
 from skindeep.model.pseudo import box_contexts, predicted_skin
+from skindeep.remove.fill import seeded_regions
 from skindeep.synth.photos import json_boxes, read_rgb, split_real_train
 from skindeep.synth.realink import write_layer
 
@@ -52,12 +52,9 @@ def ink_layer(crop: np.ndarray, skin: np.ndarray, inside: np.ndarray, prob: np.n
     t = np.clip(crop.astype(np.float32) / np.maximum(skin, 1.0), 0.0, 1.0)
     darkest = t.min(axis=2)
     amount = np.clip((WEAK - darkest) / FULL, 0.0, 1.0) * inside
-    count, regions = cv2.connectedComponents((amount > 0).astype(np.uint8), connectivity=8)
-    keep = np.zeros(count, bool)
-    keep[np.unique(regions[(darkest < STRONG) & (amount > 0)])] = True
+    regions, keep = seeded_regions((amount > 0).astype(np.uint8), darkest < STRONG)
     if prob is not None:
-        keep &= _changes_hue(t, regions, count) | (_mean(prob, regions, count) >= SEEN)
-    keep[0] = False
+        keep &= _changes_hue(t, regions, keep.size) | (_mean(prob, regions, keep.size) >= SEEN)
     amount = np.where(keep[regions], amount, 0.0).astype(np.float32)
     reflect = 1.0 - (1.0 - t) / np.maximum(amount, 1e-3)[..., None]
     reflect = np.where((amount > 0)[..., None], np.clip(reflect, 0.0, 1.0), 1.0).astype(np.float32)
