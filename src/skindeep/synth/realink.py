@@ -28,7 +28,7 @@ class RealInkBank:
         if not self.folder.is_dir():
             raise InputError(f"{self.folder}: real-ink folder does not exist (make it with python -m skindeep.model.realink)")
         self.files = sorted(self.folder.glob("*.png"))
-        self.sides = np.array([max(Image.open(f).size) for f in self.files], np.int64)
+        self.sides = np.array([_long_side(f) for f in self.files], np.int64)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -65,6 +65,11 @@ def write_layer(path: str | Path, alpha: np.ndarray, reflect: np.ndarray) -> Non
     rgba = np.clip(np.round(rgba * 255), 0, 255).astype(np.uint8)
     if not cv2.imwrite(str(path), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)):
         raise InputError(f"{path}: could not write the layer")
+
+
+def _long_side(path: Path) -> int:
+    with Image.open(path) as image:  # the header only; closed at once (a bank holds hundreds of layers)
+        return max(image.size)
 
 
 def _square(alpha: np.ndarray, reflect: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
