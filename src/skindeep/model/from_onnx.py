@@ -9,7 +9,7 @@ the same function:
   always runs in eval mode (``SkinDeepNet.train``), so this is exact in training too;
 - a spectrally normalised conv gets ``weight_orig`` = the folded weight and power-iteration vectors
   ``u``, ``v`` with ``u . (W v) = 1``, so eval mode's ``weight = W / (u . W v)`` is the folded weight
-  exactly (``_set_spectral``; checked end to end by ``check_rebuilt``).
+  exactly (``set_spectral``; checked end to end by ``check_rebuilt``).
 
 Convs are matched in execution order (torch forward hooks against the ONNX graph's Conv nodes) and by
 shape, so a mismatch fails loudly instead of loading the wrong weights.
@@ -85,18 +85,22 @@ def _onnx_convs(path: Path) -> tuple[list[tuple[np.ndarray, np.ndarray | None]],
     return convs, inits
 
 
-def _set_spectral(conv: nn.Conv2d, w: torch.Tensor) -> None:
+def set_spectral(conv: nn.Conv2d, w: torch.Tensor) -> None:
     """Give a spectrally normalised conv the folded weight ``w`` and unit vectors ``u``, ``v`` with
     ``u . (W v) = 1``: eval mode divides by exactly that, so ``weight == w``. ``v`` is the top right
     singular vector and ``u`` leans from the top left one toward the second by ``acos(1 / sigma)``
     (sigma of a folded weight is 1 to 1.5 %: the exporter's sigma came from one power iteration).
+    A weight whose sigma is under 1 (a blend of two, ``skindeep.model.blend``) gets ``u`` lengthened to
+    ``1 / sigma`` instead: eval mode does not normalise the vectors, so that is exact too.
     Training mode's power iteration then moves ``u`` back to the top singular vector, as it always does."""
     mat = w.reshape(w.shape[0], -1).double()
     u, s, vh = torch.linalg.svd(mat, full_matrices=False)
-    cos = min(1.0, 1.0 / float(s[0]))
+    top = float(s[0])
+    cos = min(1.0, 1.0 / top)
     lean = u[:, 1] if u.shape[1] > 1 else torch.zeros_like(u[:, 0])
     conv.weight_orig.data.copy_(w)
-    conv.weight_u.data.copy_((cos * u[:, 0] + (1.0 - cos * cos) ** 0.5 * lean).float())
+    length = max(1.0, 1.0 / top)
+    conv.weight_u.data.copy_((length * (cos * u[:, 0] + (1.0 - cos * cos) ** 0.5 * lean)).float())
     conv.weight_v.data.copy_(vh[0].float())
 
 
@@ -143,7 +147,7 @@ def model_from_onnx(path: str | Path, cfg: ModelConfig | None = None) -> SkinDee
                 raise InputError(f"{path}: conv {name} is {tuple(conv.weight.shape)} in the network but "
                                  f"{tuple(w.shape)} in the ONNX graph")
             if hasattr(conv, "weight_orig"):
-                _set_spectral(conv, w)
+                set_spectral(conv, w)
             else:
                 conv.weight.copy_(w)
             bias = None if b is None else torch.from_numpy(np.array(b, np.float32))
