@@ -310,6 +310,25 @@ def outlined_piece(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return img, disc(240, 320, 120, 160, 79), ring > 0
 
 
+def test_membrane_relaxation_is_the_plain_jacobi_sweep():
+    """The in-place sweeps give exactly what a fresh padded copy and a gather per sweep gave."""
+    from skindeep.remove.fill import JACOBI_STEPS, _relax
+
+    rng = np.random.default_rng(3)
+    for shape in ((37, 53, 3), (1, 9, 3), (12, 1, 1), (64, 40, 1)):
+        cur = (rng.random(shape) * 255).astype(np.float32)
+        free = rng.random(shape[:2]) < 0.7
+        want = cur.copy()
+        for _ in range(JACOBI_STEPS):
+            p = cv2.copyMakeBorder(want, 1, 1, 1, 1, cv2.BORDER_REPLICATE).reshape(
+                (shape[0] + 2, shape[1] + 2, -1))
+            avg = (p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]) * np.float32(0.25)
+            want[free] = avg[free]
+        got = _relax(cur.copy(), free[..., None])
+        assert got.shape == shape and np.array_equal(got, want), shape
+        assert not np.array_equal(got[free], cur[free])  # the sweeps moved the free pixels
+
+
 def test_snap_outline_takes_the_outline_left_outside_the_mask():
     img, mask, ring = outlined_piece()
     alpha = mask.astype(np.float32)
@@ -365,7 +384,10 @@ def test_soft_edge_takes_the_blurred_edge_of_the_line():
     results = {}
     for soft in (False, True):
         alpha = mask.astype(np.float32)
+        on_two = alpha.copy()
         boxes = snap_outline(img, alpha, [box], soft_edge=soft)
+        assert snap_outline(img, on_two, [box], soft_edge=soft, threads=2) == boxes
+        assert np.array_equal(on_two, alpha)  # the box shrunk beside the distances: the same mask
         assert 0.0 <= alpha.min() and alpha.max() <= 1.0
         out = img.copy()
         fill_skin(img, out, alpha, boxes, FillSettings(floor=1.0))
@@ -457,7 +479,10 @@ def test_enclosed_ink_joins_the_mask_and_enclosed_skin_does_not():
     img[open_patch] = red
     mask = piece & ~ink_island & ~skin_island & ~open_patch
     alpha = mask.astype(np.float32)
+    on_two = alpha.copy()
     take_enclosed_ink(img, alpha, [(90, 50, 231, 191)])
+    take_enclosed_ink(img, on_two, [(90, 50, 231, 191)], threads=2)  # the photo shrunk beside the mask
+    assert np.array_equal(alpha, on_two)
     assert (alpha[ink_island] == 1.0).all()  # the red island is the piece's ink
     assert not alpha[skin_island].any()  # bare skin inside the piece is kept
     assert not alpha[open_patch].any()  # not enclosed: the mask's edge is the detector's call

@@ -110,6 +110,25 @@ class FillSettings:
         return self.floor >= 1.0
 
 
+def _relax(cur: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """``JACOBI_STEPS`` Jacobi sweeps of ``cur`` (h, w, c) float32 on its ``free`` (h, w, 1) bool pixels, the
+    others held; the border replicated. One padded buffer whose middle is the solution, updated in place: a
+    new padded copy and a boolean gather per sweep made a 256 px membrane take 0.1 s."""
+    padded = cv2.copyMakeBorder(cur, 1, 1, 1, 1, cv2.BORDER_REPLICATE).reshape(
+        (cur.shape[0] + 2, cur.shape[1] + 2, -1))
+    inner = padded[1:-1, 1:-1]
+    avg = np.empty_like(inner)
+    for _ in range(JACOBI_STEPS):
+        np.add(padded[:-2, 1:-1], padded[2:, 1:-1], out=avg)
+        avg += padded[1:-1, :-2]
+        avg += padded[1:-1, 2:]
+        avg *= np.float32(0.25)
+        np.copyto(inner, avg, where=free)
+        padded[0, 1:-1], padded[-1, 1:-1] = inner[0], inner[-1]  # the corners are never read
+        padded[1:-1, 0], padded[1:-1, -1] = inner[:, 0], inner[:, -1]
+    return np.ascontiguousarray(inner)
+
+
 def _membrane(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Harmonic interpolation of ``values`` (h, w, c) float32 from the ``known`` (h, w) bool pixels.
 
@@ -139,11 +158,7 @@ def _membrane(values: np.ndarray, known: np.ndarray) -> np.ndarray:
         cur[fixed] = fixed_value[fixed]
         free = ~fixed
         if free.any():
-            for _ in range(JACOBI_STEPS):
-                padded = cv2.copyMakeBorder(cur, 1, 1, 1, 1, cv2.BORDER_REPLICATE).reshape(
-                    (cur.shape[0] + 2, cur.shape[1] + 2, -1))
-                avg = (padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]) * np.float32(0.25)
-                cur[free] = avg[free]
+            cur = _relax(cur, free[..., None])
         solution = cur
     return solution.reshape(values.shape)
 
@@ -505,13 +520,15 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge
         if not core.any():
             grown_boxes.append(box)
             continue
+        rgb_box = rgb[gy0:gy1, gx0:gx1]
+        lab = alongside(_small_lab, rgb_box, threads=threads)
         near = cv2.distanceTransform((~core).astype(np.uint8), cv2.DIST_L2, 3) <= gap
         skin_beyond = ~near & (a == 0)
         if skin_beyond.sum() < MIN_KNOWN:
+            lab.result()
             grown_boxes.append(box)
             continue
-        rgb_box = rgb[gy0:gy1, gx0:gx1]
-        lab = _small_lab(rgb_box)
+        lab = lab.result()
         ink_like = _ink_like(rgb_box, skin_beyond, _local_skin(rgb_box, skin_beyond, lab))
         allowed = (core | (near & (a < 1) & ink_like)).astype(np.uint8)
         grown = _connected(core, allowed)  # only through ink-like pixels, all within ``gap`` px
@@ -522,7 +539,7 @@ def snap_outline(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], soft_edge
     return merge_boxes(grown_boxes)
 
 
-def take_enclosed_ink(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box]) -> None:
+def take_enclosed_ink(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], threads: int = 1) -> None:
     """Take the ink a mask encloses but missed into it, in place.
 
     The detector often leaves islands inside a colour piece (a red comb, a yellow beak: ink it takes for
@@ -533,7 +550,7 @@ def take_enclosed_ink(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box]) -> N
     and nearer to the ink around them (the mean Lab of the masked pixels nearby) than to that skin; a
     nipple or a patch of bare skin inside a black piece is nearer to the skin, and stays.
     rgb: (H, W, 3) uint8. alpha: (H, W) float32 0..1. boxes: boxes (x0, y0, x1, y1) holding every masked
-    pixel; the islands lie inside them, so they still do.
+    pixel; the islands lie inside them, so they still do. threads: 2 or more shrink the photo beside the mask.
     """
     for box in boxes:
         gap, (gx0, gy0, gx1, gy1), a, core = _outline_box(alpha, box)
@@ -544,12 +561,13 @@ def take_enclosed_ink(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box]) -> N
         # size took a second), and only the islands' own pixels at full size.
         size = working_size(*core.shape, WORK_SIDE)
         scale = size[0] / core.shape[1]
+        small = alongside(cv2.resize, rgb[gy0:gy1, gx0:gx1], size, None, 0, 0, cv2.INTER_AREA, threads=threads)
         core_small = _shrunk(core, size)
         far = cv2.distanceTransform((core_small < 0.5).astype(np.uint8), cv2.DIST_L2, 3) > max(1.0, gap * scale)
         beyond = far & (_shrunk((a == 0) & ~enclosed, size) > 0.99)
+        small = small.result()
         if beyond.sum() < MIN_KNOWN:
             continue
-        small = cv2.resize(rgb[gy0:gy1, gx0:gx1], size, interpolation=cv2.INTER_AREA)
         skin = to_lab(skin_base(small, _clean_skin(small, beyond, False)))
         ink = _clean_blur(to_lab(small), core_small, max(2.0, 0.1 * max(size)))
         ys, xs = np.nonzero(enclosed)

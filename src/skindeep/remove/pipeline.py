@@ -695,7 +695,7 @@ class Remover:
             boxes = snap_outline(rgb, alpha, boxes, self.config.fill.soft_edge, self.config.fill.halo,
                                  self._threads())  # before "limit", keep and faces cut the mask
         if self.config.fill is not None and self.config.fill.enclosed_ink and mask_mode != "replace":
-            take_enclosed_ink(rgb, alpha, boxes)  # a user's region is what it is
+            take_enclosed_ink(rgb, alpha, boxes, self._threads())  # a user's region is what it is
         for x0, y0, x1, y1 in boxes:
             box = alpha[y0:y1, x0:x1]
             if user_mask is not None and mask_mode == "limit":
