@@ -64,8 +64,10 @@ def test_dark_mark_is_changed(remover):
     assert res.image[mark].mean() > img[mark].mean() + 40  # blurred with the skin around it
     assert (res.ink_mask[mark] == 255).all()
     assert res.ink_prob[302:310, 305:495].min() > 0.5 and res.ink_prob[:100].max() < 0.1
-    # The layer holds the original pixels with the mask as alpha.
+    # The layer holds the original pixels with the mask as alpha, stacked only when it is read.
+    assert "layer" not in vars(res)
     assert np.array_equal(res.layer[..., :3], img) and np.array_equal(res.layer[..., 3], res.ink_mask)
+    assert res.layer.shape == (600, 800, 4) and res.layer.dtype == np.uint8 and res.layer is res.layer
 
 
 def test_user_mask_restricts_and_keep_protects(remover):
