@@ -6,8 +6,9 @@ each tattoo box of real-train's train split the bare skin is predicted from the 
 bare skin inside it (``skindeep.model.pseudo.predicted_skin``); the photo divided by that prediction is the
 ink's transmittance. A pixel holds ink where some channel is darker than ``WEAK`` times the skin, and only in
 connected ink that somewhere reaches ``STRONG`` (a shading error of the prediction is broad and shallow, ink
-is not) and that either changes the skin's hue or is seen by the detector (a limb's shadow keeps the hue). The layer then goes onto clean people photos (``skindeep.synth.realink``), where everything around it
-is known bare skin or clothing.
+is not) and that either changes the skin's hue or is seen by the detector (a limb's shadow keeps the hue).
+The layer then goes onto clean people photos (``skindeep.synth.realink``), where everything around it is
+known bare skin or clothing.
 
     python -m skindeep.model.realink --out cache/realink [--model M.onnx]
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from skindeep.errors import InputError
 from skindeep.model.pseudo import box_contexts, predicted_skin
-from skindeep.remove.fill import seeded_regions
+from skindeep.remove.fill import region_means, seeded_regions
 from skindeep.synth.photos import json_boxes, read_rgb, split_real_train
 from skindeep.synth.realink import write_layer
 
@@ -54,23 +55,18 @@ def ink_layer(crop: np.ndarray, skin: np.ndarray, inside: np.ndarray, prob: np.n
     amount = np.clip((WEAK - darkest) / FULL, 0.0, 1.0) * inside
     regions, keep = seeded_regions((amount > 0).astype(np.uint8), darkest < STRONG)
     if prob is not None:
-        keep &= _changes_hue(t, regions, keep.size) | (_mean(prob, regions, keep.size) >= SEEN)
+        keep &= _changes_hue(t, regions, keep.size) | (region_means(prob, regions, keep.size) >= SEEN)
     amount = np.where(keep[regions], amount, 0.0).astype(np.float32)
     reflect = 1.0 - (1.0 - t) / np.maximum(amount, 1e-3)[..., None]
     reflect = np.where((amount > 0)[..., None], np.clip(reflect, 0.0, 1.0), 1.0).astype(np.float32)
     return amount, reflect
 
 
-def _mean(values: np.ndarray, regions: np.ndarray, count: int) -> np.ndarray:
-    total = np.bincount(regions.ravel(), values.ravel().astype(np.float64), count)
-    return total / np.maximum(np.bincount(regions.ravel(), minlength=count), 1)
-
-
 def _changes_hue(t: np.ndarray, regions: np.ndarray, count: int) -> np.ndarray:
     """(count,) bool: the component's mean log ratio of its transmittance's largest to smallest channel
     reaches ``HUE``."""
     spread = np.log(t.max(axis=2) + 0.02) - np.log(t.min(axis=2) + 0.02)
-    return _mean(spread, regions, count) >= np.log(HUE)
+    return region_means(spread, regions, count) >= np.log(HUE)
 
 
 def photo_layers(rgb: np.ndarray, skin: np.ndarray, boxes: list[list[int]], prob: np.ndarray | None = None):

@@ -635,6 +635,13 @@ def seeded_regions(allowed: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, n
     return labels, hit
 
 
+def region_means(values: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+    """(count,) float64: the mean of ``values`` (h, w) over each region of ``labels`` (h, w) int 0..count - 1
+    (as ``seeded_regions`` gives them); 0 for a label with no pixel."""
+    total = np.bincount(labels.ravel(), values.ravel().astype(np.float64), count)
+    return total / np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
+
+
 def _connected(seed: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """(h, w) bool: the pixels of ``allowed`` (h, w) uint8 0/1 8-connected through it to ``seed`` (h, w) bool."""
     labels, hit = seeded_regions(allowed, seed)

@@ -26,7 +26,14 @@ import numpy as np
 
 from skindeep.colour import to_lab
 from skindeep.remove.face import FaceProtector, face_hull, hair_zone
-from skindeep.remove.fill import OUTLIER_LAB, FillSettings, fill_skin, snap_outline, take_enclosed_ink
+from skindeep.remove.fill import (
+    OUTLIER_LAB,
+    FillSettings,
+    fill_skin,
+    region_means,
+    snap_outline,
+    take_enclosed_ink,
+)
 from skindeep.remove.gate import gate_blobs
 from skindeep.remove.grain import add_grain
 from skindeep.remove.resample import Box, merge_boxes, resize, upsample_region
@@ -202,8 +209,7 @@ def _without_spill(mask: np.ndarray, on_skin_small: np.ndarray, rgb: np.ndarray)
     inside = cv2.resize((mask > 0).astype(np.uint8), (ws, hs), interpolation=cv2.INTER_NEAREST) > 0
     skin = on_skin_small >= 0.5
     regions, region_of = cv2.connectedComponents(inside.astype(np.uint8), connectivity=8)
-    skin_share = np.bincount(region_of[inside], weights=skin[inside], minlength=regions) / np.maximum(
-        np.bincount(region_of[inside], minlength=regions), 1)
+    skin_share = region_means(skin, region_of, regions)  # read only inside the regions (label 0 is outside)
     off = inside & ~skin & (skin_share[region_of] >= SPILL_SKIN_SHARE)
     if not off.any():
         return mask
