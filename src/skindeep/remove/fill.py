@@ -452,9 +452,14 @@ def _skin_coloured(rgb: np.ndarray, threads: int) -> np.ndarray:
     return by_rows(skin_coloured, (rgb,), np.empty(rgb.shape[:2], bool), threads, SKIN_COLOURED_REACH)
 
 
+def _small(rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` (h, w, 3) uint8 shrunk to the working size (long side ``WORK_SIDE``): (h', w', 3) uint8."""
+    return cv2.resize(rgb, working_size(*rgb.shape[:2], WORK_SIDE), interpolation=cv2.INTER_AREA)
+
+
 def _small_lab(rgb: np.ndarray) -> np.ndarray:
-    """``rgb`` (h, w, 3) uint8 shrunk to the working size, in Lab: (h', w', 3) float32."""
-    return to_lab(cv2.resize(rgb, working_size(*rgb.shape[:2], WORK_SIDE), interpolation=cv2.INTER_AREA))
+    """``_small(rgb)`` in Lab: (h', w', 3) float32."""
+    return to_lab(_small(rgb))
 
 
 def _local_skin(rgb: np.ndarray, known: np.ndarray, lab: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -561,7 +566,7 @@ def take_enclosed_ink(rgb: np.ndarray, alpha: np.ndarray, boxes: list[Box], thre
         # size took a second), and only the islands' own pixels at full size.
         size = working_size(*core.shape, WORK_SIDE)
         scale = size[0] / core.shape[1]
-        small = alongside(cv2.resize, rgb[gy0:gy1, gx0:gx1], size, None, 0, 0, cv2.INTER_AREA, threads=threads)
+        small = alongside(_small, rgb[gy0:gy1, gx0:gx1], threads=threads)
         core_small = _shrunk(core, size)
         far = cv2.distanceTransform((core_small < 0.5).astype(np.uint8), cv2.DIST_L2, 3) > max(1.0, gap * scale)
         beyond = far & (_shrunk((a == 0) & ~enclosed, size) > 0.99)
