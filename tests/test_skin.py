@@ -203,6 +203,36 @@ def test_skin_toned_clothing_recolours_only_clothing_and_keeps_its_texture():
     assert (lum[0::2] < lum[1::2]).all()  # the stripes (lightness) survive
 
 
+def test_skin_toned_background_recolours_each_chosen_label_on_its_own_and_never_skin():
+    rng = np.random.default_rng(1)
+    img = np.full((24, 36, 3), (40, 90, 200), np.uint8)  # blue floor, cloth and skin alike
+    labels = np.full((24, 36), S.LABEL_BACKGROUND, np.uint8)
+    labels[:, 12:24] = S.LABEL_CLOTHING
+    labels[:, 24:] = S.LABEL_SKIN
+    out = S.skin_toned_clothing(rng, img, labels, (S.LABEL_BACKGROUND,))
+    np.testing.assert_array_equal(out[:, 12:], img[:, 12:])  # clothing and skin untouched
+    hue = cv2.cvtColor(out, cv2.COLOR_RGB2HSV)[..., 0]
+    assert ((hue[:, :12] >= 2) & (hue[:, :12] <= 21)).all()  # the floor is skin-toned now
+    both = S.skin_toned_clothing(np.random.default_rng(1), img, labels, (S.LABEL_BACKGROUND, S.LABEL_CLOTHING))
+    np.testing.assert_array_equal(both[:, 24:], img[:, 24:])
+    assert np.abs(both[:, 12:24].astype(int) - img[:, 12:24]).max() > 40  # the cloth recoloured too
+    np.testing.assert_array_equal(S.skin_toned_clothing(rng, img, labels, ()), img)  # nothing chosen: as given
+
+
+def test_augment_recolours_the_background_only_when_asked():
+    rng_img = np.random.default_rng(2)
+    image = rng_img.integers(0, 40, (64, 64, 3), dtype=np.uint8)
+    image[..., 2] += 180  # a blue, grainy background
+    labels = np.full((64, 64), S.LABEL_BACKGROUND, np.uint8)
+    plain = S.SkinNetTrainSpec(size=48, p_recolour=0.0, p_recolour_background=0.0)
+    asked = S.SkinNetTrainSpec(size=48, p_recolour=0.0, p_recolour_background=1.0)
+    for seed in range(3):
+        a, _ = S.augment(np.random.default_rng(seed), image, labels, plain)
+        b, _ = S.augment(np.random.default_rng(seed), image, labels, asked)
+        assert a[..., 2].mean() > a[..., 0].mean() + 0.3  # still blue
+        assert b[..., 0].mean() > b[..., 2].mean()  # red over blue: skin-toned
+
+
 def test_hair_weight_makes_hair_taken_for_skin_cost_more():
     torch = pytest.importorskip("torch")
     labels = np.zeros((1, 8, 8), np.uint8)

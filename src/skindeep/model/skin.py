@@ -147,17 +147,27 @@ def whole_view(rng: np.random.Generator, rgb: np.ndarray, labels: np.ndarray, si
     return _random_flip(rng, img, lab)
 
 
-def skin_toned_clothing(rng: np.random.Generator, rgb: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """``rgb`` with the pixels labelled clothing recoloured to a random skin-like hue and saturation, their
-    lightness and texture kept: colour alone must not decide skin (orange trousers, a red plaid coat)."""
-    cloth = labels == LABEL_CLOTHING
-    if not cloth.any():
+def skin_toned_clothing(rng: np.random.Generator, rgb: np.ndarray, labels: np.ndarray,
+                        codes: tuple[int, ...] = (LABEL_CLOTHING,)) -> np.ndarray:
+    """``rgb`` with the pixels of each label code in ``codes`` (clothing by default) recoloured to a random
+    skin-like hue and saturation, one draw per code, their lightness and texture kept: colour alone must not
+    decide skin (orange trousers, a red plaid coat, a beige stone floor)."""
+    hsv, chosen = None, np.zeros(labels.shape, bool)
+    for code in codes:
+        region = labels == code
+        if not region.any():
+            continue
+        if hsv is None:
+            hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+        hsv[..., 0][region] = int(rng.integers(3, 20))  # OpenCV hue 0..180: reds to oranges, where skin is
+        sat = hsv[..., 1][region].astype(np.float32)
+        hsv[..., 1][region] = np.clip(sat * rng.uniform(0.4, 1.0) + rng.uniform(30, 90), 0, 255).astype(np.uint8)
+        chosen |= region
+    if hsv is None:
         return rgb
-    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
-    hsv[..., 0][cloth] = int(rng.integers(3, 20))  # OpenCV hue 0..180: reds to oranges, where skin is
-    sat = hsv[..., 1][cloth].astype(np.float32)
-    hsv[..., 1][cloth] = np.clip(sat * rng.uniform(0.4, 1.0) + rng.uniform(30, 90), 0, 255).astype(np.uint8)
-    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    out = rgb.copy()  # the HSV round trip is lossy: only the recoloured pixels are written back
+    out[chosen] = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[chosen]
+    return out
 
 
 def build_set(spec: SkinSetSpec, out: str | Path, log=print) -> Path:
@@ -343,6 +353,9 @@ class SkinNetTrainSpec:
     lr: float = 1.5e-3  # the head; the pretrained encoder gets lr * encoder_lr_scale
     encoder_lr_scale: float = 0.3
     p_recolour: float = 0.35  # clothing recoloured skin-like (skin_toned_clothing), on the fly
+    # Background (and people/'s "not skin") recoloured skin-like, on the fly: floors, walls and cloth behind
+    # people that the labelled photos rarely show in skin colours (experiment 48). 0 = skinnet3/4's recipe.
+    p_recolour_background: float = 0.0
     hair_weight: float = 3.0  # skin_loss: hair taken for skin costs this much more (1 = session 7's net)
     save_every: int = 100
     seed: int = 0
@@ -359,8 +372,10 @@ def augment(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray, spe
     img = cv2.resize(image[y0:y0 + side, x0:x0 + side], (spec.size, spec.size), interpolation=cv2.INTER_AREA)
     lab = cv2.resize(labels[y0:y0 + side, x0:x0 + side], (spec.size, spec.size), interpolation=cv2.INTER_NEAREST)
     img, lab = _random_flip(rng, img, lab)
-    if rng.random() < spec.p_recolour:
-        img = skin_toned_clothing(rng, img, lab)
+    codes = (LABEL_CLOTHING,) if rng.random() < spec.p_recolour else ()
+    if spec.p_recolour_background > 0 and rng.random() < spec.p_recolour_background:  # skinnet4's draws kept
+        codes += (LABEL_BACKGROUND, LABEL_NOT_SKIN)
+    img = skin_toned_clothing(rng, img, lab, codes)
     img = cv2.GaussianBlur(img, (0, 0), INPUT_BLUR).astype(np.float32) / 255.0
     gains = rng.uniform(0.93, 1.07, size=3).astype(np.float32) * rng.uniform(0.75, 1.25)
     mean = img.mean()
@@ -495,6 +510,8 @@ def main(argv: list[str] | None = None) -> None:
     n.add_argument("--steps", type=int, default=SkinNetTrainSpec.steps)
     n.add_argument("--batch", type=int, default=SkinNetTrainSpec.batch)
     n.add_argument("--hair-weight", type=float, default=SkinNetTrainSpec.hair_weight)
+    n.add_argument("--recolour-background", type=float, default=SkinNetTrainSpec.p_recolour_background,
+                   help="share of views whose background is recoloured skin-like")
     n.add_argument("--resume", action="store_true")
     g = sub.add_parser("graft", help="put a trained skin head (same encoder) or skin network into a network")
     g.add_argument("model")
@@ -502,7 +519,8 @@ def main(argv: list[str] | None = None) -> None:
     g.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     if args.cmd == "train-net":
-        spec = SkinNetTrainSpec(steps=args.steps, batch=args.batch, hair_weight=args.hair_weight)
+        spec = SkinNetTrainSpec(steps=args.steps, batch=args.batch, hair_weight=args.hair_weight,
+                                p_recolour_background=args.recolour_background)
         train_net(args.cache, args.out, spec, resume=args.resume)
     elif args.cmd == "graft":
         print(graft(args.model, args.skin, args.out))
