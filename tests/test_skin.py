@@ -233,6 +233,34 @@ def test_augment_recolours_the_background_only_when_asked():
         assert b[..., 0].mean() > b[..., 2].mean()  # red over blue: skin-toned
 
 
+def test_floor_texture_is_a_skin_toned_surface_of_cells_with_grout():
+    for seed in range(6):
+        tex = S.floor_texture(np.random.default_rng(seed), 96)
+        assert tex.shape == (96, 96, 3) and tex.dtype == np.uint8
+        hsv = cv2.cvtColor(tex, cv2.COLOR_RGB2HSV)
+        warm = (hsv[..., 0] <= 30) | (hsv[..., 1] < 40)  # beiges, browns, terracottas or greys: no blues, greens
+        assert warm.mean() > 0.8
+        grey = cv2.cvtColor(tex, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        assert grey.std() > 8  # cells of different colours, not a flat wash
+    a, b = (S.floor_texture(np.random.default_rng(7), 64) for _ in range(2))
+    np.testing.assert_array_equal(a, b)  # the generator alone decides it
+
+
+def test_with_floor_replaces_only_the_background_and_not_skin():
+    rng = np.random.default_rng(0)
+    img = np.full((64, 64, 3), 30, np.uint8)
+    labels = np.full((64, 64), S.LABEL_SKIN, np.uint8)
+    labels[:, :20] = S.LABEL_BACKGROUND
+    labels[:, 20:30] = S.LABEL_NOT_SKIN
+    labels[:, 30:40] = S.LABEL_CLOTHING
+    labels[:, 40:50] = S.LABEL_HAIR
+    out = S.with_floor(rng, img, labels)
+    np.testing.assert_array_equal(out[:, 30:], img[:, 30:])  # clothing, hair and skin as they were
+    assert np.abs(out[:, :30].astype(int) - 30).mean() > 20  # the floor is laid where nothing is skin
+    only_skin = np.full((64, 64), S.LABEL_SKIN, np.uint8)
+    assert S.with_floor(rng, img, only_skin) is img
+
+
 def test_hair_weight_makes_hair_taken_for_skin_cost_more():
     torch = pytest.importorskip("torch")
     labels = np.zeros((1, 8, 8), np.uint8)

@@ -170,6 +170,53 @@ def skin_toned_clothing(rng: np.random.Generator, rgb: np.ndarray, labels: np.nd
     return out
 
 
+def _surface_colours(rng: np.random.Generator, n: int) -> np.ndarray:
+    """(n, 3) uint8 RGB colours of stone, tile and wood: mostly skin-like beiges, browns and terracottas, some
+    greys."""
+    hsv = np.stack([rng.uniform(4, 26, n), rng.uniform(25, 170, n), rng.uniform(60, 235, n)], 1)
+    grey = rng.random(n) < 0.2
+    hsv[grey, 1] = rng.uniform(0, 25, int(grey.sum()))
+    return cv2.cvtColor(hsv.astype(np.uint8)[None], cv2.COLOR_HSV2RGB)[0]
+
+
+def floor_texture(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A (size, size, 3) uint8 skin-toned hard surface: a stone mosaic (Voronoi cells of random colours) or
+    square tiles, with grout lines, shading and grain. Floors and walls like these stand beside tattooed
+    skin in studio photos, and the labelled photos hardly show any (experiment 48)."""
+    if rng.random() < 0.6:  # mosaic: each pixel takes the colour of its nearest seed
+        n = int(rng.integers(12, 120))
+        seeds = rng.uniform(0, size, (n, 2)).astype(np.float32)
+        yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+        d = (yy[..., None] - seeds[:, 0]) ** 2 + (xx[..., None] - seeds[:, 1]) ** 2
+        part = np.partition(d, 1, axis=-1)
+        cell = d.argmin(-1)
+        grout = np.sqrt(part[..., 1]) - np.sqrt(part[..., 0]) < rng.uniform(1.0, 4.0)
+    else:  # tiles on a square grid
+        side = int(rng.integers(size // 10, size // 2))
+        yy, xx = np.mgrid[0:size, 0:size]
+        rows, cols = yy // side, xx // side
+        cell = rows * (size // side + 1) + cols
+        width = int(rng.integers(1, 4))
+        grout = (yy % side < width) | (xx % side < width)
+        n = int(cell.max()) + 1
+    img = _surface_colours(rng, n)[cell].astype(np.float32)
+    img[grout] = _surface_colours(rng, 1)[0] * rng.uniform(0.3, 1.3)
+    img *= 1 + rng.uniform(-0.25, 0.25) * np.linspace(-1, 1, size, dtype=np.float32)[:, None, None]  # light falloff
+    img += rng.normal(0, rng.uniform(2, 10), img.shape).astype(np.float32)
+    return np.clip(cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.2)), 0, 255).astype(np.uint8)
+
+
+def with_floor(rng: np.random.Generator, rgb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``rgb`` (S, S, 3) uint8 with its background (and people/'s "not skin") replaced by a
+    :func:`floor_texture`; the labels stay as they are: a surface is not skin."""
+    where = (labels == LABEL_BACKGROUND) | (labels == LABEL_NOT_SKIN)
+    if not where.any():
+        return rgb
+    out = rgb.copy()
+    out[where] = floor_texture(rng, rgb.shape[0])[where]
+    return out
+
+
 def build_set(spec: SkinSetSpec, out: str | Path, log=print) -> Path:
     """Write ``out/skin.npz``: images (N, S, S, 3) uint8 (synthetic tattoos on the labelled photos, and
     real boxed photos) and labels (N, S, S) uint8 codes. Train splits only."""
@@ -356,6 +403,7 @@ class SkinNetTrainSpec:
     # Background (and people/'s "not skin") recoloured skin-like, on the fly: floors, walls and cloth behind
     # people that the labelled photos rarely show in skin colours (experiment 48). 0 = skinnet3/4's recipe.
     p_recolour_background: float = 0.0
+    p_floor: float = 0.0  # background replaced by a skin-toned floor or wall texture (with_floor), on the fly
     hair_weight: float = 3.0  # skin_loss: hair taken for skin costs this much more (1 = session 7's net)
     save_every: int = 100
     seed: int = 0
@@ -376,6 +424,8 @@ def augment(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray, spe
     if spec.p_recolour_background > 0 and rng.random() < spec.p_recolour_background:  # skinnet4's draws kept
         codes += (LABEL_BACKGROUND, LABEL_NOT_SKIN)
     img = skin_toned_clothing(rng, img, lab, codes)
+    if spec.p_floor > 0 and rng.random() < spec.p_floor:  # drawn only when asked: skinnet4's draws kept
+        img = with_floor(rng, img, lab)
     img = cv2.GaussianBlur(img, (0, 0), INPUT_BLUR).astype(np.float32) / 255.0
     gains = rng.uniform(0.93, 1.07, size=3).astype(np.float32) * rng.uniform(0.75, 1.25)
     mean = img.mean()
@@ -512,6 +562,8 @@ def main(argv: list[str] | None = None) -> None:
     n.add_argument("--hair-weight", type=float, default=SkinNetTrainSpec.hair_weight)
     n.add_argument("--recolour-background", type=float, default=SkinNetTrainSpec.p_recolour_background,
                    help="share of views whose background is recoloured skin-like")
+    n.add_argument("--floor", type=float, default=SkinNetTrainSpec.p_floor,
+                   help="share of views whose background is replaced by a floor or wall texture")
     n.add_argument("--resume", action="store_true")
     g = sub.add_parser("graft", help="put a trained skin head (same encoder) or skin network into a network")
     g.add_argument("model")
@@ -520,7 +572,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.cmd == "train-net":
         spec = SkinNetTrainSpec(steps=args.steps, batch=args.batch, hair_weight=args.hair_weight,
-                                p_recolour_background=args.recolour_background)
+                                p_recolour_background=args.recolour_background, p_floor=args.floor)
         train_net(args.cache, args.out, spec, resume=args.resume)
     elif args.cmd == "graft":
         print(graft(args.model, args.skin, args.out))
