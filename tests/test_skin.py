@@ -187,7 +187,7 @@ def test_user_replace_mask_is_not_gated(tiny_skin_model_path):
     assert out.ink_mask[20:76, 140:146].min() == 255
 
 
-def test_skin_toned_clothing_recolours_only_clothing_and_keeps_its_texture():
+def test_recolour_skin_like_recolours_only_clothing_and_keeps_its_texture():
     rng = np.random.default_rng(0)
     img = np.zeros((32, 32, 3), np.uint8)
     img[..., 2] = 200  # blue everywhere
@@ -195,7 +195,7 @@ def test_skin_toned_clothing_recolours_only_clothing_and_keeps_its_texture():
     img[::2, :16] = (30, 100, 20)  # ...with stripes: its texture
     labels = np.full((32, 32), S.LABEL_SKIN, np.uint8)
     labels[:, :16] = S.LABEL_CLOTHING
-    out = S.skin_toned_clothing(rng, img, labels)
+    out = S.recolour_skin_like(rng, img, labels)
     np.testing.assert_array_equal(out[:, 16:], img[:, 16:])  # everything but clothing untouched
     hue = cv2.cvtColor(out, cv2.COLOR_RGB2HSV)[:, :16, 0]
     assert ((hue >= 2) & (hue <= 21)).all()  # red-orange, where skin hues are
@@ -209,14 +209,14 @@ def test_skin_toned_background_recolours_each_chosen_label_on_its_own_and_never_
     labels = np.full((24, 36), S.LABEL_BACKGROUND, np.uint8)
     labels[:, 12:24] = S.LABEL_CLOTHING
     labels[:, 24:] = S.LABEL_SKIN
-    out = S.skin_toned_clothing(rng, img, labels, (S.LABEL_BACKGROUND,))
+    out = S.recolour_skin_like(rng, img, labels, (S.LABEL_BACKGROUND,))
     np.testing.assert_array_equal(out[:, 12:], img[:, 12:])  # clothing and skin untouched
     hue = cv2.cvtColor(out, cv2.COLOR_RGB2HSV)[..., 0]
     assert ((hue[:, :12] >= 2) & (hue[:, :12] <= 21)).all()  # the floor is skin-toned now
-    both = S.skin_toned_clothing(np.random.default_rng(1), img, labels, (S.LABEL_BACKGROUND, S.LABEL_CLOTHING))
+    both = S.recolour_skin_like(np.random.default_rng(1), img, labels, (S.LABEL_BACKGROUND, S.LABEL_CLOTHING))
     np.testing.assert_array_equal(both[:, 24:], img[:, 24:])
     assert np.abs(both[:, 12:24].astype(int) - img[:, 12:24]).max() > 40  # the cloth recoloured too
-    np.testing.assert_array_equal(S.skin_toned_clothing(rng, img, labels, ()), img)  # nothing chosen: as given
+    np.testing.assert_array_equal(S.recolour_skin_like(rng, img, labels, ()), img)  # nothing chosen: as given
 
 
 def test_augment_recolours_the_background_only_when_asked():

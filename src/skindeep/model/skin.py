@@ -104,7 +104,7 @@ class SkinSetSpec:
     # jumpsuits and khaki trousers skin at 320 px (experiment 21).
     per_whole: int = 0
     seed: int = 0
-    p_recolour: float = 0.0  # share of samples whose clothing is recoloured skin-like (skin_toned_clothing)
+    p_recolour: float = 0.0  # share of samples whose clothing is recoloured skin-like (recolour_skin_like)
 
 
 def _random_flip(rng: np.random.Generator, img: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +147,7 @@ def whole_view(rng: np.random.Generator, rgb: np.ndarray, labels: np.ndarray, si
     return _random_flip(rng, img, lab)
 
 
-def skin_toned_clothing(rng: np.random.Generator, rgb: np.ndarray, labels: np.ndarray,
+def recolour_skin_like(rng: np.random.Generator, rgb: np.ndarray, labels: np.ndarray,
                         codes: tuple[int, ...] = (LABEL_CLOTHING,)) -> np.ndarray:
     """``rgb`` with the pixels of each label code in ``codes`` (clothing by default) recoloured to a random
     skin-like hue and saturation, one draw per code, their lightness and texture kept: colour alone must not
@@ -247,7 +247,7 @@ def build_set(spec: SkinSetSpec, out: str | Path, log=print) -> Path:
             lab = crop_labels(full, sample.params, spec.size)
             image = sample.tattooed
             if spec.p_recolour > 0 and rng.random() < spec.p_recolour:
-                image = skin_toned_clothing(rng, image, lab)
+                image = recolour_skin_like(rng, image, lab)
             images.append(image)
             labels.append(lab)
         if i % 200 == 0:
@@ -399,7 +399,7 @@ class SkinNetTrainSpec:
     size: int = 224  # crops of the 256 px samples
     lr: float = 1.5e-3  # the head; the pretrained encoder gets lr * encoder_lr_scale
     encoder_lr_scale: float = 0.3
-    p_recolour: float = 0.35  # clothing recoloured skin-like (skin_toned_clothing), on the fly
+    p_recolour: float = 0.35  # clothing recoloured skin-like (recolour_skin_like), on the fly
     # Background (and people/'s "not skin") recoloured skin-like, on the fly: floors, walls and cloth behind
     # people that the labelled photos rarely show in skin colours (experiment 48). 0 = skinnet3/4's recipe.
     p_recolour_background: float = 0.0
@@ -412,8 +412,9 @@ class SkinNetTrainSpec:
 def augment(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray, spec: SkinNetTrainSpec
             ) -> tuple[np.ndarray, np.ndarray]:
     """One training view of a (S, S, 3) uint8 sample and its (S, S) label codes: a random zoomed crop,
-    a flip, skin-toned clothing, exposure / contrast / white-balance jitter, then what the detector sees
-    (``soften``). Returns (size, size, 3) float32 0..1 and (size, size) uint8."""
+    a flip, skin-toned clothing (and, when ``spec`` asks, a skin-toned background or a floor laid over it),
+    exposure / contrast / white-balance jitter, then what the detector sees (``soften``). Returns
+    (size, size, 3) float32 0..1 and (size, size) uint8."""
     s = image.shape[0]
     side = int(s * rng.uniform(0.55, 1.0))
     y0, x0 = rng.integers(0, s - side + 1, size=2)
@@ -423,7 +424,7 @@ def augment(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray, spe
     codes = (LABEL_CLOTHING,) if rng.random() < spec.p_recolour else ()
     if spec.p_recolour_background > 0 and rng.random() < spec.p_recolour_background:  # skinnet4's draws kept
         codes += (LABEL_BACKGROUND, LABEL_NOT_SKIN)
-    img = skin_toned_clothing(rng, img, lab, codes)
+    img = recolour_skin_like(rng, img, lab, codes)
     if spec.p_floor > 0 and rng.random() < spec.p_floor:  # drawn only when asked: skinnet4's draws kept
         img = with_floor(rng, img, lab)
     img = cv2.GaussianBlur(img, (0, 0), INPUT_BLUR).astype(np.float32) / 255.0
