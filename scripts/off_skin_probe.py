@@ -26,9 +26,11 @@ def read(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-def changed(remover, rgb: np.ndarray) -> np.ndarray:
-    """(H, W) bool: pixels the remover moves by more than 8 levels in any channel."""
-    return np.abs(np.asarray(remover.remove(rgb).image)[..., :3].astype(np.int16) - rgb).max(-1) > 8
+def changed(remover, rgb: np.ndarray, where: np.ndarray | None = None) -> float:
+    """Share of the ``where`` pixels the remover moves by more than 8 levels in any channel."""
+    from skindeep.eval.metrics import changed_fraction
+
+    return changed_fraction(np.asarray(remover.remove(rgb).image)[..., :3], rgb, where, tol=8)
 
 
 def main(models: list[str]) -> None:
@@ -41,8 +43,8 @@ def main(models: list[str]) -> None:
     for model in models:
         remover = Remover(model_path=model)
         skin, skin2 = remover.skin(bear)[..., 0], remover.skin(fabric)[..., 0]
-        print(f"{model}: floor changed {changed(remover, bear)[floor].mean():.1%}, floor skin prob "
-              f"{skin[floor].mean():.2f}; abdomen_0422 changed {changed(remover, fabric).mean():.1%}, not-skin called "
+        print(f"{model}: floor changed {changed(remover, bear, floor):.1%}, floor skin prob "
+              f"{skin[floor].mean():.2f}; abdomen_0422 changed {changed(remover, fabric):.1%}, not-skin called "
               f"skin {skin2[~fabric_skin].mean():.2f}, skin called skin {skin2[fabric_skin].mean():.2f}")
 
 
